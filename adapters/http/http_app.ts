@@ -1,0 +1,180 @@
+/**
+ * The HTTP edge (Hono): the chatbot's handoff route, health, and the static pages.
+ * Handlers parse, build a command, dispatch it and map the outcome; no rule lives here.
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { z } from "zod";
+import type { ErrorCode, JsonValue } from "../../domain/mod.ts";
+import type { ActorSystem } from "../../src/company_actor.ts";
+import { AuthError, type JwtVerifier, type Principal } from "../../src/auth.ts";
+import type { Logger } from "../../src/log.ts";
+import type { Clock, Ids } from "../../src/ports.ts";
+
+/** What the HTTP app needs. */
+export interface HttpDeps {
+  readonly system: Pick<ActorSystem, "dispatch">;
+  readonly verifier: JwtVerifier;
+  readonly clock: Clock;
+  readonly ids: Ids;
+  readonly log: Logger;
+  /** Origins allowed by CORS: `*` or a list. */
+  readonly corsOrigins?: readonly string[] | "*";
+  /** The folder of the pages; `static/` beside the project root by default. */
+  readonly staticDir?: string;
+  /** The largest request body, in bytes (default 32 KiB). */
+  readonly maxBodyBytes?: number;
+}
+
+const STATUS: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413 | 429 | 503> = {
+  invalid_payload: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  too_large: 413,
+  rate_limited: 429,
+  unavailable: 503,
+};
+
+const id = z.string().trim().min(1, "must not be empty").max(256, "must be at most 256 characters");
+const json: z.ZodType<JsonValue> = z.lazy(() =>
+  z.union([
+    z.string(),
+    z.number(),
+    z.boolean(),
+    z.null(),
+    z.array(json),
+    z.record(z.string(), json),
+  ])
+);
+
+/** `POST /transfer_to_agent` (DESIGN §5.1); `context` is optional, as the predecessor's was. */
+export const TransferBody = z.object({
+  user_id: id,
+  company_id: id,
+  context: z.union([z.string(), z.array(json), z.record(z.string(), json), z.null()]).optional(),
+});
+
+const PAGE = /^[a-z0-9_-]+\.(html|js|css|svg)$/;
+const TYPES: Record<string, string> = {
+  html: "text/html; charset=utf-8",
+  js: "text/javascript; charset=utf-8",
+  css: "text/css; charset=utf-8",
+  svg: "image/svg+xml",
+};
+
+/** Builds the Hono app. */
+export function createHttpApp(deps: HttpDeps): Hono {
+  const app = new Hono();
+  const staticDir = deps.staticDir ?? new URL("../../static/", import.meta.url).pathname;
+  const origins = deps.corsOrigins ?? "*";
+  app.use("*", cors({ origin: origins === "*" ? "*" : [...origins] }));
+
+  app.onError((error, c) => {
+    deps.log.error("http.error", { path: c.req.path, error: String(error) });
+    return fail(c, "unavailable", "The server could not complete the request");
+  });
+  app.notFound((c) => fail(c, "not_found", `No route for ${c.req.method} ${c.req.path}`));
+
+  app.get("/healthz", (c) => c.json({ ok: true }));
+
+  app.post(
+    "/transfer_to_agent",
+    bodyLimit({
+      maxSize: deps.maxBodyBytes ?? 32 * 1024,
+      onError: (c) => fail(c, "too_large", "The request body is too large"),
+    }),
+    async (c) => {
+      const caller = await authenticate(c, deps.verifier);
+      if (caller instanceof Response) return caller;
+      if (caller.role !== "bot") {
+        return fail(c, "forbidden", "Only a bot token can hand users over");
+      }
+      const body = await readJson(c);
+      if (body instanceof Response) return body;
+      const parsed = TransferBody.safeParse(body);
+      if (!parsed.success) return fail(c, "invalid_payload", describe(parsed.error));
+      const { user_id, company_id, context } = parsed.data;
+      if (company_id !== caller.companyId) {
+        return fail(c, "forbidden", "The token does not belong to this company");
+      }
+      const outcome = await deps.system.dispatch(company_id, {
+        type: "TransferToAgent",
+        data: {
+          userId: user_id,
+          context: context ?? "",
+          conversationId: deps.ids.next(),
+          at: deps.clock.now(),
+        },
+      });
+      if (!outcome.ok) return fail(c, outcome.error.code, outcome.error.message);
+      const handedOff = outcome.events.find((e) => e.type === "HandedOff");
+      return c.json({
+        ok: true,
+        user_id,
+        conversation_id: handedOff?.data.conversationId,
+        seq: handedOff?.seq,
+      });
+    },
+  );
+
+  app.get("/", (c) => c.redirect("/index.html"));
+  app.get("/:file", async (c) => {
+    const file = c.req.param("file");
+    if (!PAGE.test(file)) return fail(c, "not_found", `No route for GET ${c.req.path}`);
+    let body: Uint8Array;
+    try {
+      body = await Deno.readFile(`${staticDir}${file}`);
+    } catch {
+      return fail(c, "not_found", `No page named ${file}`);
+    }
+    return c.body(body as Uint8Array<ArrayBuffer>, 200, {
+      "content-type": TYPES[file.split(".").pop()!],
+      "x-content-type-options": "nosniff",
+      "referrer-policy": "no-referrer",
+      "x-frame-options": "SAMEORIGIN",
+      "content-security-policy":
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:; img-src 'self' data:; frame-ancestors 'self'",
+      "cache-control": "no-cache",
+    });
+  });
+
+  return app;
+}
+
+/** The `{ error: { code, message } }` answer with the code's status. */
+function fail(c: Context, code: ErrorCode, message: string): Response {
+  return c.json({ error: { code, message } }, STATUS[code]);
+}
+
+async function authenticate(c: Context, verifier: JwtVerifier): Promise<Principal | Response> {
+  const header = c.req.header("authorization") ?? "";
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match) {
+    return fail(c, "unauthorized", "Send the bot token as 'Authorization: Bearer <token>'");
+  }
+  try {
+    return await verifier.verify(match[1]);
+  } catch (error) {
+    if (error instanceof AuthError) return fail(c, "unauthorized", error.message);
+    throw error;
+  }
+}
+
+async function readJson(c: Context): Promise<unknown> {
+  try {
+    return await c.req.json();
+  } catch {
+    return fail(c, "invalid_payload", "The body must be JSON");
+  }
+}
+
+/** One line naming each wrong field. */
+export function describe(error: z.ZodError): string {
+  return error.issues
+    .map((i) => (i.path.length ? `'${i.path.join(".")}' ${i.message}` : i.message))
+    .join("; ");
+}

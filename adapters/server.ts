@@ -1,0 +1,47 @@
+/**
+ * One port for both edges: a `node:http` server running the Hono app, with Socket.IO
+ * attached to it (FIELD_NOTES: there is no Socket.IO server for `Deno.serve`).
+ */
+import { createAdaptorServer } from "@hono/node-server";
+import type { Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Server as IoServer } from "socket.io";
+import { createHttpApp, type HttpDeps } from "./http/http_app.ts";
+import { attachSocketServer, type SocketDeps } from "./socketio/socket_server.ts";
+
+/** A listening engine. */
+export interface RunningServer {
+  readonly port: number;
+  readonly http: HttpServer;
+  readonly io: IoServer;
+  /** Stops accepting, closes every socket, and resolves when the port is released. */
+  close(): Promise<void>;
+}
+
+/** Starts HTTP and Socket.IO on one port (`0` picks a free one). */
+export function startServer(
+  deps: HttpDeps & SocketDeps,
+  options: { port: number; hostname?: string },
+): Promise<RunningServer> {
+  const app = createHttpApp(deps);
+  const http = createAdaptorServer({ fetch: app.fetch }) as HttpServer;
+  // Chat is many small writes: do not let Nagle's algorithm hold them back.
+  http.on("connection", (socket) => socket.setNoDelay(true));
+  const io = attachSocketServer(http, deps);
+  return new Promise((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(options.port, options.hostname ?? "0.0.0.0", () => {
+      const port = (http.address() as AddressInfo).port;
+      resolve({
+        port,
+        http,
+        io,
+        close: () =>
+          new Promise<void>((done) => {
+            io.close(() => done());
+            http.closeAllConnections?.();
+          }),
+      });
+    });
+  });
+}

@@ -1,0 +1,52 @@
+/** An in-memory event store for tests and throwaway runs. */
+import { AppendTooLargeError, VersionConflictError } from "../../src/errors.ts";
+import type { EventStore, NewEvent, StoredEvent } from "../../src/ports.ts";
+
+/** Keeps every stream in an array, with the same size limits as Deno KV by default. */
+export class MemoryEventStore implements EventStore {
+  readonly #streams = new Map<string, StoredEvent[]>();
+
+  constructor(readonly options: { maxEventsPerAppend?: number; maxEventBytes?: number } = {}) {}
+
+  version(stream: string): Promise<number> {
+    return Promise.resolve(this.#streams.get(stream)?.length ?? 0);
+  }
+
+  append(stream: string, expectedVersion: number, events: readonly NewEvent[]): Promise<number> {
+    const log = this.#streams.get(stream) ?? [];
+    if (log.length !== expectedVersion) {
+      return Promise.reject(new VersionConflictError(stream, expectedVersion, log.length));
+    }
+    const max = this.options.maxEventsPerAppend ?? 999;
+    if (events.length > max) {
+      return Promise.reject(
+        new AppendTooLargeError(
+          `Cannot append ${events.length} events at once: the limit is ${max}`,
+        ),
+      );
+    }
+    const maxBytes = this.options.maxEventBytes ?? 65_000;
+    if (events.some((e) => JSON.stringify(e).length > maxBytes)) {
+      return Promise.reject(
+        new AppendTooLargeError(`Cannot store an event over ${maxBytes} bytes`),
+      );
+    }
+    // A stored event never shares objects with the caller, as in a real store.
+    for (const { type, at, data, v = 1 } of events) {
+      log.push({ seq: log.length + 1, type, at, v, data: structuredClone(data) });
+    }
+    this.#streams.set(stream, log);
+    return Promise.resolve(log.length);
+  }
+
+  async *read(
+    stream: string,
+    { after = 0, limit = Infinity }: { after?: number; limit?: number } = {},
+  ): AsyncIterable<StoredEvent> {
+    const log = this.#streams.get(stream) ?? [];
+    const end = Math.min(log.length, after + limit);
+    for (let i = Math.max(after, 0); i < end; i++) yield log[i];
+  }
+
+  close(): void {}
+}

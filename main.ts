@@ -1,0 +1,66 @@
+/** Composition root: config → store → actor system → HTTP + Socket.IO on one port. */
+import { KvEventStore } from "./adapters/store/mod.ts";
+import { startServer } from "./adapters/server.ts";
+import { SocketIoPublisher } from "./adapters/socketio/socket_server.ts";
+import { createJwtVerifier } from "./src/auth.ts";
+import { ActorSystem } from "./src/company_actor.ts";
+import { ConfigError, loadConfig } from "./src/config.ts";
+import { createLogger } from "./src/log.ts";
+import { randomIds, systemClock } from "./src/ports.ts";
+import { loadSecret } from "./src/secret.ts";
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
+  await Deno.mkdir(config.dataDir, { recursive: true });
+  const secret = await loadSecret(config.jwtSecret, config.dataDir);
+  const store = await KvEventStore.open(config.kvPath);
+  const publisher = new SocketIoPublisher();
+  const system = new ActorSystem({ store, publisher, clock: systemClock, log });
+  const server = await startServer({
+    system,
+    publisher,
+    verifier: createJwtVerifier(secret.key),
+    clock: systemClock,
+    ids: randomIds,
+    log,
+    corsOrigins: config.corsOrigins,
+    maxMessageLength: config.maxMessageLength,
+  }, { port: config.port, hostname: config.hostname });
+
+  log.info("server.listening", { port: server.port, kv: config.kvPath });
+  console.log(
+    `Live-chat engine listening on http://localhost:${server.port} (events in ${config.kvPath})`,
+  );
+  if (secret.generated) {
+    console.log(
+      `No JWT_SECRET set: using the generated development secret in ${secret.path}.\n` +
+        `Mint tokens with: deno task token --company acme --user alice --role user\n` +
+        `           (or: npx -y deno@2.9.6 task token --company acme --user alice --role admin)`,
+    );
+  }
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info("server.stopping", { signal });
+    const timer = setTimeout(() => Deno.exit(1), 10_000);
+    await server.close();
+    await system.idle();
+    store.close();
+    clearTimeout(timer);
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (error) {
+    console.error(error instanceof ConfigError ? error.message : `Cannot start: ${error}`);
+    Deno.exit(1);
+  }
+}

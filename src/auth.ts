@@ -1,0 +1,119 @@
+/**
+ * JWT verification (DESIGN §4). HS256 with a shared secret; the algorithm is pinned so a
+ * token cannot pick its own (`none`, or HS/RS confusion).
+ */
+import { errors, jwtVerify, SignJWT } from "jose";
+import type { Role } from "../domain/mod.ts";
+
+/** An authenticated caller. */
+export interface Principal {
+  readonly companyId: string;
+  readonly userId: string;
+  readonly role: Role;
+  /** When the token expires, Unix ms. */
+  readonly expiresAt: number;
+}
+
+/** Why a token was refused. */
+export type AuthFailure =
+  | "missing_token"
+  | "malformed_token"
+  | "bad_signature"
+  | "unsupported_algorithm"
+  | "expired"
+  | "missing_claim"
+  | "invalid_claim"
+  | "unknown_role";
+
+/** A refused token; `message` names the reason and says why in words. */
+export class AuthError extends Error {
+  override name = "AuthError";
+  constructor(readonly reason: AuthFailure, detail: string) {
+    super(`${reason}: ${detail}`);
+  }
+}
+
+/** Verifies bearer tokens. */
+export interface JwtVerifier {
+  verify(token: string | null | undefined): Promise<Principal>;
+}
+
+const ROLES: Record<string, Role> = { user: "user", admin: "agent", agent: "agent", bot: "bot" };
+const MAX_ID_LENGTH = 256;
+
+/** A verifier for HS256 tokens signed with `secret`. */
+export function createJwtVerifier(secret: Uint8Array): JwtVerifier {
+  return {
+    async verify(token) {
+      if (typeof token !== "string" || token.trim() === "") {
+        throw new AuthError("missing_token", "no token was presented");
+      }
+      let payload: Record<string, unknown>;
+      try {
+        ({ payload } = await jwtVerify(token.trim(), secret, { algorithms: ["HS256"] }));
+      } catch (error) {
+        throw toAuthError(error);
+      }
+      return principalOf(payload);
+    },
+  };
+}
+
+/** Signs a token (development tokens, the demo and tests). `ttlSeconds` defaults to one hour. */
+export function signToken(
+  secret: Uint8Array,
+  claims: { company_id: string; user_id: string; role: string },
+  ttlSeconds = 3600,
+): Promise<string> {
+  return new SignJWT({ ...claims })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+    .sign(secret);
+}
+
+function principalOf(payload: Record<string, unknown>): Principal {
+  const companyId = idClaim(payload, "company_id");
+  const userId = idClaim(payload, "user_id");
+  if (payload.role === undefined) throw new AuthError("missing_claim", "the token has no 'role'");
+  const role = typeof payload.role === "string" && Object.hasOwn(ROLES, payload.role)
+    ? ROLES[payload.role]
+    : undefined;
+  if (!role) {
+    throw new AuthError("unknown_role", "'role' must be one of user, admin, agent, bot");
+  }
+  if (typeof payload.exp !== "number") {
+    throw new AuthError("missing_claim", "the token has no numeric 'exp'");
+  }
+  return { companyId, userId, role, expiresAt: payload.exp * 1000 };
+}
+
+function idClaim(payload: Record<string, unknown>, name: string): string {
+  const value = payload[name];
+  if (value === undefined || value === null || value === "") {
+    throw new AuthError("missing_claim", `the token has no '${name}'`);
+  }
+  // PyJWT-era tokens sometimes carry numeric ids; they name the same identity as a string.
+  const id = typeof value === "number" && Number.isSafeInteger(value) ? String(value) : value;
+  if (typeof id !== "string" || id.length > MAX_ID_LENGTH) {
+    throw new AuthError(
+      "invalid_claim",
+      `'${name}' must be a string of at most ${MAX_ID_LENGTH} characters`,
+    );
+  }
+  return id;
+}
+
+function toAuthError(error: unknown): AuthError {
+  if (error instanceof errors.JWTExpired) return new AuthError("expired", "the token has expired");
+  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) {
+    return new AuthError("unsupported_algorithm", "only HS256 tokens are accepted");
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed) {
+    return new AuthError("bad_signature", "the token's signature does not match");
+  }
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    return new AuthError("invalid_claim", error.message);
+  }
+  return new AuthError("malformed_token", "the token is not a well-formed JWT");
+}

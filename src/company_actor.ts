@@ -1,0 +1,210 @@
+/**
+ * One actor per company: a mailbox of commands, drained in batches. Each batch is decided
+ * against the current state, its events are appended in one store transaction (group
+ * commit), and only then is the state advanced, the deliveries published and every
+ * command answered.
+ */
+import {
+  type CompanyCommand,
+  type CompanyEvent,
+  type CompanyState,
+  decide,
+  deliveries,
+  type Delivery,
+  evolve,
+  fold,
+  initialState,
+  type Rejection,
+} from "../domain/mod.ts";
+import { AppendTooLargeError, VersionConflictError } from "./errors.ts";
+import type { Clock, EventStore, Publisher, StoredEvent } from "./ports.ts";
+import type { Logger } from "./log.ts";
+
+/** The schema version written with every event (DESIGN §3's `v`). */
+export const EVENT_VERSION = 1;
+
+/** A command's answer: its stored events, or why it was refused. */
+export type Outcome =
+  | { readonly ok: true; readonly events: readonly StoredEvent<CompanyEvent>[] }
+  | { readonly ok: false; readonly error: Rejection };
+
+/** What an actor needs from the runtime. */
+export interface ActorDeps {
+  readonly store: EventStore;
+  readonly publisher: Publisher;
+  readonly clock: Clock;
+  readonly log?: Logger;
+  /** Commands decided and committed together at most (default 256). */
+  readonly maxBatch?: number;
+}
+
+interface Job {
+  readonly command: CompanyCommand;
+  readonly resolve: (outcome: Outcome) => void;
+}
+
+const UNAVAILABLE: Rejection = {
+  code: "unavailable",
+  message: "The event store is unavailable; nothing was recorded, try again",
+};
+
+/** Serializes one company's commands; distinct companies never wait on each other. */
+export class CompanyActor {
+  #state: CompanyState = initialState();
+  #mailbox: Job[] = [];
+  #draining: Promise<void> = Promise.resolve();
+  #running = false;
+  #loaded = false;
+
+  constructor(readonly companyId: string, readonly deps: ActorDeps) {}
+
+  /** The state as of the last commit. */
+  get state(): CompanyState {
+    return this.#state;
+  }
+
+  /** Queues a command; resolves once its events are durable and delivered, or it is refused. */
+  dispatch(command: CompanyCommand): Promise<Outcome> {
+    return new Promise((resolve) => {
+      this.#mailbox.push({ command, resolve });
+      if (!this.#running) {
+        this.#running = true;
+        this.#draining = this.#drain();
+      }
+    });
+  }
+
+  /** Resolves when every queued command has been answered. */
+  async idle(): Promise<void> {
+    while (this.#running) await this.#draining;
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#mailbox.length > 0) {
+        if (!this.#loaded && !(await this.#load())) {
+          this.#mailbox.splice(0).forEach((job) => job.resolve({ ok: false, error: UNAVAILABLE }));
+          return;
+        }
+        await this.#process(this.#mailbox.splice(0, this.deps.maxBatch ?? 256));
+      }
+    } finally {
+      // Cleared in the same turn as the empty check, so a command queued next starts a drain.
+      this.#running = false;
+    }
+  }
+
+  /** Rebuilds the state from the log; presence seen by an earlier process is reset. */
+  async #load(): Promise<boolean> {
+    try {
+      this.#state = await this.#catchUp(initialState());
+      this.#loaded = true;
+    } catch (error) {
+      this.deps.log?.error("actor.load_failed", { company: this.companyId, error: String(error) });
+      return false;
+    }
+    const at = this.deps.clock.now();
+    this.#mailbox.unshift({ command: { type: "ResetPresence", data: { at } }, resolve: () => {} });
+    return true;
+  }
+
+  async #catchUp(state: CompanyState): Promise<CompanyState> {
+    const events: CompanyEvent[] = [];
+    for await (const e of this.deps.store.read(this.companyId, { after: state.version })) {
+      events.push({ type: e.type, at: e.at, data: e.data } as CompanyEvent);
+      if (events.length >= 10_000) state = fold(events.splice(0), state);
+    }
+    return fold(events, state);
+  }
+
+  async #process(batch: Job[]): Promise<void> {
+    const base = this.#state;
+    let state = base;
+    const events: CompanyEvent[] = [];
+    const out: Delivery[] = [];
+    const accepted: { job: Job; from: number; to: number }[] = [];
+    for (const job of batch) {
+      const decision = decide(state, job.command);
+      if (!decision.ok) {
+        job.resolve({ ok: false, error: decision.rejection });
+        continue;
+      }
+      const from = events.length;
+      for (const event of decision.events) {
+        out.push(...deliveries(state, event));
+        state = evolve(state, event);
+        events.push(event);
+      }
+      accepted.push({ job, from, to: events.length });
+    }
+    if (events.length > 0) {
+      try {
+        await this.deps.store.append(
+          this.companyId,
+          base.version,
+          events.map((e) => ({ ...e, v: EVENT_VERSION })),
+        );
+      } catch (error) {
+        return await this.#recover(error, accepted.map((a) => a.job));
+      }
+    }
+    this.#state = state;
+    this.deps.publisher.publish(this.companyId, out);
+    const stored = events.map((e, i) => ({ ...e, seq: base.version + i + 1, v: EVENT_VERSION }));
+    for (const { job, from, to } of accepted) {
+      job.resolve({ ok: true, events: stored.slice(from, to) });
+    }
+  }
+
+  /** A failed append: the state is unchanged; decide again, split, or answer `unavailable`. */
+  async #recover(error: unknown, jobs: Job[]): Promise<void> {
+    if (error instanceof VersionConflictError) {
+      // Another writer moved the stream: fold what it wrote, then decide these again.
+      try {
+        this.#state = await this.#catchUp(this.#state);
+        this.#mailbox.unshift(...jobs);
+        return;
+      } catch (readError) {
+        error = readError;
+      }
+    }
+    if (error instanceof AppendTooLargeError) {
+      if (jobs.length > 1) {
+        const half = Math.ceil(jobs.length / 2);
+        this.#mailbox.unshift(...jobs.slice(half));
+        return await this.#process(jobs.slice(0, half));
+      }
+      jobs[0]?.resolve({ ok: false, error: { code: "too_large", message: error.message } });
+      return;
+    }
+    this.deps.log?.error("store.append_failed", { company: this.companyId, error: String(error) });
+    for (const job of jobs) job.resolve({ ok: false, error: UNAVAILABLE });
+  }
+}
+
+/** Creates company actors on first use and keeps them. */
+export class ActorSystem {
+  readonly #actors = new Map<string, CompanyActor>();
+
+  constructor(readonly deps: ActorDeps) {}
+
+  /** The actor of `companyId`, created if needed. */
+  actor(companyId: string): CompanyActor {
+    let actor = this.#actors.get(companyId);
+    if (!actor) {
+      actor = new CompanyActor(companyId, this.deps);
+      this.#actors.set(companyId, actor);
+    }
+    return actor;
+  }
+
+  /** Sends a command to a company's actor. */
+  dispatch(companyId: string, command: CompanyCommand): Promise<Outcome> {
+    return this.actor(companyId).dispatch(command);
+  }
+
+  /** Resolves once every actor has answered what it was sent. */
+  async idle(): Promise<void> {
+    await Promise.all([...this.#actors.values()].map((a) => a.idle()));
+  }
+}

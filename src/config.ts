@@ -1,0 +1,70 @@
+/**
+ * Settings from environment variables, validated at start-up. A wrong value stops the
+ * server with one line naming the variable.
+ */
+import { z } from "zod";
+import type { LogLevel } from "./log.ts";
+
+/** The engine's settings. */
+export interface Config {
+  readonly port: number;
+  readonly hostname: string;
+  readonly dataDir: string;
+  /** The KV database path; defaults to `<dataDir>/events.kv`. */
+  readonly kvPath: string;
+  /** The HS256 secret; unset means "generate one in the data directory". */
+  readonly jwtSecret: string | undefined;
+  readonly logLevel: LogLevel;
+  /** Origins allowed to connect; `*` (any) by default, since tokens are bearer credentials. */
+  readonly corsOrigins: readonly string[] | "*";
+  /** The longest message content, in characters. */
+  readonly maxMessageLength: number;
+}
+
+/** A setting with a wrong value. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  constructor(readonly variable: string, detail: string) {
+    super(`Invalid ${variable}: ${detail}`);
+  }
+}
+
+const integer = (min: number, max: number) =>
+  z.string().trim().regex(/^\d+$/, "must be a whole number").transform(Number).pipe(
+    z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`),
+  );
+
+const SCHEMA = {
+  PORT: integer(0, 65535).default(8080),
+  HOST: z.string().trim().min(1).default("0.0.0.0"),
+  DATA_DIR: z.string().trim().min(1, "must not be empty").default("./data"),
+  KV_PATH: z.string().trim().min(1, "must not be empty").optional(),
+  JWT_SECRET: z.string().min(16, "must be at least 16 characters long").optional(),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  CORS_ORIGINS: z.string().trim().default("*"),
+  MAX_MESSAGE_LENGTH: integer(1, 8000).default(4000),
+} as const;
+
+/** Reads the settings from `env` (the process environment by default). */
+export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): Config {
+  const read = <K extends keyof typeof SCHEMA>(name: K): z.output<(typeof SCHEMA)[K]> => {
+    const raw = env[name] === "" ? undefined : env[name];
+    const result = SCHEMA[name].safeParse(raw);
+    if (!result.success) {
+      throw new ConfigError(name, result.error.issues[0]?.message ?? "invalid value");
+    }
+    return result.data as z.output<(typeof SCHEMA)[K]>;
+  };
+  const dataDir = read("DATA_DIR");
+  const origins = read("CORS_ORIGINS");
+  return {
+    port: read("PORT"),
+    hostname: read("HOST"),
+    dataDir,
+    kvPath: read("KV_PATH") ?? `${dataDir.replace(/\/+$/, "")}/events.kv`,
+    jwtSecret: read("JWT_SECRET"),
+    logLevel: read("LOG_LEVEL"),
+    corsOrigins: origins === "*" ? "*" : origins.split(",").map((o) => o.trim()).filter(Boolean),
+    maxMessageLength: read("MAX_MESSAGE_LENGTH"),
+  };
+}

@@ -1,0 +1,19 @@
+/** Infrastructure faults, thrown from `src/` and adapters and mapped once at each edge. */
+
+/** A writer appended at a version the stream has moved past. */
+export class VersionConflictError extends Error {
+  override name = "VersionConflictError";
+  constructor(readonly stream: string, readonly expected: number, readonly actual: number) {
+    super(
+      `Cannot append to stream '${stream}' at version ${expected}: current version is ${actual}`,
+    );
+  }
+}
+
+/** A batch of events larger than one store transaction can hold. */
+export class AppendTooLargeError extends Error {
+  override name = "AppendTooLargeError";
+  constructor(message: string) {
+    super(message);
+  }
+}

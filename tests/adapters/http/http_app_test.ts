@@ -1,0 +1,168 @@
+import assert from "node:assert/strict";
+import { createHttpApp } from "../../../adapters/http/http_app.ts";
+import { MemoryEventStore } from "../../../adapters/store/mod.ts";
+import { createJwtVerifier } from "../../../src/auth.ts";
+import { ActorSystem } from "../../../src/company_actor.ts";
+import { silentLogger } from "../../../src/log.ts";
+import { FakeClock, RecordingPublisher, sequentialIds } from "../../_fakes.ts";
+import { SECRET, token, tokenFor, unsignedToken } from "../../_tokens.ts";
+
+function setup() {
+  const publisher = new RecordingPublisher();
+  const store = new MemoryEventStore();
+  const clock = new FakeClock();
+  const system = new ActorSystem({ store, publisher, clock });
+  const app = createHttpApp({
+    system,
+    verifier: createJwtVerifier(SECRET),
+    clock,
+    ids: sequentialIds("conv"),
+    log: silentLogger,
+  });
+  return { app, publisher, store };
+}
+
+async function post(
+  app: ReturnType<typeof setup>["app"],
+  body: unknown,
+  bearer?: string,
+  raw = false,
+) {
+  const res = await app.request("/transfer_to_agent", {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      ...(bearer === undefined ? {} : { authorization: `Bearer ${bearer}` }),
+    },
+    body: raw ? (body as string) : JSON.stringify(body),
+  });
+  return { status: res.status, json: await res.json() };
+}
+
+const handoff = { user_id: "alice", company_id: "acme", context: "User asked for a refund twice" };
+
+Deno.test("POST /transfer_to_agent with the company's bot token hands the user over", async () => {
+  const { app, publisher, store } = setup();
+  const { status, json } = await post(app, handoff, await tokenFor("acme", "chatbot", "bot"));
+  assert.equal(status, 200);
+  assert.deepEqual(json, { ok: true, user_id: "alice", conversation_id: "conv-1", seq: 2 });
+  assert.equal(await store.version("acme"), 2);
+  assert.deepEqual(publisher.published, [
+    {
+      companyId: "acme",
+      delivery: {
+        to: { kind: "user", userId: "alice" },
+        event: "chatbot_context",
+        payload: { context: "User asked for a refund twice" },
+      },
+    },
+    {
+      companyId: "acme",
+      delivery: {
+        to: { kind: "agents" },
+        event: "chatbot_context",
+        payload: { context: "User asked for a refund twice", user_id: "alice" },
+      },
+    },
+  ]);
+});
+
+Deno.test("POST /transfer_to_agent accepts a structured or missing context", async () => {
+  const { app } = setup();
+  const bot = await tokenFor("acme", "chatbot", "bot");
+  assert.equal(
+    (await post(app, { ...handoff, context: { turns: ["hi", "refund?"] } }, bot)).status,
+    200,
+  );
+  assert.equal((await post(app, { user_id: "bob", company_id: "acme" }, bot)).status, 200);
+});
+
+Deno.test("POST /transfer_to_agent without a valid token is 401", async () => {
+  const { app, store } = setup();
+  const cases = [
+    undefined,
+    "not-a-jwt",
+    unsignedToken({ company_id: "acme", user_id: "bot", role: "bot" }),
+    await token({ company_id: "acme", user_id: "bot", role: "bot", exp: 1 }),
+    await token(
+      { company_id: "acme", user_id: "bot", role: "bot" },
+      new TextEncoder().encode("wrong-secret-wrong-secret"),
+    ),
+  ];
+  for (const bearer of cases) {
+    const { status, json } = await post(app, handoff, bearer);
+    assert.equal(status, 401, String(bearer));
+    assert.equal(json.error.code, "unauthorized");
+    assert.equal(typeof json.error.message, "string");
+  }
+  assert.equal(await store.version("acme"), 0);
+});
+
+Deno.test("POST /transfer_to_agent with another company's or a non-bot token is 403", async () => {
+  const { app, store } = setup();
+  for (
+    const bearer of [
+      await tokenFor("globex", "chatbot", "bot"),
+      await tokenFor("acme", "alice", "user"),
+      await tokenFor("acme", "bob", "admin"),
+    ]
+  ) {
+    const { status, json } = await post(app, handoff, bearer);
+    assert.equal(status, 403);
+    assert.equal(json.error.code, "forbidden");
+  }
+  assert.equal(await store.version("acme"), 0);
+  assert.equal(await store.version("globex"), 0);
+});
+
+Deno.test("POST /transfer_to_agent with a malformed body is 400, an oversize one 413", async () => {
+  const { app, store } = setup();
+  const bot = await tokenFor("acme", "chatbot", "bot");
+  const bad = [
+    "{not json",
+    "",
+    JSON.stringify([1, 2]),
+    JSON.stringify({ company_id: "acme", context: "x" }),
+    JSON.stringify({ user_id: "alice", context: "x" }),
+    JSON.stringify({ user_id: 42, company_id: "acme" }),
+    JSON.stringify({ user_id: "alice", company_id: ["acme"] }),
+    JSON.stringify({ user_id: "", company_id: "acme" }),
+    JSON.stringify({ ...handoff, context: 12 }),
+  ];
+  for (const body of bad) {
+    const { status, json } = await post(app, body, bot, true);
+    assert.equal(status, 400, body);
+    assert.equal(json.error.code, "invalid_payload");
+  }
+  const huge = await post(app, { ...handoff, context: "x".repeat(40_000) }, bot);
+  assert.equal(huge.status, 413);
+  assert.equal(huge.json.error.code, "too_large");
+  assert.equal(await store.version("acme"), 0);
+});
+
+Deno.test("GET /healthz answers ok, and unknown routes a JSON 404", async () => {
+  const { app } = setup();
+  const res = await app.request("/healthz");
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { ok: true });
+  const missing = await app.request("/nope/nothing");
+  assert.equal(missing.status, 404);
+  assert.equal((await missing.json()).error.code, "not_found");
+});
+
+Deno.test("the pages are served with security headers, and paths cannot escape static/", async () => {
+  const { app } = setup();
+  for (const page of ["/user.html", "/admin.html"]) {
+    const res = await app.request(page);
+    assert.equal(res.status, 200, page);
+    assert.match(res.headers.get("content-type")!, /text\/html/);
+    assert.match(res.headers.get("content-security-policy")!, /script-src 'self'/);
+    assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+    await res.body?.cancel();
+  }
+  for (const path of ["/..%2Fdeno.json", "/%2e%2e%2fmain.ts", "/deno.json"]) {
+    const res = await app.request(path);
+    assert.equal(res.status, 404, path);
+    await res.body?.cancel();
+  }
+});

@@ -1,0 +1,132 @@
+/** A real engine on 127.0.0.1:0 and real socket.io clients that buffer what they receive. */
+import { io, type Socket } from "socket.io-client";
+import { startServer } from "../../../adapters/server.ts";
+import { SocketIoPublisher } from "../../../adapters/socketio/socket_server.ts";
+import { MemoryEventStore } from "../../../adapters/store/mod.ts";
+import { createJwtVerifier } from "../../../src/auth.ts";
+import { ActorSystem } from "../../../src/company_actor.ts";
+import { silentLogger } from "../../../src/log.ts";
+import type { EventStore } from "../../../src/ports.ts";
+import { randomIds, systemClock } from "../../../src/ports.ts";
+import { SECRET, tokenFor } from "../../_tokens.ts";
+
+/** Starts an engine over `store` (in memory by default). */
+export async function startEngine(store: EventStore = new MemoryEventStore()) {
+  const publisher = new SocketIoPublisher();
+  const system = new ActorSystem({ store, publisher, clock: systemClock });
+  const server = await startServer({
+    system,
+    publisher,
+    verifier: createJwtVerifier(SECRET),
+    clock: systemClock,
+    ids: randomIds,
+    log: silentLogger,
+  }, { port: 0, hostname: "127.0.0.1" });
+  const clients: Client[] = [];
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    system,
+    store,
+    server,
+    /** Connects a client with a fresh token for the identity, resolving once connected. */
+    async connect(company: string, user: string, role: string, via: "auth" | "query" = "auth") {
+      const token = await tokenFor(company, user, role);
+      const client = new Client(
+        `http://127.0.0.1:${server.port}`,
+        via === "auth" ? { auth: { token } } : { query: { token } },
+      );
+      clients.push(client);
+      await client.connected();
+      return client;
+    },
+    /** A client with raw options, not awaited (for refusals). */
+    raw(options: Record<string, unknown>) {
+      const client = new Client(`http://127.0.0.1:${server.port}`, options);
+      clients.push(client);
+      return client;
+    },
+    async close() {
+      for (const c of clients) c.socket.disconnect();
+      await server.close();
+      await system.idle();
+    },
+  };
+}
+
+type Received = { event: string; payload: unknown };
+
+/** A socket.io client that keeps every event it receives, in order. */
+export class Client {
+  readonly socket: Socket;
+  readonly received: Received[] = [];
+  #waiters: { test: (r: Received) => boolean; resolve: (r: Received) => void }[] = [];
+  #cursor = new Map<string, number>();
+
+  constructor(url: string, options: Record<string, unknown>) {
+    this.socket = io(url, {
+      transports: ["websocket"],
+      reconnection: false,
+      forceNew: true,
+      ...options,
+    });
+    this.socket.onAny((event: string, payload: unknown) => this.#push({ event, payload }));
+    this.socket.on(
+      "connect_error",
+      (error: Error & { data?: unknown }) =>
+        this.#push({
+          event: "connect_error",
+          payload: { message: error.message, data: error.data },
+        }),
+    );
+  }
+
+  #push(r: Received) {
+    this.received.push(r);
+    this.#waiters = this.#waiters.filter((w) => (w.test(r) ? (w.resolve(r), false) : true));
+  }
+
+  connected(): Promise<void> {
+    if (this.socket.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.socket.once("connect", () => resolve());
+      this.socket.once("connect_error", (e: Error) => reject(e));
+    });
+  }
+
+  /** The next `event` not yet taken by an earlier `next` call (waits if none yet). */
+  next<T = Record<string, unknown>>(event: string): Promise<T> {
+    const from = this.#cursor.get(event) ?? 0;
+    const index = this.received.findIndex((r, i) => i >= from && r.event === event);
+    if (index >= 0) {
+      this.#cursor.set(event, index + 1);
+      return Promise.resolve(this.received[index].payload as T);
+    }
+    return new Promise((resolve) => {
+      this.#waiters.push({
+        test: (r) => r.event === event,
+        resolve: (r) => {
+          this.#cursor.set(event, this.received.length);
+          resolve(r.payload as T);
+        },
+      });
+    });
+  }
+
+  /** All payloads of `event` received so far. */
+  all<T = Record<string, unknown>>(event: string): T[] {
+    return this.received.filter((r) => r.event === event).map((r) => r.payload as T);
+  }
+
+  /** Emits with an ack and resolves with the answer. */
+  request<T = Record<string, unknown>>(event: string, payload: unknown): Promise<T> {
+    return this.socket.timeout(5000).emitWithAck(event, payload) as Promise<T>;
+  }
+
+  close(): Promise<void> {
+    if (!this.socket.connected) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.socket.once("disconnect", () => resolve());
+      this.socket.disconnect();
+    });
+  }
+}

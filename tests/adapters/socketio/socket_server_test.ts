@@ -1,0 +1,264 @@
+import assert from "node:assert/strict";
+import { SECRET, token, unsignedToken } from "../../_tokens.ts";
+import { startEngine } from "./_harness.ts";
+
+type Message = {
+  from: string;
+  content: string;
+  timestamp: number;
+  id: string;
+  seq: number;
+  conversation_id: string;
+  user_id: string;
+  role: string;
+};
+
+Deno.test("socket: a user's message reaches every agent of the company, and the ack carries id and seq", async () => {
+  const engine = await startEngine();
+  try {
+    const bob = await engine.connect("acme", "bob", "admin");
+    const dave = await engine.connect("acme", "dave", "agent");
+    const alice = await engine.connect("acme", "alice", "user");
+    const ack = await alice.request("message", { to: "admin", content: "hello?" });
+    assert.equal(ack.ok, true);
+    for (const agent of [bob, dave]) {
+      const m = await agent.next<Message>("message");
+      assert.equal(m.from, "alice");
+      assert.equal(m.content, "hello?");
+      assert.ok(Number.isInteger(m.timestamp) && Math.abs(m.timestamp - Date.now() / 1000) < 5);
+      assert.equal(m.id, ack.id);
+      assert.equal(m.seq, ack.seq);
+      assert.equal(m.user_id, "alice");
+      assert.equal(m.role, "user");
+      assert.equal(typeof m.conversation_id, "string");
+    }
+  } finally {
+    await engine.close();
+  }
+});
+
+Deno.test("socket: an agent's message reaches only the named user (predecessor's query-token connect)", async () => {
+  const engine = await startEngine();
+  try {
+    const alice = await engine.connect("acme", "alice", "user", "query");
+    const carol = await engine.connect("acme", "carol", "user", "query");
+    const bob = await engine.connect("acme", "bob", "admin", "query");
+    bob.socket.emit("message", { to: "user", user_id: "alice", content: "hi alice" }); // no ack, as before
+    const m = await alice.next<Message>("message");
+    assert.deepEqual([m.from, m.content, m.role, m.user_id], ["bob", "hi alice", "agent", "alice"]);
+    // Barrier: carol's own next message arrives after anything the first send could have caused.
+    await bob.request("message", { to: "user", user_id: "carol", content: "hi carol" });
+    assert.equal((await carol.next<Message>("message")).content, "hi carol");
+    assert.equal(carol.all("message").length, 1);
+  } finally {
+    await engine.close();
+  }
+});
+
+Deno.test("socket: agents get user_list on connect, then user_connected and user_disconnected", async () => {
+  const engine = await startEngine();
+  try {
+    await engine.connect("acme", "alice", "user");
+    await engine.connect("acme", "erin", "user");
+    const bob = await engine.connect("acme", "bob", "admin");
+    assert.deepEqual((await bob.next<{ users: string[] }>("user_list")).users.sort(), [
+      "alice",
+      "erin",
+    ]);
+    const carol = await engine.connect("acme", "carol", "user");
+    assert.deepEqual(await bob.next("user_connected"), { user_id: "carol" });
+    await carol.close();
+    assert.deepEqual(await bob.next("user_disconnected"), { user_id: "carol" });
+  } finally {
+    await engine.close();
+  }
+});
+
+Deno.test("socket: the same user_id in two companies never sees the other's traffic", async () => {
+  const engine = await startEngine();
+  try {
+    const samA = await engine.connect("acme", "sam", "user");
+    const samB = await engine.connect("globex", "sam", "user");
+    const agentA = await engine.connect("acme", "bob", "admin");
+    const agentB = await engine.connect("globex", "gina", "admin");
+    assert.deepEqual(await agentA.next("user_list"), { users: ["sam"] });
+    assert.deepEqual(await agentB.next("user_list"), { users: ["sam"] });
+    await agentA.request("message", { to: "user", user_id: "sam", content: "for acme's sam" });
+    await samA.request("message", { to: "admin", content: "from acme's sam" });
+    assert.equal((await samA.next<Message>("message")).content, "for acme's sam");
+    assert.equal((await agentA.next<Message>("message")).content, "from acme's sam");
+    // Barrier in globex: its own traffic arrives, and nothing from acme came before it.
+    await agentB.request("message", { to: "user", user_id: "sam", content: "for globex's sam" });
+    await samB.request("message", { to: "admin", content: "from globex's sam" });
+    assert.deepEqual(samB.all<Message>("message").map((m) => m.content), ["for globex's sam"]);
+    assert.equal((await agentB.next<Message>("message")).content, "from globex's sam");
+    assert.deepEqual(agentB.all<Message>("message").map((m) => m.content), ["from globex's sam"]);
+    assert.equal(agentB.all("user_connected").length, 0);
+  } finally {
+    await engine.close();
+  }
+});
+
+Deno.test("socket: a user with two tabs gets every message in both and stays online until the last closes", async () => {
+  const engine = await startEngine();
+  try {
+    const bob = await engine.connect("acme", "bob", "admin");
+    const tab1 = await engine.connect("acme", "alice", "user");
+    assert.deepEqual(await bob.next("user_connected"), { user_id: "alice" });
+    const tab2 = await engine.connect("acme", "alice", "user");
+    await bob.request("message", { to: "user", user_id: "alice", content: "to both tabs" });
+    assert.equal((await tab1.next<Message>("message")).content, "to both tabs");
+    assert.equal((await tab2.next<Message>("message")).content, "to both tabs");
+    // What one tab sends shows in the other, not echoed to itself.
+    const ack = await tab1.request("message", { to: "admin", content: "from tab 1" });
+    assert.equal((await tab2.next<Message>("message")).id, ack.id);
+    assert.equal((await bob.next<Message>("message")).content, "from tab 1");
+    await tab1.close();
+    // Still online: a new agent's user_list includes alice, and no disconnect notice came.
+    const dave = await engine.connect("acme", "dave", "admin");
+    assert.deepEqual(await dave.next("user_list"), { users: ["alice"] });
+    assert.equal(bob.all("user_disconnected").length, 0);
+    assert.equal(tab1.all("message").filter((m) => (m as Message).id === ack.id).length, 0);
+    await tab2.close();
+    assert.deepEqual(await bob.next("user_disconnected"), { user_id: "alice" });
+  } finally {
+    await engine.close();
+  }
+});
+
+Deno.test("socket: a user message sent with no agent online reaches an agent who connects afterwards", async () => {
+  const engine = await startEngine();
+  try {
+    const alice = await engine.connect("acme", "alice", "user");
+    const ack = await alice.request("message", { to: "admin", content: "is anyone there?" });
+    assert.equal(ack.ok, true);
+    const bob = await engine.connect("acme", "bob", "admin");
+    assert.deepEqual(await bob.next("user_list"), { users: ["alice"] });
+    const m = await bob.next<Message>("message");
+    assert.deepEqual([m.from, m.content, m.id, m.seq], [
+      "alice",
+      "is anyone there?",
+      ack.id,
+      ack.seq,
+    ]);
+  } finally {
+    await engine.close();
+  }
+});
+
+Deno.test("socket: a handoff over HTTP emits chatbot_context to the user and the company's agents", async () => {
+  const engine = await startEngine();
+  try {
+    const alice = await engine.connect("acme", "alice", "user");
+    const bob = await engine.connect("acme", "bob", "admin");
+    const other = await engine.connect("globex", "gina", "admin");
+    const res = await fetch(`${engine.url}/transfer_to_agent`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${await token({
+          company_id: "acme",
+          user_id: "chatbot",
+          role: "bot",
+        })}`,
+      },
+      body: JSON.stringify({ user_id: "alice", company_id: "acme", context: "wants a refund" }),
+    });
+    assert.equal(res.status, 200);
+    assert.equal((await res.json()).ok, true);
+    assert.deepEqual(await alice.next("chatbot_context"), { context: "wants a refund" });
+    assert.deepEqual(await bob.next("chatbot_context"), {
+      context: "wants a refund",
+      user_id: "alice",
+    });
+    assert.equal(other.all("chatbot_context").length, 0);
+  } finally {
+    await engine.close();
+  }
+});
+
+Deno.test("socket: each bad token is refused at connect with a reason", async () => {
+  const engine = await startEngine();
+  const claims = { company_id: "acme", user_id: "alice", role: "user" };
+  try {
+    const cases: [string, Record<string, unknown>][] = [
+      ["missing_token", {}],
+      ["malformed_token", { auth: { token: "definitely.not.jwt" } }],
+      ["bad_signature", {
+        auth: { token: await token(claims, new TextEncoder().encode("some-other-secret-0000000")) },
+      }],
+      ["unsupported_algorithm", { auth: { token: unsignedToken(claims) } }],
+      ["expired", {
+        query: { token: await token({ ...claims, exp: Math.floor(Date.now() / 1000) - 60 }) },
+      }],
+      ["missing_claim", { auth: { token: await token({ user_id: "alice", role: "user" }) } }],
+      ["unknown_role", { auth: { token: await token({ ...claims, role: "root" }) } }],
+      ["invalid_claim", { auth: { token: await token({ ...claims, role: "bot" }) } }],
+    ];
+    for (const [reason, options] of cases) {
+      const client = engine.raw(options);
+      const refusal = await client.next<
+        { message: string; data: { code: string; reason: string } }
+      >("connect_error");
+      assert.match(refusal.message, new RegExp(`^${reason}: .+`), reason);
+      assert.deepEqual(refusal.data, { code: "unauthorized", reason });
+      assert.equal(client.socket.connected, false);
+    }
+    assert.ok(SECRET.length > 0);
+  } finally {
+    await engine.close();
+  }
+});
+
+Deno.test("socket: bad payloads and unknown events get an error ack and change nothing", async () => {
+  const engine = await startEngine();
+  try {
+    const alice = await engine.connect("acme", "alice", "user");
+    const bob = await engine.connect("acme", "bob", "admin");
+    const version = await engine.store.version("acme");
+    const answers = [
+      await alice.request("message", "just a string"),
+      await alice.request("message", { to: "admin" }),
+      await alice.request("message", { to: "admin", content: 42 }),
+      await alice.request("message", { to: "admin", content: "   " }),
+      await alice.request("message", { to: "user", user_id: "carol", content: "hi" }),
+      await bob.request("message", { to: "user", content: "no user named" }),
+      await alice.request("message", { to: "admin", content: "x".repeat(5000) }),
+      await alice.request("fly_to_moon", { now: true }),
+    ];
+    assert.deepEqual(
+      answers.map((a) => (a as { error: { code: string } }).error.code),
+      [
+        "invalid_payload",
+        "invalid_payload",
+        "invalid_payload",
+        "invalid_payload",
+        "invalid_payload",
+        "invalid_payload",
+        "too_large",
+        "invalid_payload",
+      ],
+    );
+    assert.equal(await engine.store.version("acme"), version);
+    // The connection still works.
+    assert.equal((await alice.request("message", { to: "admin", content: "ok now" })).ok, true);
+  } finally {
+    await engine.close();
+  }
+});
+
+Deno.test("socket: a token that expires while connected ends the connection", async () => {
+  const engine = await startEngine();
+  try {
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const client = engine.raw({
+      auth: { token: await token({ company_id: "acme", user_id: "al", role: "user", exp }) },
+    });
+    await client.connected();
+    const reason = await new Promise((resolve) => client.socket.once("disconnect", resolve));
+    assert.equal(reason, "io server disconnect");
+    assert.ok(Date.now() >= exp * 1000 - 50);
+  } finally {
+    await engine.close();
+  }
+});

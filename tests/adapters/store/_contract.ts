@@ -1,0 +1,124 @@
+/** The contract every EventStore adapter passes: one suite, run against each. */
+import assert from "node:assert/strict";
+import { VersionConflictError } from "../../../src/errors.ts";
+import type { EventStore, NewEvent, StoredEvent } from "../../../src/ports.ts";
+
+async function all(iterable: AsyncIterable<StoredEvent>): Promise<StoredEvent[]> {
+  const out: StoredEvent[] = [];
+  for await (const e of iterable) out.push(e);
+  return out;
+}
+
+function events(n: number, from = 1): NewEvent[] {
+  return Array.from({ length: n }, (_, i) => ({
+    type: "MessageSent",
+    at: 1_764_043_200_000 + from + i,
+    v: 1,
+    data: { text: `m${from + i}`, nested: { list: [from + i] } },
+  }));
+}
+
+/** Registers the contract tests for a store made fresh by `open` and released after. */
+export function storeContract(name: string, open: () => Promise<EventStore>): void {
+  const test = (title: string, fn: (store: EventStore) => Promise<void>) =>
+    Deno.test(`${name}: ${title}`, async () => {
+      const store = await open();
+      try {
+        await fn(store);
+      } finally {
+        store.close();
+      }
+    });
+
+  test("an empty stream has version 0 and reads nothing", async (store) => {
+    assert.equal(await store.version("acme"), 0);
+    assert.deepEqual(await all(store.read("acme")), []);
+  });
+
+  test("append() assigns consecutive seqs and read() returns the events in order", async (store) => {
+    assert.equal(await store.append("acme", 0, events(3)), 3);
+    assert.equal(await store.append("acme", 3, events(2, 4)), 5);
+    const read = await all(store.read("acme"));
+    assert.deepEqual(read.map((e) => e.seq), [1, 2, 3, 4, 5]);
+    assert.deepEqual(read[3], {
+      seq: 4,
+      type: "MessageSent",
+      at: 1_764_043_200_004,
+      v: 1,
+      data: { text: "m4", nested: { list: [4] } },
+    });
+    assert.equal(await store.version("acme"), 5);
+  });
+
+  test("read() from a seq returns only the later events, and honours a limit", async (store) => {
+    await store.append("acme", 0, events(10));
+    assert.deepEqual((await all(store.read("acme", { after: 7 }))).map((e) => e.seq), [8, 9, 10]);
+    assert.deepEqual((await all(store.read("acme", { after: 2, limit: 3 }))).map((e) => e.seq), [
+      3,
+      4,
+      5,
+    ]);
+    assert.deepEqual(await all(store.read("acme", { after: 10 })), []);
+  });
+
+  test("append() at a stale version throws VersionConflictError and writes nothing", async (store) => {
+    await store.append("acme", 0, events(2));
+    await assert.rejects(store.append("acme", 1, events(1, 3)), (error: unknown) => {
+      assert.ok(error instanceof VersionConflictError);
+      assert.equal(error.name, "VersionConflictError");
+      assert.equal(error.expected, 1);
+      assert.equal(error.actual, 2);
+      return true;
+    });
+    await assert.rejects(store.append("acme", 0, events(1)), VersionConflictError);
+    assert.equal(await store.version("acme"), 2);
+    assert.equal((await all(store.read("acme"))).length, 2);
+  });
+
+  test("concurrent writers at the same version: exactly one wins", async (store) => {
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) => store.append("acme", 0, events(2, i * 10))),
+    );
+    assert.equal(results.filter((r) => r.status === "fulfilled").length, 1);
+    for (const r of results) {
+      if (r.status === "rejected") assert.ok(r.reason instanceof VersionConflictError);
+    }
+    const read = await all(store.read("acme"));
+    assert.deepEqual(read.map((e) => e.seq), [1, 2]);
+  });
+
+  test("a batch is all-or-nothing: one too large leaves the stream untouched", async (store) => {
+    await store.append("acme", 0, events(1));
+    const huge = [...events(5, 2), {
+      type: "Big",
+      at: 0,
+      v: 1,
+      data: { blob: "x".repeat(70_000) },
+    }];
+    await assert.rejects(store.append("acme", 1, huge));
+    assert.equal(await store.version("acme"), 1);
+    assert.deepEqual((await all(store.read("acme"))).map((e) => e.seq), [1]);
+    assert.equal(await store.append("acme", 1, events(2, 2)), 3);
+  });
+
+  test("streams are independent", async (store) => {
+    await store.append("acme", 0, events(2));
+    await store.append("globex", 0, events(1));
+    assert.equal(await store.version("acme"), 2);
+    assert.equal(await store.version("globex"), 1);
+    assert.deepEqual((await all(store.read("globex"))).map((e) => e.data), [{
+      text: "m1",
+      nested: { list: [1] },
+    }]);
+  });
+
+  test("a stored event does not share objects with what the caller passed", async (store) => {
+    const batch = events(1);
+    await store.append("acme", 0, batch);
+    (batch[0].data as { text: string }).text = "changed";
+    assert.deepEqual((await all(store.read("acme")))[0].data, {
+      text: "m1",
+      nested: { list: [1] },
+    });
+  });
+}

@@ -1,0 +1,116 @@
+/** The real server as a child process: start, chat, stop cleanly, restart with nothing lost. */
+import assert from "node:assert/strict";
+import { signToken } from "../../src/auth.ts";
+import { Client } from "../adapters/socketio/_harness.ts";
+
+const root = new URL("../..", import.meta.url).pathname;
+
+/** Starts `main.ts` and resolves with its port once it prints that it listens. */
+async function startMain(env: Record<string, string>) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-sys",
+      "main.ts",
+    ],
+    cwd: root,
+    env: { LOG_LEVEL: "warn", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while (!/listening on http:\/\/localhost:(\d+)/.test(out)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`main.ts exited before listening: ${out}`);
+    out += value;
+  }
+  const port = Number(/listening on http:\/\/localhost:(\d+)/.exec(out)![1]);
+  // Keep draining stdout so the child never blocks on a full pipe.
+  const rest = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return out;
+      out += value;
+    }
+  })();
+  return { child, port, banner: () => out, rest };
+}
+
+async function stop(main: Awaited<ReturnType<typeof startMain>>) {
+  main.child.kill("SIGTERM");
+  const status = await main.child.status;
+  await main.rest;
+  await main.child.stderr.cancel();
+  return status;
+}
+
+Deno.test("main.ts: starts with a generated secret, keeps events in DATA_DIR, stops on SIGTERM with 0, and loses nothing across a restart", async () => {
+  const dataDir = await Deno.makeTempDir();
+  const clients: Client[] = [];
+  try {
+    const first = await startMain({ PORT: "0", DATA_DIR: dataDir });
+    assert.match(first.banner(), /deno task token/);
+    const secretFile = `${dataDir}/jwt_secret`;
+    assert.equal((await Deno.stat(secretFile)).mode! & 0o777, 0o600);
+    const secret = new TextEncoder().encode((await Deno.readTextFile(secretFile)).trim());
+    const url = `http://127.0.0.1:${first.port}`;
+    assert.deepEqual(await (await fetch(`${url}/healthz`)).json(), { ok: true });
+
+    const alice = new Client(url, {
+      auth: {
+        token: await signToken(secret, { company_id: "acme", user_id: "alice", role: "user" }),
+      },
+    });
+    clients.push(alice);
+    await alice.connected();
+    const ack = await alice.request("message", { to: "admin", content: "nobody is online yet" });
+    assert.equal(ack.ok, true);
+    await alice.close();
+    assert.equal((await stop(first)).code, 0);
+    assert.ok((await Deno.stat(`${dataDir}/events.kv`)).isFile);
+
+    const second = await startMain({ PORT: "0", DATA_DIR: dataDir });
+    const bob = new Client(`http://127.0.0.1:${second.port}`, {
+      auth: {
+        token: await signToken(secret, { company_id: "acme", user_id: "bob", role: "admin" }),
+      },
+    });
+    clients.push(bob);
+    await bob.connected();
+    assert.deepEqual(
+      await bob.next("user_list"),
+      { users: [] },
+      "presence does not survive a restart",
+    );
+    const m = await bob.next<{ content: string; id: string; seq: number }>("message");
+    assert.deepEqual([m.content, m.id, m.seq], ["nobody is online yet", ack.id, ack.seq]);
+    await bob.close();
+    assert.equal((await stop(second)).code, 0);
+  } finally {
+    for (const c of clients) c.socket.disconnect();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+});
+
+Deno.test("main.ts: a wrong setting stops it with one line naming the variable", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-sys",
+      "main.ts",
+    ],
+    cwd: root,
+    env: { PORT: "not-a-port" },
+  }).output();
+  assert.equal(out.code, 1);
+  assert.equal(new TextDecoder().decode(out.stderr).trim(), "Invalid PORT: must be a whole number");
+});

@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { AuthError, createJwtVerifier, signToken } from "../../src/auth.ts";
+import { SECRET, token, unsignedToken } from "../_tokens.ts";
+
+const verifier = createJwtVerifier(SECRET);
+const claims = { company_id: "acme", user_id: "alice", role: "user" };
+
+async function refusal(t: string | undefined): Promise<string> {
+  try {
+    await verifier.verify(t);
+  } catch (error) {
+    assert.ok(error instanceof AuthError);
+    assert.ok(error.message.startsWith(`${error.reason}: `));
+    return error.reason;
+  }
+  assert.fail("the token was accepted");
+}
+
+Deno.test("JwtVerifier accepts a valid token and maps admin and agent to the agent role", async () => {
+  const p = await verifier.verify(await token(claims));
+  assert.deepEqual({ ...p, expiresAt: 0 }, {
+    companyId: "acme",
+    userId: "alice",
+    role: "user",
+    expiresAt: 0,
+  });
+  assert.equal((await verifier.verify(await token({ ...claims, role: "admin" }))).role, "agent");
+  assert.equal((await verifier.verify(await token({ ...claims, role: "agent" }))).role, "agent");
+  assert.equal((await verifier.verify(await token({ ...claims, role: "bot" }))).role, "bot");
+});
+
+Deno.test("JwtVerifier reads numeric ids as strings", async () => {
+  const p = await verifier.verify(await token({ company_id: 7, user_id: 42, role: "user" }));
+  assert.equal(p.companyId, "7");
+  assert.equal(p.userId, "42");
+});
+
+Deno.test("JwtVerifier refuses each bad token with its own reason", async () => {
+  assert.equal(await refusal(undefined), "missing_token");
+  assert.equal(await refusal(""), "missing_token");
+  assert.equal(await refusal("not.a.jwt"), "malformed_token");
+  assert.equal(await refusal("garbage"), "malformed_token");
+  assert.equal(
+    await refusal(await token(claims, new TextEncoder().encode("another-secret-entirely-0000"))),
+    "bad_signature",
+  );
+  assert.equal(await refusal(unsignedToken(claims)), "unsupported_algorithm");
+  assert.equal(
+    await refusal(await token({ ...claims, exp: Math.floor(Date.now() / 1000) - 10 })),
+    "expired",
+  );
+  assert.equal(await refusal(await token({ user_id: "alice", role: "user" })), "missing_claim");
+  assert.equal(await refusal(await token({ company_id: "acme", role: "user" })), "missing_claim");
+  assert.equal(
+    await refusal(await token({ company_id: "acme", user_id: "alice" })),
+    "missing_claim",
+  );
+  assert.equal(await refusal(await token({ ...claims, exp: undefined })), "missing_claim");
+  assert.equal(await refusal(await token({ ...claims, role: "superuser" })), "unknown_role");
+  assert.equal(await refusal(await token({ ...claims, role: "constructor" })), "unknown_role");
+  assert.equal(await refusal(await token({ ...claims, user_id: { id: 1 } })), "invalid_claim");
+});
+
+Deno.test("JwtVerifier refuses an RS256-headed token signed with the secret as an HMAC key", async () => {
+  // HS/RS confusion: a token that names another algorithm is refused whatever its signature.
+  const [, payload] = (await token(claims)).split(".");
+  const header = btoa(JSON.stringify({ alg: "RS256", typ: "JWT" })).replace(/=+$/, "");
+  const data = new TextEncoder().encode(`${header}.${payload}`);
+  const key = await crypto.subtle.importKey(
+    "raw",
+    SECRET,
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const sig = btoa(
+    String.fromCharCode(...new Uint8Array(await crypto.subtle.sign("HMAC", key, data))),
+  )
+    .replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+  assert.equal(await refusal(`${header}.${payload}.${sig}`), "unsupported_algorithm");
+});
+
+Deno.test("signToken() makes tokens the verifier accepts, expiring after the ttl", async () => {
+  const t = await signToken(SECRET, claims, 60);
+  const p = await verifier.verify(t);
+  assert.ok(Math.abs(p.expiresAt - (Date.now() + 60_000)) < 2_000);
+});

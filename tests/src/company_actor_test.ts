@@ -1,0 +1,163 @@
+import assert from "node:assert/strict";
+import type { CompanyCommand } from "../../domain/mod.ts";
+import { KvEventStore, MemoryEventStore } from "../../adapters/store/mod.ts";
+import { ActorSystem } from "../../src/company_actor.ts";
+import type { EventStore } from "../../src/ports.ts";
+import { FakeClock, FlakyStore, RecordingPublisher } from "../_fakes.ts";
+
+const clock = new FakeClock();
+
+function system(store: EventStore, publisher = new RecordingPublisher()) {
+  return new ActorSystem({ store, publisher, clock });
+}
+
+function userMessage(userId: string, text: string, n = 0): CompanyCommand {
+  return {
+    type: "SendMessage",
+    data: {
+      sender: { userId, role: "user" },
+      userId,
+      text,
+      messageId: `${userId}-m${n}`,
+      conversationId: `c-${userId}`,
+      at: clock.now(),
+    },
+  };
+}
+
+function connect(userId: string, role: "user" | "agent", socketId = `${userId}-s`): CompanyCommand {
+  return { type: "Connect", data: { userId, role, socketId, at: clock.now() } };
+}
+
+Deno.test("ActorSystem: 100 concurrent senders to one company get gap-free, strictly increasing seqs", async () => {
+  const store = new FlakyStore(new MemoryEventStore());
+  const actors = system(store);
+  const outcomes = await Promise.all(
+    Array.from(
+      { length: 100 },
+      (_, i) => actors.dispatch("acme", userMessage(`u${i}`, `hello ${i}`)),
+    ),
+  );
+  const seqs = outcomes.flatMap((o) => {
+    assert.ok(o.ok);
+    return o.events.filter((e) => e.type === "MessageSent").map((e) => e.seq);
+  });
+  const all = outcomes.flatMap((o) => (o.ok ? o.events.map((e) => e.seq) : []));
+  assert.deepEqual(all, Array.from({ length: 200 }, (_, i) => i + 1)); // opened + sent per user
+  assert.equal(new Set(seqs).size, 100);
+  assert.ok(seqs.every((s, i) => i === 0 || s > seqs[i - 1]));
+  // Group commit: far fewer store transactions than commands.
+  assert.ok(store.appends < 10, `expected batched appends, got ${store.appends}`);
+  assert.equal(await store.version("acme"), 200);
+});
+
+Deno.test("ActorSystem: an actor acknowledges only after its events are durable and delivered", async () => {
+  const publisher = new RecordingPublisher();
+  const store = new MemoryEventStore();
+  const actors = system(store, publisher);
+  await actors.dispatch("acme", connect("bob", "agent"));
+  const outcome = await actors.dispatch("acme", userMessage("alice", "hi"));
+  assert.ok(outcome.ok);
+  assert.equal(await store.version("acme"), outcome.events.at(-1)!.seq);
+  assert.ok(publisher.published.some((p) => p.delivery.event === "message"));
+});
+
+Deno.test("ActorSystem: a restarted actor over the same KV file has the same state", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const first = await KvEventStore.open(`${dir}/events.kv`);
+    const before = system(first);
+    await before.dispatch("acme", connect("bob", "agent"));
+    await Promise.all(
+      Array.from(
+        { length: 20 },
+        (_, i) => before.dispatch("acme", userMessage(`u${i % 4}`, `m${i}`, i)),
+      ),
+    );
+    await before.dispatch("acme", {
+      type: "TransferToAgent",
+      data: { userId: "u1", context: { topic: "refund" }, conversationId: "c-x", at: clock.now() },
+    });
+    const state = before.actor("acme").state;
+    first.close();
+
+    const second = await KvEventStore.open(`${dir}/events.kv`);
+    const after = system(second);
+    // Any command makes the actor load; presence from the old process is reset first.
+    await after.dispatch("acme", { type: "ResetPresence", data: { at: clock.now() } });
+    const reloaded = after.actor("acme").state;
+    assert.deepEqual(reloaded.conversations, state.conversations);
+    assert.equal(reloaded.agents.size, 0, "nobody is online after a restart");
+    assert.equal(reloaded.version, state.version + 1, "one PresenceReset event was recorded");
+    second.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ActorSystem: distinct companies proceed in parallel and never share a stream", async () => {
+  const store = new MemoryEventStore();
+  const actors = system(store);
+  await Promise.all([
+    ...Array.from(
+      { length: 10 },
+      (_, i) => actors.dispatch("acme", userMessage("sam", `a${i}`, i)),
+    ),
+    ...Array.from(
+      { length: 5 },
+      (_, i) => actors.dispatch("globex", userMessage("sam", `g${i}`, i)),
+    ),
+  ]);
+  assert.equal(await store.version("acme"), 11);
+  assert.equal(await store.version("globex"), 6);
+  assert.notEqual(
+    actors.actor("acme").state.conversations.get("sam")?.id,
+    undefined,
+  );
+});
+
+Deno.test("ActorSystem: a failed append answers 'unavailable', changes nothing, and recovers", async () => {
+  const publisher = new RecordingPublisher();
+  const store = new FlakyStore(new MemoryEventStore());
+  const actors = system(store, publisher);
+  await actors.dispatch("acme", connect("bob", "agent"));
+  const before = actors.actor("acme").state;
+  const published = publisher.published.length;
+  store.failing = true;
+  const failed = await Promise.all(
+    [userMessage("alice", "one"), userMessage("alice", "two")].map((c) =>
+      actors.dispatch("acme", c)
+    ),
+  );
+  for (const f of failed) assert.deepEqual(f.ok ? null : f.error.code, "unavailable");
+  assert.equal(actors.actor("acme").state, before);
+  assert.equal(publisher.published.length, published, "nothing was delivered");
+  store.failing = false;
+  const ok = await actors.dispatch("acme", userMessage("alice", "three"));
+  assert.ok(ok.ok);
+  assert.equal(ok.events.at(-1)!.seq, before.version + 2);
+});
+
+Deno.test("ActorSystem: a command whose event cannot be stored is refused 'too_large'; its batch-mates still commit", async () => {
+  const store = new MemoryEventStore();
+  const actors = system(store);
+  const outcomes = await Promise.all([
+    actors.dispatch("acme", userMessage("a", "fine")),
+    actors.dispatch("acme", userMessage("b", "x".repeat(70_000))),
+    actors.dispatch("acme", userMessage("c", "also fine")),
+  ]);
+  assert.deepEqual(outcomes.map((o) => o.ok || o.error.code), [true, "too_large", true]);
+  assert.equal(await store.version("acme"), 4);
+});
+
+Deno.test("ActorSystem: an actor whose stream moved under it catches up and decides again", async () => {
+  const store = new MemoryEventStore();
+  const one = system(store);
+  const two = system(store);
+  await one.dispatch("acme", userMessage("alice", "from one"));
+  const outcome = await two.dispatch("acme", userMessage("alice", "from two", 2));
+  assert.ok(outcome.ok);
+  // two's actor saw one's conversation: it did not open a second one.
+  assert.deepEqual(outcome.events.map((e) => e.type), ["MessageSent"]);
+  assert.equal(await store.version("acme"), 3);
+});
