@@ -1,9 +1,25 @@
 // The agent console. Everything from the network is shown with textContent, never as HTML.
 
-const TOKEN_KEY = "livechat.admin.token";
-const ACK_TIMEOUT_MS = 15_000;
+import {
+  $,
+  appendToLog,
+  bubble,
+  contextText,
+  createConnection,
+  decodeToken,
+  el,
+  emitMessage,
+  formatTime,
+  markSeen,
+  pendingBubble,
+  prefillToken,
+  showIdentity,
+  wireComposer,
+  wireConnectForm,
+} from "./chat_common.js";
 
-const $ = (id) => document.getElementById(id);
+const TOKEN_KEY = "livechat.admin.token";
+
 const els = {
   status: $("status"),
   connectForm: $("connect-form"),
@@ -41,72 +57,17 @@ const conversations = new Map();
 let selected = null;
 /** This agent's own user id, from the token (display only). */
 let me = null;
-/** @type {any} */
-let socket = null;
 
 // ---------- helpers ----------
 
-function setStatus(state, text) {
-  els.status.dataset.state = state;
-  els.status.textContent = text;
-}
-
-/** The JWT's payload, for display only (the server does the real check). */
-function decodeToken(token) {
-  const part = String(token).trim().split(".")[1];
-  if (!part) return null;
-  try {
-    const b64 = part.replace(/-/g, "+").replace(/_/g, "/").padEnd(
-      Math.ceil(part.length / 4) * 4,
-      "=",
-    );
-    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    const payload = JSON.parse(new TextDecoder().decode(bytes));
-    return payload && typeof payload === "object" ? payload : null;
-  } catch {
-    return null;
-  }
-}
-
-function formatTime(seconds) {
-  return new Date(seconds * 1000).toLocaleTimeString();
-}
-
-function contextText(context) {
-  if (typeof context === "string") return context;
-  if (context === undefined || context === null) return "";
-  try {
-    return JSON.stringify(context, null, 2);
-  } catch {
-    return String(context);
-  }
-}
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-function showIdentity(token) {
-  const claims = decodeToken(token);
-  if (!claims) {
-    els.identity.textContent = token.trim() ? "This does not look like a JWT." : "";
-    return;
-  }
-  const parts = [
-    `Signed in as agent ${claims.user_id ?? "?"}`,
-    `company ${claims.company_id ?? "?"}`,
-  ];
-  if (typeof claims.exp === "number") {
-    parts.push(`expires ${new Date(claims.exp * 1000).toLocaleString()}`);
-  }
-  let text = parts.join(" · ");
-  if (claims.role && claims.role !== "admin" && claims.role !== "agent") {
-    text += ` — this is a '${claims.role}' token; this page needs an admin (agent) token.`;
-  }
-  els.identity.textContent = text;
+function showTokenIdentity(token) {
+  showIdentity(els.identity, token, {
+    signedInAs: "Signed in as agent",
+    roleNote: (role) =>
+      role !== "admin" && role !== "agent"
+        ? `this is a '${role}' token; this page needs an admin (agent) token.`
+        : "",
+  });
 }
 
 // ---------- conversations ----------
@@ -128,18 +89,7 @@ function conversationOf(userId) {
 }
 
 function append(conv, node) {
-  const log = conv.log;
-  const stick = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
-  log.append(node);
-  if (stick && !log.hidden) log.scrollTop = log.scrollHeight;
-}
-
-function bubble({ who, mine, time, text }) {
-  const li = el("li", mine ? "msg mine" : "msg");
-  const meta = el("div", "meta");
-  meta.append(el("span", "who", who), el("time", "when", time));
-  li.append(meta, el("p", "text", text));
-  return li;
+  appendToLog(conv.log, node);
 }
 
 function touch(conv, unread) {
@@ -243,10 +193,7 @@ function renderLists() {
 
 function onMessage(m) {
   if (!m || typeof m !== "object") return;
-  if (m.id !== undefined) {
-    if (seen.has(m.id)) return;
-    seen.add(m.id);
-  }
+  if (!markSeen(seen, m.id)) return;
   const userId = String(m.user_id ?? m.from ?? "");
   if (!userId) return;
   const conv = conversationOf(userId);
@@ -282,176 +229,59 @@ function presenceNote(userId, text) {
 
 // ---------- connection ----------
 
-function updateButtons() {
-  els.disconnect.disabled = !(socket !== null && socket.active);
-}
-
-function teardown() {
-  if (!socket) return;
-  socket.removeAllListeners();
-  socket.disconnect();
-  socket = null;
-}
-
-function connect() {
-  const token = els.token.value.trim();
-  if (!token) {
-    setStatus("error", "Paste a token first");
-    els.token.focus();
-    return;
-  }
-  if (typeof globalThis.io !== "function") {
-    setStatus("error", "The Socket.IO client did not load");
-    return;
-  }
-  sessionStorage.setItem(TOKEN_KEY, token);
-  showIdentity(token);
-  const claims = decodeToken(token);
-  me = claims && claims.user_id !== undefined ? String(claims.user_id) : null;
-  teardown();
-
-  setStatus("connecting", "Connecting…");
-  const s = globalThis.io(location.origin, {
-    auth: { token },
-    query: { token },
-    transports: ["websocket", "polling"],
-  });
-  socket = s;
-
-  s.on("connect", () => {
-    setStatus("connected", "Connected");
-    updateButtons();
-  });
-  s.on("connect_error", (err) => {
-    if (s.active) setStatus("connecting", `Cannot reach the server, retrying… (${err.message})`);
-    else setStatus("refused", `Refused: ${err.message}`);
-    updateButtons();
-  });
-  s.on("disconnect", () => {
-    if (s.active) setStatus("connecting", "Disconnected — reconnecting…");
-    else if (els.status.dataset.state !== "error") setStatus("disconnected", "Disconnected");
-    updateButtons();
-  });
-  s.on("error", (e) => {
-    const text = e && typeof e === "object" && "message" in e ? String(e.message) : String(e);
-    setStatus("error", `Disconnected: ${text}`);
-  });
-
-  s.on("user_list", (payload) => {
-    const users = Array.isArray(payload?.users) ? payload.users : [];
-    online = new Set(users.map(String));
-    renderPresence();
-    renderLists();
-  });
-  s.on("user_connected", (payload) => {
-    if (payload?.user_id === undefined) return;
-    const userId = String(payload.user_id);
-    if (!online.has(userId)) {
-      online.add(userId);
-      presenceNote(userId, `${userId} is online.`);
-    }
-    renderPresence();
-    renderLists();
-  });
-  s.on("user_disconnected", (payload) => {
-    if (payload?.user_id === undefined) return;
-    const userId = String(payload.user_id);
-    if (online.delete(userId)) presenceNote(userId, `${userId} went offline.`);
-    renderPresence();
-    renderLists();
-  });
-  s.on("message", onMessage);
-  s.on("chatbot_context", onContext);
-  updateButtons();
-}
-
-function disconnect() {
-  if (!socket) return;
-  socket.disconnect();
-  setStatus("disconnected", "Disconnected");
-  updateButtons();
-}
+const connection = createConnection({
+  els,
+  storageKey: TOKEN_KEY,
+  onToken: (token) => {
+    showTokenIdentity(token);
+    const claims = decodeToken(token);
+    me = claims && claims.user_id !== undefined ? String(claims.user_id) : null;
+  },
+  listen: (s) => {
+    s.on("user_list", (payload) => {
+      const users = Array.isArray(payload?.users) ? payload.users : [];
+      online = new Set(users.map(String));
+      renderPresence();
+      renderLists();
+    });
+    s.on("user_connected", (payload) => {
+      if (payload?.user_id === undefined) return;
+      const userId = String(payload.user_id);
+      if (!online.has(userId)) {
+        online.add(userId);
+        presenceNote(userId, `${userId} is online.`);
+      }
+      renderPresence();
+      renderLists();
+    });
+    s.on("user_disconnected", (payload) => {
+      if (payload?.user_id === undefined) return;
+      const userId = String(payload.user_id);
+      if (online.delete(userId)) presenceNote(userId, `${userId} went offline.`);
+      renderPresence();
+      renderLists();
+    });
+    s.on("message", onMessage);
+    s.on("chatbot_context", onContext);
+  },
+});
 
 // ---------- sending ----------
 
 function send(userId, content) {
   const conv = conversationOf(userId);
-  const li = bubble({
-    who: "You",
-    mine: true,
-    time: new Date().toLocaleTimeString(),
-    text: content,
-  });
-  const state = el("div", "state", "sending…");
-  li.append(state);
-  append(conv, li);
+  const pending = pendingBubble(content);
+  append(conv, pending.li);
   touch(conv, false);
   renderLists();
-
-  socket.timeout(ACK_TIMEOUT_MS).emit(
-    "message",
-    { to: "user", user_id: userId, content },
-    (err, ack) => {
-      if (err) {
-        li.classList.add("failed");
-        state.textContent = "No answer from the server; the message may not have been sent.";
-        return;
-      }
-      if (ack && ack.ok) {
-        if (ack.id !== undefined) {
-          if (seen.has(ack.id)) {
-            li.remove();
-            return;
-          }
-          seen.add(ack.id);
-        }
-        state.textContent = "sent";
-        return;
-      }
-      li.classList.add("failed");
-      const error = ack && ack.error ? ack.error : {};
-      state.textContent = `Not sent: ${error.message ?? error.code ?? "unknown error"}`;
-    },
-  );
+  emitMessage(connection.socket, { to: "user", user_id: userId, content }, pending, seen);
 }
 
 // ---------- wiring ----------
 
-els.connectForm.addEventListener("submit", (event) => {
-  event.preventDefault();
-  connect();
-});
-els.disconnect.addEventListener("click", disconnect);
-els.token.addEventListener("input", () => showIdentity(els.token.value));
-
-els.composer.addEventListener("submit", (event) => {
-  event.preventDefault();
-  if (selected === null) return;
-  const content = els.message.value;
-  if (!content.trim()) return;
-  if (!socket || !socket.connected) {
-    els.composerHint.textContent = "Not connected: connect first, the message was not sent.";
-    return;
-  }
-  els.composerHint.textContent = "";
-  els.message.value = "";
-  send(selected, content);
-  els.message.focus();
-});
+wireConnectForm(els, connection, showTokenIdentity);
+wireComposer(els, connection, (content) => send(selected, content), () => selected !== null);
 
 renderLists();
 
-// Prefill the token: `?token=` in the address wins, then this tab's session.
-{
-  const params = new URLSearchParams(location.search);
-  const fromUrl = params.get("token");
-  const token = fromUrl ?? sessionStorage.getItem(TOKEN_KEY) ?? "";
-  els.token.value = token;
-  if (token) showIdentity(token);
-  if (fromUrl) {
-    params.delete("token");
-    const rest = params.toString();
-    history.replaceState(null, "", location.pathname + (rest ? `?${rest}` : "") + location.hash);
-    connect();
-  }
-}
+prefillToken(els, TOKEN_KEY, connection, showTokenIdentity);
