@@ -3,11 +3,13 @@ import { KvEventStore } from "./adapters/store/mod.ts";
 import { startServer } from "./adapters/server.ts";
 import { SocketIoPublisher } from "./adapters/socketio/socket_server.ts";
 import { createJwtVerifier } from "./src/auth.ts";
+import type { CompanyState } from "./domain/mod.ts";
 import { ActorSystem } from "./src/company_actor.ts";
 import { ConfigError, loadConfig } from "./src/config.ts";
 import { createLogger } from "./src/log.ts";
 import { randomIds, systemClock } from "./src/ports.ts";
 import { loadSecret } from "./src/secret.ts";
+import { WebhookDispatcher } from "./src/webhooks.ts";
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -16,9 +18,21 @@ async function main(): Promise<void> {
   const secret = await loadSecret(config.jwtSecret, config.dataDir);
   const store = await KvEventStore.open(config.kvPath);
   const publisher = new SocketIoPublisher();
-  const system = new ActorSystem({ store, publisher, clock: systemClock, log });
+  const webhooks = new WebhookDispatcher({
+    store,
+    log,
+    stateOf: (id): CompanyState => system.actor(id).state,
+  });
+  const system: ActorSystem = new ActorSystem({
+    store,
+    publisher,
+    clock: systemClock,
+    log,
+    observer: webhooks,
+  });
   const server = await startServer({
     system,
+    store,
     publisher,
     verifier: createJwtVerifier(secret.key),
     clock: systemClock,
@@ -47,7 +61,8 @@ async function main(): Promise<void> {
     log.info("server.stopping", { signal });
     const timer = setTimeout(() => Deno.exit(1), 10_000);
     await server.close();
-    await system.idle();
+    await system.stop();
+    await webhooks.stop();
     store.close();
     clearTimeout(timer);
     Deno.exit(0);

@@ -1,48 +1,92 @@
 /**
  * The company decider: `initialState`, `decide` and `evolve`. Pure functions; the
  * runtime feeds them commands that already carry time and fresh ids.
+ *
+ * Every lifecycle transition is an event decided here, so a rule holds wherever the
+ * command came from: the queue drains whenever an agent has room (auto mode), a
+ * conversation is queued or assigned but never both, and no agent exceeds capacity.
  */
 import type {
+  Agent,
   CompanyCommand,
   CompanyEvent,
   CompanyState,
   Conversation,
   Decision,
+  Delivery,
   ErrorCode,
   Pending,
+  Settings,
   SocketRole,
 } from "./types.ts";
 
+/** Settings of a company that never changed them. */
+export const DEFAULT_SETTINGS: Settings = {
+  assignment: "auto",
+  maxChatsPerAgent: 5,
+  agentGraceSeconds: 60,
+  webhookUrl: null,
+  webhookSecret: null,
+};
+
 /** The state of a company with no events. */
 export function initialState(): CompanyState {
-  return { version: 0, users: new Map(), agents: new Map(), conversations: new Map() };
+  return {
+    version: 0,
+    settings: DEFAULT_SETTINGS,
+    users: new Map(),
+    agents: new Map(),
+    conversations: new Map(),
+    queue: [],
+    webhookSince: 0,
+  };
 }
 
 /** Decides what a command does to a company: events to record, or a rejection. */
 export function decide(state: CompanyState, command: CompanyCommand): Decision {
+  const plan = new Plan(state);
   switch (command.type) {
     case "Connect": {
       const { userId, role, socketId, at } = command.data;
       if (role === "bot") return reject("forbidden", "Bot tokens are for the HTTP API only");
-      if (socketsOf(state, role, userId).includes(socketId)) return accept([]);
-      return accept([{ type: "SocketConnected", at, data: { userId, role, socketId } }]);
+      if (socketsOf(state, role, userId).includes(socketId)) return plan.done();
+      const comingOnline = role === "agent" && !isOnline(state.agents.get(userId));
+      plan.emit({ type: "SocketConnected", at, data: { userId, role, socketId } });
+      return (comingOnline ? plan.drain(at) : plan).done();
     }
     case "Disconnect": {
       const { userId, role, socketId, at } = command.data;
-      if (role === "bot" || !socketsOf(state, role, userId).includes(socketId)) return accept([]);
-      return accept([{ type: "SocketDisconnected", at, data: { userId, role, socketId } }]);
+      if (role === "bot" || !socketsOf(state, role, userId).includes(socketId)) return plan.done();
+      return plan.emit({ type: "SocketDisconnected", at, data: { userId, role, socketId } }).done();
     }
     case "SendMessage": {
       const { sender, userId, text, messageId, socketId, at } = command.data;
       if (sender.role === "bot") {
-        return reject("forbidden", "Bots hand users over with /transfer_to_agent");
+        return reject("forbidden", "Bots post their transcript over HTTP");
       }
       if (sender.role === "user" && sender.userId !== userId) {
         return reject("forbidden", "A user can only write in their own conversation");
       }
       if (text.trim() === "") return reject("invalid_payload", "A message needs some content");
-      const [opened, conversationId] = openIfNeeded(state, userId, command.data.conversationId, at);
-      const sent: CompanyEvent = {
+      const conversationId = plan.ensureConversation(userId, command.data.conversationId, at);
+      const status = plan.conversation(userId).status;
+      if (sender.role === "user" && status === "bot") {
+        plan.emit({
+          type: "ConversationQueued",
+          at,
+          data: { conversationId, userId, reason: "message" },
+        })
+          .drain(at);
+      }
+      if (sender.role === "agent" && status !== "assigned" && hasRoom(plan.state, sender.userId)) {
+        // An agent replying to a waiting (or bot-owned) conversation takes it.
+        plan.emit({
+          type: "ConversationAssigned",
+          at,
+          data: { conversationId, userId, agentId: sender.userId, by: "reply" },
+        });
+      }
+      return plan.emit({
         type: "MessageSent",
         at,
         data: {
@@ -54,21 +98,187 @@ export function decide(state: CompanyState, command: CompanyCommand): Decision {
           text,
           ...(socketId === undefined ? {} : { socketId }),
         },
-      };
-      return accept([...opened, sent]);
+      }).done();
     }
     case "TransferToAgent": {
       const { userId, context, at } = command.data;
-      const [opened, conversationId] = openIfNeeded(state, userId, command.data.conversationId, at);
-      return accept([...opened, {
-        type: "HandedOff",
+      const conversationId = plan.ensureConversation(userId, command.data.conversationId, at);
+      plan.emit({ type: "HandedOff", at, data: { conversationId, userId, context } });
+      if (plan.conversation(userId).status !== "bot") return plan.done();
+      return plan.emit({
+        type: "ConversationQueued",
         at,
-        data: { conversationId, userId, context },
-      }]);
+        data: { conversationId, userId, reason: "handoff" },
+      }).drain(at).done();
+    }
+    case "PostTranscript": {
+      const { botId, userId, lines, at } = command.data;
+      if (lines.length === 0) {
+        return reject("invalid_payload", "A transcript needs at least one line");
+      }
+      if (lines.some((l) => l.text.trim() === "")) {
+        return reject("invalid_payload", "Every transcript line needs some content");
+      }
+      const conversationId = plan.ensureConversation(userId, command.data.conversationId, at);
+      for (const line of lines) {
+        plan.emit({
+          type: "MessageSent",
+          at,
+          data: {
+            messageId: line.messageId,
+            conversationId,
+            userId,
+            senderId: line.role === "bot" ? botId : userId,
+            senderRole: line.role,
+            text: line.text,
+            transcript: true,
+          },
+        });
+      }
+      return plan.done();
+    }
+    case "Claim": {
+      const { agentId, userId, at } = command.data;
+      const conversation = openConversation(state, userId);
+      if (!conversation) return reject("not_found", `No open conversation with user '${userId}'`);
+      if (conversation.assignee === agentId) return plan.done();
+      if (conversation.status === "assigned") {
+        return reject("conflict", "Another agent has already taken this conversation");
+      }
+      if (!hasRoom(state, agentId)) return reject("conflict", "You are at your chat capacity");
+      return plan.emit({
+        type: "ConversationAssigned",
+        at,
+        data: { conversationId: conversation.id, userId, agentId, by: "claim" },
+      }).done();
+    }
+    case "Transfer": {
+      const { agentId, userId, toAgentId, note, at } = command.data;
+      const conversation = openConversation(state, userId);
+      if (!conversation) return reject("not_found", `No open conversation with user '${userId}'`);
+      if (conversation.assignee !== agentId) {
+        return reject("forbidden", "Only the assigned agent can transfer a conversation");
+      }
+      if (toAgentId === agentId) return reject("invalid_payload", "Transfer to another agent");
+      if (!isOnline(state.agents.get(toAgentId))) {
+        return reject("not_found", `Agent '${toAgentId}' is not online`);
+      }
+      if (!hasRoom(state, toAgentId)) {
+        return reject("conflict", `Agent '${toAgentId}' is at capacity`);
+      }
+      return plan.emit({
+        type: "ConversationTransferred",
+        at,
+        data: { conversationId: conversation.id, userId, fromAgentId: agentId, toAgentId, note },
+      }).drain(at).done();
+    }
+    case "Release": {
+      const { agentId, userId, at } = command.data;
+      const conversation = openConversation(state, userId);
+      if (!conversation) return reject("not_found", `No open conversation with user '${userId}'`);
+      if (conversation.assignee !== agentId) {
+        return reject("forbidden", "Only the assigned agent can release a conversation");
+      }
+      return plan.emit({
+        type: "ConversationQueued",
+        at,
+        data: { conversationId: conversation.id, userId, reason: "released", agentId },
+      }).drain(at, { userId, agentId }).done();
+    }
+    case "Resolve": {
+      const { agentId, userId, returnToBot, at } = command.data;
+      const conversation = openConversation(state, userId);
+      if (!conversation) return reject("not_found", `No open conversation with user '${userId}'`);
+      if (conversation.status === "assigned" && conversation.assignee !== agentId) {
+        return reject("forbidden", "Only the assigned agent can resolve this conversation");
+      }
+      return plan.emit({
+        type: "ConversationResolved",
+        at,
+        data: { conversationId: conversation.id, userId, agentId, returnToBot },
+      }).drain(at).done();
+    }
+    case "SetAgentStatus": {
+      const { agentId, status, at } = command.data;
+      const agent = state.agents.get(agentId);
+      if (!isOnline(agent)) return reject("not_found", "Connect before setting a status");
+      if (agent!.status === status) return plan.done();
+      plan.emit({ type: "AgentStatusChanged", at, data: { agentId, status } });
+      return (status === "available" ? plan.drain(at) : plan).done();
+    }
+    case "Typing": {
+      const { sender, userId, typing, socketId } = command.data;
+      if (sender.role === "bot") return reject("forbidden", "Bots do not type");
+      if (sender.role === "user" && sender.userId !== userId) {
+        return reject("forbidden", "A user can only type in their own conversation");
+      }
+      const payload = { user_id: userId, from: sender.userId, role: sender.role, typing };
+      const except = socketId === undefined ? {} : { except: socketId };
+      const notify: Delivery[] = sender.role === "user"
+        ? [{ to: { kind: "agents" }, event: "typing", payload }]
+        : [
+          { to: { kind: "user", userId }, event: "typing", payload },
+          { to: { kind: "agents" }, ...except, event: "typing", payload },
+        ];
+      return { ok: true, events: [], notify };
+    }
+    case "MarkRead": {
+      const { reader, userId, seq, at } = command.data;
+      if (reader.role === "bot") return reject("forbidden", "Bots do not read conversations");
+      if (reader.role === "user" && reader.userId !== userId) {
+        return reject("forbidden", "A user can only read their own conversation");
+      }
+      const conversation = state.conversations.get(userId);
+      if (!conversation) return reject("not_found", `No conversation with user '${userId}'`);
+      const unread = reader.role === "user"
+        ? conversation.unreadByUser
+        : conversation.unreadByAgents;
+      if (!unread.some((s) => s <= seq)) return plan.done();
+      return plan.emit({
+        type: "MessagesRead",
+        at,
+        data: {
+          conversationId: conversation.id,
+          userId,
+          readerId: reader.userId,
+          readerRole: reader.role,
+          seq: Math.min(seq, state.version),
+        },
+      }).done();
+    }
+    case "ChangeSettings": {
+      const { changes, at } = command.data;
+      const changed = Object.fromEntries(
+        Object.entries(changes).filter(([key, value]) =>
+          value !== undefined && state.settings[key as keyof Settings] !== value
+        ),
+      ) as Partial<Settings>;
+      if (Object.keys(changed).length === 0) return plan.done();
+      return plan.emit({ type: "SettingsChanged", at, data: changed }).drain(at).done();
+    }
+    case "ExpireGrace": {
+      const { agentId, at } = command.data;
+      const agent = state.agents.get(agentId);
+      if (!agent || isOnline(agent) || agent.offlineAt === null) return plan.done();
+      if (at < agent.offlineAt + state.settings.agentGraceSeconds * 1000) return plan.done();
+      // Each goes to the front; in reverse, so they keep their order there.
+      for (const conversation of assignedTo(state, agentId).reverse()) {
+        plan.emit({
+          type: "ConversationQueued",
+          at,
+          data: {
+            conversationId: conversation.id,
+            userId: conversation.userId,
+            reason: "agent_offline",
+            agentId,
+          },
+        });
+      }
+      return plan.drain(at).done();
     }
     case "ResetPresence": {
-      if (state.users.size === 0 && state.agents.size === 0) return accept([]);
-      return accept([{ type: "PresenceReset", at: command.data.at, data: {} }]);
+      if (state.users.size === 0 && ![...state.agents.values()].some(isOnline)) return plan.done();
+      return plan.emit({ type: "PresenceReset", at: command.data.at, data: {} }).done();
     }
     default: {
       const _exhaustive: never = command;
@@ -84,17 +294,23 @@ export function evolve(state: CompanyState, event: CompanyEvent): CompanyState {
   switch (event.type) {
     case "SocketConnected": {
       const { userId, role, socketId } = event.data;
-      const sockets = socketsOf(state, role, userId);
       if (role === "agent") {
-        const conversations = state.agents.size === 0
-          ? mapValues(state.conversations, (c) => c.forAgents.length ? { ...c, forAgents: [] } : c)
-          : state.conversations;
-        return {
-          ...next,
-          agents: withEntry(state.agents, userId, [...sockets, socketId]),
-          conversations,
-        };
+        const agent = state.agents.get(userId);
+        const updated: Agent = isOnline(agent)
+          ? { ...agent!, sockets: [...agent!.sockets, socketId] }
+          : {
+            sockets: [socketId],
+            status: "available",
+            offlineAt: null,
+            lastAssignedSeq: agent?.lastAssignedSeq ?? 0,
+          };
+        const conversations = anyAgentOnline(state) ? state.conversations : mapValues(
+          state.conversations,
+          (c) => c.forAgents.length ? { ...c, forAgents: [] } : c,
+        );
+        return { ...next, agents: withEntry(state.agents, userId, updated), conversations };
       }
+      const sockets = socketsOf(state, role, userId);
       const conversation = state.conversations.get(userId);
       const conversations = sockets.length === 0 && conversation?.forUser.length
         ? withEntry(state.conversations, userId, { ...conversation, forUser: [] })
@@ -107,50 +323,158 @@ export function evolve(state: CompanyState, event: CompanyEvent): CompanyState {
     }
     case "SocketDisconnected": {
       const { userId, role, socketId } = event.data;
-      const key = role === "agent" ? "agents" : "users";
+      if (role === "agent") {
+        const agent = state.agents.get(userId);
+        if (!agent) return next;
+        const sockets = agent.sockets.filter((s) => s !== socketId);
+        const offlineAt = sockets.length ? null : event.at;
+        return {
+          ...next,
+          agents: withEntry(state.agents, userId, { ...agent, sockets, offlineAt }),
+        };
+      }
       const rest = socketsOf(state, role, userId).filter((s) => s !== socketId);
-      return {
-        ...next,
-        [key]: rest.length ? withEntry(state[key], userId, rest) : without(state[key], userId),
-      };
+      const users = rest.length
+        ? withEntry(state.users, userId, rest)
+        : without(state.users, userId);
+      return { ...next, users };
     }
     case "ConversationOpened": {
       const { conversationId: id, userId } = event.data;
-      const conversation: Conversation = { id, userId, context: null, forAgents: [], forUser: [] };
+      const conversation: Conversation = {
+        id,
+        userId,
+        status: "bot",
+        assignee: null,
+        context: null,
+        queuedAt: null,
+        forAgents: [],
+        forUser: [],
+        unreadByAgents: [],
+        unreadByUser: [],
+      };
       return { ...next, conversations: withEntry(state.conversations, userId, conversation) };
     }
     case "MessageSent": {
-      const { userId, senderRole } = event.data;
+      const { userId, senderRole, transcript } = event.data;
       const conversation = state.conversations.get(userId);
-      const unseen = senderRole === "user" ? state.agents.size === 0 : !state.users.has(userId);
-      if (!conversation || !unseen) return next;
-      const { messageId, senderId, text } = event.data;
-      const pending: Pending = {
-        kind: "message",
-        seq,
-        at: event.at,
-        messageId,
-        senderId,
-        senderRole,
-        text,
-      };
-      const updated = senderRole === "user"
-        ? { ...conversation, forAgents: [...conversation.forAgents, pending] }
-        : { ...conversation, forUser: [...conversation.forUser, pending] };
+      if (!conversation || transcript) return next;
+      const fromUser = senderRole === "user";
+      const unseen = fromUser ? !anyAgentOnline(state) : !state.users.has(userId);
+      let updated: Conversation = fromUser
+        ? { ...conversation, unreadByAgents: [...conversation.unreadByAgents, seq] }
+        : { ...conversation, unreadByUser: [...conversation.unreadByUser, seq] };
+      if (unseen) {
+        const { messageId, senderId, text } = event.data;
+        const pending: Pending = {
+          kind: "message",
+          seq,
+          at: event.at,
+          messageId,
+          senderId,
+          senderRole,
+          text,
+        };
+        updated = fromUser
+          ? { ...updated, forAgents: [...updated.forAgents, pending] }
+          : { ...updated, forUser: [...updated.forUser, pending] };
+      }
       return { ...next, conversations: withEntry(state.conversations, userId, updated) };
     }
     case "HandedOff": {
       const { userId, context } = event.data;
       const conversation = state.conversations.get(userId);
       if (!conversation) return next;
-      const forAgents = state.agents.size === 0
-        ? [...conversation.forAgents, { kind: "context", seq, at: event.at, context } as const]
-        : conversation.forAgents;
+      const forAgents = anyAgentOnline(state)
+        ? conversation.forAgents
+        : [...conversation.forAgents, { kind: "context", seq, at: event.at, context } as const];
       const updated = { ...conversation, context, forAgents };
       return { ...next, conversations: withEntry(state.conversations, userId, updated) };
     }
-    case "PresenceReset":
-      return { ...next, users: new Map(), agents: new Map() };
+    case "ConversationQueued": {
+      const { userId, reason } = event.data;
+      const conversation = state.conversations.get(userId);
+      if (!conversation) return next;
+      const updated: Conversation = {
+        ...conversation,
+        status: "queued",
+        assignee: null,
+        queuedAt: event.at,
+      };
+      const rest = state.queue.filter((u) => u !== userId);
+      const queue = reason === "released" || reason === "agent_offline"
+        ? [userId, ...rest]
+        : [...rest, userId];
+      return { ...next, conversations: withEntry(state.conversations, userId, updated), queue };
+    }
+    case "ConversationAssigned":
+    case "ConversationTransferred": {
+      const { userId } = event.data;
+      const agentId = event.type === "ConversationAssigned"
+        ? event.data.agentId
+        : event.data.toAgentId;
+      const conversation = state.conversations.get(userId);
+      if (!conversation) return next;
+      const updated: Conversation = {
+        ...conversation,
+        status: "assigned",
+        assignee: agentId,
+        queuedAt: null,
+      };
+      const agent = state.agents.get(agentId);
+      return {
+        ...next,
+        conversations: withEntry(state.conversations, userId, updated),
+        queue: state.queue.includes(userId) ? state.queue.filter((u) => u !== userId) : state.queue,
+        agents: agent
+          ? withEntry(state.agents, agentId, { ...agent, lastAssignedSeq: seq })
+          : state.agents,
+      };
+    }
+    case "ConversationResolved": {
+      const { userId, returnToBot } = event.data;
+      const conversation = state.conversations.get(userId);
+      if (!conversation) return next;
+      const updated: Conversation = {
+        ...conversation,
+        status: returnToBot ? "bot" : "resolved",
+        assignee: null,
+        queuedAt: null,
+      };
+      return {
+        ...next,
+        conversations: withEntry(state.conversations, userId, updated),
+        queue: state.queue.includes(userId) ? state.queue.filter((u) => u !== userId) : state.queue,
+      };
+    }
+    case "AgentStatusChanged": {
+      const { agentId, status } = event.data;
+      const agent = state.agents.get(agentId);
+      if (!agent) return next;
+      return { ...next, agents: withEntry(state.agents, agentId, { ...agent, status }) };
+    }
+    case "MessagesRead": {
+      const { userId, readerRole, seq: upTo } = event.data;
+      const conversation = state.conversations.get(userId);
+      if (!conversation) return next;
+      const updated = readerRole === "user"
+        ? { ...conversation, unreadByUser: conversation.unreadByUser.filter((s) => s > upTo) }
+        : { ...conversation, unreadByAgents: conversation.unreadByAgents.filter((s) => s > upTo) };
+      return { ...next, conversations: withEntry(state.conversations, userId, updated) };
+    }
+    case "SettingsChanged": {
+      const settings = { ...state.settings, ...event.data };
+      return "webhookUrl" in event.data
+        ? { ...next, settings, webhookSince: seq }
+        : { ...next, settings };
+    }
+    case "PresenceReset": {
+      const agents = mapValues(
+        state.agents,
+        (a) => (isOnline(a) ? { ...a, sockets: [], offlineAt: event.at } : a),
+      );
+      return { ...next, users: new Map(), agents };
+    }
     default: {
       const _exhaustive: never = event;
       return _exhaustive;
@@ -164,28 +488,147 @@ export function fold(events: Iterable<CompanyEvent>, state = initialState()): Co
   return state;
 }
 
+/** A timer the runtime must deliver: at `due`, dispatch `command`. */
+export interface Timer {
+  readonly due: number;
+  readonly command: CompanyCommand;
+}
+
+/** The timers a state asks for: one per offline agent still holding conversations. */
+export function pendingTimers(state: CompanyState): Timer[] {
+  const timers: Timer[] = [];
+  for (const [agentId, agent] of state.agents) {
+    if (isOnline(agent) || agent.offlineAt === null) continue;
+    if (assignedTo(state, agentId).length === 0) continue;
+    const due = agent.offlineAt + state.settings.agentGraceSeconds * 1000;
+    timers.push({ due, command: { type: "ExpireGrace", data: { agentId, at: due } } });
+  }
+  return timers;
+}
+
 /** The open sockets of a user or an agent. */
 export function socketsOf(
   state: CompanyState,
   role: SocketRole,
   userId: string,
 ): readonly string[] {
-  return (role === "agent" ? state.agents : state.users).get(userId) ?? [];
+  return role === "agent" ? state.agents.get(userId)?.sockets ?? [] : state.users.get(userId) ?? [];
 }
 
-function openIfNeeded(
-  state: CompanyState,
-  userId: string,
-  freshId: string,
-  at: number,
-): [CompanyEvent[], string] {
-  const existing = state.conversations.get(userId);
-  if (existing) return [[], existing.id];
-  return [[{ type: "ConversationOpened", at, data: { conversationId: freshId, userId } }], freshId];
+/** Whether an agent has at least one socket. */
+export function isOnline(agent: Agent | undefined): boolean {
+  return agent !== undefined && agent.sockets.length > 0;
 }
 
-function accept(events: readonly CompanyEvent[]): Decision {
-  return { ok: true, events };
+/** Whether any agent of the company is connected. */
+export function anyAgentOnline(state: CompanyState): boolean {
+  for (const agent of state.agents.values()) if (agent.sockets.length > 0) return true;
+  return false;
+}
+
+/** The conversations assigned to an agent, oldest assignment first. */
+export function assignedTo(state: CompanyState, agentId: string): Conversation[] {
+  return [...state.conversations.values()].filter(
+    (c) => c.status === "assigned" && c.assignee === agentId,
+  );
+}
+
+/** How many conversations an agent holds. */
+export function loadOf(state: CompanyState, agentId: string): number {
+  let n = 0;
+  for (const c of state.conversations.values()) {
+    if (c.status === "assigned" && c.assignee === agentId) n++;
+  }
+  return n;
+}
+
+/** Whether an agent can take one more conversation. */
+function hasRoom(state: CompanyState, agentId: string): boolean {
+  return loadOf(state, agentId) < state.settings.maxChatsPerAgent;
+}
+
+function openConversation(state: CompanyState, userId: string): Conversation | undefined {
+  const c = state.conversations.get(userId);
+  return c && (c.status === "queued" || c.status === "assigned") ? c : undefined;
+}
+
+/**
+ * The agent auto-assignment picks: connected, available, with room; the least loaded,
+ * then the one assigned least recently, then by id so the choice is deterministic.
+ */
+export function pickAgent(state: CompanyState, avoid?: string): string | undefined {
+  let best: { id: string; load: number; last: number } | undefined;
+  for (const [id, agent] of state.agents) {
+    if (id === avoid || !isOnline(agent) || agent.status !== "available") continue;
+    const load = loadOf(state, id);
+    if (load >= state.settings.maxChatsPerAgent) continue;
+    const candidate = { id, load, last: agent.lastAssignedSeq };
+    if (
+      !best || load < best.load || (load === best.load && candidate.last < best.last) ||
+      (load === best.load && candidate.last === best.last && id < best.id)
+    ) best = candidate;
+  }
+  return best?.id;
+}
+
+/** Events decided so far, applied to a working state so later steps see them. */
+class Plan {
+  readonly events: CompanyEvent[] = [];
+  constructor(public state: CompanyState) {}
+
+  emit(event: CompanyEvent): this {
+    this.events.push(event);
+    this.state = evolve(this.state, event);
+    return this;
+  }
+
+  conversation(userId: string): Conversation {
+    return this.state.conversations.get(userId)!;
+  }
+
+  /** The user's current conversation id, opening a new one if there is none or it was closed. */
+  ensureConversation(userId: string, freshId: string, at: number): string {
+    const existing = this.state.conversations.get(userId);
+    if (existing && existing.status !== "resolved") return existing.id;
+    this.emit({ type: "ConversationOpened", at, data: { conversationId: freshId, userId } });
+    return freshId;
+  }
+
+  /**
+   * In auto mode, assigns queued conversations while an agent has room. `skip` keeps a
+   * released conversation from going straight back to the agent who released it.
+   */
+  drain(at: number, skip?: { userId: string; agentId: string }): this {
+    if (this.state.settings.assignment !== "auto") return this;
+    for (;;) {
+      const agentId = pickAgent(this.state);
+      let userId: string | undefined = this.state.queue[0];
+      if (!agentId || userId === undefined) return this;
+      if (skip?.userId === userId && skip.agentId === agentId) {
+        const other = pickAgent(this.state, agentId);
+        if (other) {
+          this.assign(userId, other, at);
+          continue;
+        }
+        userId = this.state.queue[1];
+        if (userId === undefined) return this;
+      }
+      this.assign(userId, agentId, at);
+    }
+  }
+
+  done(): Decision {
+    return { ok: true, events: this.events };
+  }
+
+  private assign(userId: string, agentId: string, at: number): void {
+    const conversationId = this.conversation(userId).id;
+    this.emit({
+      type: "ConversationAssigned",
+      at,
+      data: { conversationId, userId, agentId, by: "auto" },
+    });
+  }
 }
 
 function reject(code: ErrorCode, message: string): Decision {

@@ -2,15 +2,18 @@
  * Routing: who receives what when an event happens. Pure; the Socket.IO adapter only
  * maps audiences to rooms (inside the event's company) and emits.
  */
+import { anyAgentOnline, evolve, isOnline, loadOf } from "./decider.ts";
 import type {
+  Audience,
   CompanyEvent,
   CompanyState,
   Conversation,
   Delivery,
-  JsonValue,
   Pending,
-  SocketRole,
+  Role,
 } from "./types.ts";
+
+type Payload = Delivery["payload"];
 
 const AGENTS = { kind: "agents" } as const;
 
@@ -21,50 +24,72 @@ export function deliveries(state: CompanyState, event: CompanyEvent): Delivery[]
     case "SocketConnected": {
       const { userId, role, socketId } = event.data;
       const socket = { kind: "socket", socketId } as const;
+      const conversation = state.conversations.get(userId);
       if (role === "user") {
-        if (state.users.has(userId)) return [];
-        const conversation = state.conversations.get(userId);
+        const first = !state.users.has(userId);
         return [
-          { to: AGENTS, event: "user_connected", payload: { user_id: userId } },
-          ...(conversation?.forUser ?? []).map((p) =>
+          ...(first
+            ? [{ to: AGENTS, event: "user_connected", payload: { user_id: userId } } as const]
+            : []),
+          ...(conversation ? [conversationDelivery(socket, state, conversation, false)] : []),
+          ...(conversation?.status === "queued"
+            ? [
+              {
+                to: socket,
+                event: "queue",
+                payload: { position: positionOf(state, userId) },
+              } as const,
+            ]
+            : []),
+          ...(first ? conversation?.forUser ?? [] : []).map((p) =>
             pendingDelivery(socket, conversation!, p, false)
           ),
         ];
       }
-      const list: Delivery = {
-        to: socket,
-        event: "user_list",
-        payload: { users: [...state.users.keys()] },
-      };
-      if (state.agents.size > 0) return [list];
-      const waiting = [...state.conversations.values()]
+      const after = evolve(state, event);
+      const comingOnline = !isOnline(state.agents.get(userId));
+      const open = [...state.conversations.values()].filter(
+        (c) => c.status === "queued" || c.status === "assigned",
+      );
+      const waiting = anyAgentOnline(state) ? [] : [...state.conversations.values()]
         .flatMap((c) => c.forAgents.map((p) => ({ c, p })))
         .sort((a, b) => a.p.seq - b.p.seq);
-      return [list, ...waiting.map(({ c, p }) => pendingDelivery(socket, c, p, true))];
+      return [
+        { to: socket, event: "user_list", payload: { users: [...state.users.keys()] } },
+        { to: socket, event: "queue", payload: queueView(state) },
+        ...open.map((c) => conversationDelivery(socket, state, c, true)),
+        ...[...after.agents.keys()].filter((id) => id !== userId && isOnline(after.agents.get(id)))
+          .map((
+            id,
+          ) => ({ to: socket, event: "agent_status", payload: agentView(after, id) } as const)),
+        ...(comingOnline
+          ? [{ to: AGENTS, event: "agent_status", payload: agentView(after, userId) } as const]
+          : []),
+        ...waiting.map(({ c, p }) => pendingDelivery(socket, c, p, true)),
+      ];
     }
     case "SocketDisconnected": {
       const { userId, role, socketId } = event.data;
-      const sockets = role === "user" ? state.users.get(userId) : undefined;
+      const sockets = role === "user" ? state.users.get(userId) : state.agents.get(userId)?.sockets;
       if (!sockets || sockets.length !== 1 || sockets[0] !== socketId) return [];
+      if (role === "agent") {
+        return [{
+          to: AGENTS,
+          event: "agent_status",
+          payload: agentView(evolve(state, event), userId),
+        }];
+      }
       return [{ to: AGENTS, event: "user_disconnected", payload: { user_id: userId } }];
     }
     case "MessageSent": {
-      const { userId, senderId, senderRole, socketId, messageId, conversationId, text } =
-        event.data;
-      const payload = messagePayload({
-        seq,
-        at: event.at,
-        messageId,
-        conversationId,
-        userId,
-        senderId,
-        senderRole,
-        text,
-      });
-      const self = senderRole === "user"
-        ? { kind: "user", userId } as const
-        : { kind: "agent", userId: senderId } as const;
-      const other = senderRole === "user" ? AGENTS : { kind: "user", userId } as const;
+      const { userId, senderId, senderRole, socketId, transcript } = event.data;
+      // The bot's transcript is history, not live traffic: it is read with `history`.
+      if (transcript) return [];
+      const payload = messagePayload({ ...event.data, seq, at: event.at });
+      const self: Audience = senderRole === "user"
+        ? { kind: "user", userId }
+        : { kind: "agent", userId: senderId };
+      const other: Audience = senderRole === "user" ? AGENTS : { kind: "user", userId };
       return [
         { to: other, event: "message", payload },
         {
@@ -77,12 +102,44 @@ export function deliveries(state: CompanyState, event: CompanyEvent): Delivery[]
     }
     case "HandedOff": {
       const { userId, context } = event.data;
-      return [
+      const out: Delivery[] = [
         { to: { kind: "user", userId }, event: "chatbot_context", payload: { context } },
         { to: AGENTS, event: "chatbot_context", payload: { context, user_id: userId } },
       ];
+      const after = evolve(state, event);
+      const conversation = after.conversations.get(userId);
+      // A fresh handoff is announced by the queueing that follows; a repeated one here.
+      if (conversation && conversation.status !== "bot") {
+        out.push(...conversationChanged(after, conversation));
+      }
+      return out;
+    }
+    case "ConversationQueued":
+    case "ConversationAssigned":
+    case "ConversationTransferred":
+    case "ConversationResolved": {
+      const after = evolve(state, event);
+      const conversation = after.conversations.get(event.data.userId);
+      return [
+        ...(conversation ? conversationChanged(after, conversation) : []),
+        ...queueChanges(state, after),
+        ...agentLoadChanges(state, after, event),
+      ];
+    }
+    case "AgentStatusChanged": {
+      const after = evolve(state, event);
+      return [{ to: AGENTS, event: "agent_status", payload: agentView(after, event.data.agentId) }];
+    }
+    case "MessagesRead": {
+      const { userId, readerId, readerRole, seq: upTo } = event.data;
+      const payload = { user_id: userId, reader: readerId, role: readerRole, seq: upTo };
+      return [
+        { to: { kind: "user", userId }, event: "read", payload },
+        { to: AGENTS, event: "read", payload },
+      ];
     }
     case "ConversationOpened":
+    case "SettingsChanged":
     case "PresenceReset":
       return [];
     default: {
@@ -100,9 +157,9 @@ export function messagePayload(m: {
   conversationId: string;
   userId: string;
   senderId: string;
-  senderRole: SocketRole;
+  senderRole: Role;
   text: string;
-}): { [key: string]: JsonValue } {
+}): Payload {
   return {
     from: m.senderId,
     content: m.text,
@@ -115,15 +172,106 @@ export function messagePayload(m: {
   };
 }
 
+/** One conversation as a client sees it; `unread` counts what that side has not read. */
+export function conversationView(
+  state: CompanyState,
+  c: Conversation,
+  forAgents: boolean,
+): Payload {
+  return {
+    conversation_id: c.id,
+    user_id: c.userId,
+    status: c.status,
+    assignee: c.assignee,
+    queue_position: c.status === "queued" ? positionOf(state, c.userId) : null,
+    context: c.context,
+    unread: forAgents ? c.unreadByAgents.length : c.unreadByUser.length,
+  };
+}
+
+/** The company's queue as agents see it. */
+export function queueView(state: CompanyState): Payload {
+  return {
+    queue: state.queue.map((userId, i) => {
+      const c = state.conversations.get(userId);
+      return {
+        user_id: userId,
+        conversation_id: c?.id ?? null,
+        position: i + 1,
+        queued_at: c?.queuedAt ?? null,
+      };
+    }),
+  };
+}
+
+/** An agent's presence and load, as agents see it. */
+export function agentView(state: CompanyState, agentId: string): Payload {
+  const agent = state.agents.get(agentId);
+  return {
+    agent_id: agentId,
+    status: isOnline(agent) ? agent!.status : "offline",
+    load: loadOf(state, agentId),
+    capacity: state.settings.maxChatsPerAgent,
+  };
+}
+
+function positionOf(state: CompanyState, userId: string): number | null {
+  const i = state.queue.indexOf(userId);
+  return i < 0 ? null : i + 1;
+}
+
+function conversationDelivery(
+  to: Audience,
+  state: CompanyState,
+  c: Conversation,
+  forAgents: boolean,
+): Delivery {
+  return { to, event: "conversation", payload: conversationView(state, c, forAgents) };
+}
+
+function conversationChanged(after: CompanyState, c: Conversation): Delivery[] {
+  return [
+    conversationDelivery({ kind: "user", userId: c.userId }, after, c, false),
+    conversationDelivery(AGENTS, after, c, true),
+  ];
+}
+
+/** `queue` to agents when the queue changed, and to each user whose position changed. */
+function queueChanges(before: CompanyState, after: CompanyState): Delivery[] {
+  if (before.queue === after.queue) return [];
+  const out: Delivery[] = [{ to: AGENTS, event: "queue", payload: queueView(after) }];
+  for (const userId of new Set([...before.queue, ...after.queue])) {
+    const was = positionOf(before, userId);
+    const is = positionOf(after, userId);
+    if (was !== is) {
+      out.push({ to: { kind: "user", userId }, event: "queue", payload: { position: is } });
+    }
+  }
+  return out;
+}
+
+/** `agent_status` for agents whose load an assignment change moved. */
+function agentLoadChanges(
+  before: CompanyState,
+  after: CompanyState,
+  event: CompanyEvent,
+): Delivery[] {
+  const was = before.conversations.get((event.data as { userId: string }).userId)?.assignee;
+  const is = after.conversations.get((event.data as { userId: string }).userId)?.assignee;
+  if (was === is) return [];
+  return [was, is].filter((id): id is string => typeof id === "string")
+    .map((id) => ({ to: AGENTS, event: "agent_status", payload: agentView(after, id) }));
+}
+
 function pendingDelivery(
-  to: Delivery["to"],
+  to: Audience,
   conversation: Conversation,
   pending: Pending,
   forAgents: boolean,
 ): Delivery {
   const { userId, id: conversationId } = conversation;
   if (pending.kind === "context") {
-    const payload: Delivery["payload"] = forAgents
+    const payload: Payload = forAgents
       ? { context: pending.context, user_id: userId }
       : { context: pending.context };
     return { to, event: "chatbot_context", payload };

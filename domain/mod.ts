@@ -1,7 +1,27 @@
 /**
- * The pure company domain: vocabulary, decider and routing.
+ * The pure company domain: vocabulary, decider, routing and timers.
  * @module
  */
 export type * from "./types.ts";
-export { decide, evolve, fold, initialState, socketsOf } from "./decider.ts";
-export { deliveries, messagePayload } from "./deliveries.ts";
+export {
+  anyAgentOnline,
+  assignedTo,
+  decide,
+  DEFAULT_SETTINGS,
+  evolve,
+  fold,
+  initialState,
+  isOnline,
+  loadOf,
+  pendingTimers,
+  pickAgent,
+  socketsOf,
+  type Timer,
+} from "./decider.ts";
+export {
+  agentView,
+  conversationView,
+  deliveries,
+  messagePayload,
+  queueView,
+} from "./deliveries.ts";

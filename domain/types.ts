@@ -43,6 +43,34 @@ export interface Rejection {
   readonly message: string;
 }
 
+/** How queued conversations reach agents. */
+export type AssignmentMode = "manual" | "auto";
+
+/** An agent's own presence choice. */
+export type AgentStatus = "available" | "away";
+
+/** A conversation's place in the lifecycle: bot → queued → assigned → resolved. */
+export type ConversationStatus = "bot" | "queued" | "assigned" | "resolved";
+
+/** Why a conversation entered the queue. */
+export type QueueReason = "handoff" | "message" | "released" | "agent_offline";
+
+/** Per-company settings, changed by the company's bot (server-side) credential. */
+export interface Settings {
+  readonly assignment: AssignmentMode;
+  readonly maxChatsPerAgent: number;
+  readonly agentGraceSeconds: number;
+  readonly webhookUrl: string | null;
+  readonly webhookSecret: string | null;
+}
+
+/** One line of the bot's transcript: what the user or the bot said before the handoff. */
+export interface TranscriptLine {
+  readonly role: "user" | "bot";
+  readonly text: string;
+  readonly messageId: string;
+}
+
 /** What a company can be asked to do. Time and fresh ids arrive inside the command. */
 export type CompanyCommand =
   | {
@@ -79,6 +107,48 @@ export type CompanyCommand =
     };
   }
   | {
+    readonly type: "PostTranscript";
+    readonly data: {
+      botId: string;
+      userId: string;
+      lines: readonly TranscriptLine[];
+      conversationId: string;
+      at: number;
+    };
+  }
+  | { readonly type: "Claim"; readonly data: { agentId: string; userId: string; at: number } }
+  | {
+    readonly type: "Transfer";
+    readonly data: { agentId: string; userId: string; toAgentId: string; note: string; at: number };
+  }
+  | { readonly type: "Release"; readonly data: { agentId: string; userId: string; at: number } }
+  | {
+    readonly type: "Resolve";
+    readonly data: { agentId: string; userId: string; returnToBot: boolean; at: number };
+  }
+  | {
+    readonly type: "SetAgentStatus";
+    readonly data: { agentId: string; status: AgentStatus; at: number };
+  }
+  | {
+    /** Ephemeral: routed, never recorded. */
+    readonly type: "Typing";
+    readonly data: { sender: Participant; userId: string; typing: boolean; socketId?: string };
+  }
+  | {
+    readonly type: "MarkRead";
+    readonly data: { reader: Participant; userId: string; seq: number; at: number };
+  }
+  | {
+    readonly type: "ChangeSettings";
+    readonly data: { changes: Partial<Settings>; at: number };
+  }
+  | {
+    /** Delivered by the runtime when an offline agent's grace period may have ended. */
+    readonly type: "ExpireGrace";
+    readonly data: { agentId: string; at: number };
+  }
+  | {
     /** Sent by a runtime that starts: presence seen by an earlier process is gone. */
     readonly type: "ResetPresence";
     readonly data: { at: number };
@@ -109,9 +179,11 @@ export type CompanyEvent =
       conversationId: string;
       userId: string;
       senderId: string;
-      senderRole: SocketRole;
+      senderRole: Role;
       text: string;
       socketId?: string;
+      /** Posted by the bot from its own transcript of the time before the handoff. */
+      transcript?: boolean;
     };
   }
   | {
@@ -120,14 +192,82 @@ export type CompanyEvent =
     readonly data: { conversationId: string; userId: string; context: JsonValue };
   }
   | {
+    readonly type: "ConversationQueued";
+    readonly at: number;
+    readonly data: {
+      conversationId: string;
+      userId: string;
+      reason: QueueReason;
+      /** The agent it was taken from, for a release or an expired grace period. */
+      agentId?: string;
+    };
+  }
+  | {
+    readonly type: "ConversationAssigned";
+    readonly at: number;
+    readonly data: {
+      conversationId: string;
+      userId: string;
+      agentId: string;
+      by: "auto" | "claim" | "reply";
+    };
+  }
+  | {
+    readonly type: "ConversationTransferred";
+    readonly at: number;
+    readonly data: {
+      conversationId: string;
+      userId: string;
+      fromAgentId: string;
+      toAgentId: string;
+      note: string;
+    };
+  }
+  | {
+    readonly type: "ConversationResolved";
+    readonly at: number;
+    readonly data: {
+      conversationId: string;
+      userId: string;
+      agentId: string;
+      returnToBot: boolean;
+    };
+  }
+  | {
+    readonly type: "AgentStatusChanged";
+    readonly at: number;
+    readonly data: { agentId: string; status: AgentStatus };
+  }
+  | {
+    readonly type: "MessagesRead";
+    readonly at: number;
+    readonly data: {
+      conversationId: string;
+      userId: string;
+      readerId: string;
+      readerRole: SocketRole;
+      seq: number;
+    };
+  }
+  | {
+    readonly type: "SettingsChanged";
+    readonly at: number;
+    readonly data: Partial<Settings>;
+  }
+  | {
     readonly type: "PresenceReset";
     readonly at: number;
     readonly data: Record<string, never>;
   };
 
-/** The outcome of `decide`. */
+/** The outcome of `decide`: events to record (and ephemeral deliveries), or a rejection. */
 export type Decision =
-  | { readonly ok: true; readonly events: readonly CompanyEvent[] }
+  | {
+    readonly ok: true;
+    readonly events: readonly CompanyEvent[];
+    /** Deliveries that are not recorded (typing). */
+    readonly notify?: readonly Delivery[];
+  }
   | { readonly ok: false; readonly rejection: Rejection };
 
 /** Something an agent or a user has not been shown yet because nobody of theirs was online. */
@@ -138,7 +278,7 @@ export type Pending =
     readonly at: number;
     readonly messageId: string;
     readonly senderId: string;
-    readonly senderRole: SocketRole;
+    readonly senderRole: Role;
     readonly text: string;
   }
   | {
@@ -148,27 +288,51 @@ export type Pending =
     readonly context: JsonValue;
   };
 
-/** One end user's conversation with the company. */
+/** One end user's current conversation with the company. */
 export interface Conversation {
   readonly id: string;
   readonly userId: string;
+  readonly status: ConversationStatus;
+  readonly assignee: string | null;
+  /** The latest handoff's context. */
   readonly context: JsonValue | null;
+  /** When it last entered the queue (Unix ms). */
+  readonly queuedAt: number | null;
   /** Kept for the first agent who comes online. */
   readonly forAgents: readonly Pending[];
   /** Kept for the user's next connection. */
   readonly forUser: readonly Pending[];
+  /** Seqs of the user's messages no agent has read yet. */
+  readonly unreadByAgents: readonly number[];
+  /** Seqs of agent messages the user has not read yet. */
+  readonly unreadByUser: readonly number[];
+}
+
+/** An agent the company has seen. */
+export interface Agent {
+  readonly sockets: readonly string[];
+  readonly status: AgentStatus;
+  /** When their last socket closed (Unix ms); null while connected. */
+  readonly offlineAt: number | null;
+  /** The seq of their latest assignment; 0 if never assigned. */
+  readonly lastAssignedSeq: number;
 }
 
 /** A company's state, folded from its events. */
 export interface CompanyState {
   /** How many events have been applied: the `seq` of the last one. */
   readonly version: number;
+  readonly settings: Settings;
   /** Online end users → their open socket ids. */
   readonly users: ReadonlyMap<string, readonly string[]>;
-  /** Online agents → their open socket ids. */
-  readonly agents: ReadonlyMap<string, readonly string[]>;
-  /** Conversations by end user id. */
+  /** Agents seen since the last restart (online or within their grace period). */
+  readonly agents: ReadonlyMap<string, Agent>;
+  /** Current conversations by end user id. */
   readonly conversations: ReadonlyMap<string, Conversation>;
+  /** User ids of queued conversations, first to be served first. */
+  readonly queue: readonly string[];
+  /** The seq at which the webhook URL was last set: earlier events are not announced to it. */
+  readonly webhookSince: number;
 }
 
 /** Who receives a delivery, inside the company whose event it is. */
@@ -184,7 +348,12 @@ export type ClientEventName =
   | "user_list"
   | "user_connected"
   | "user_disconnected"
-  | "chatbot_context";
+  | "chatbot_context"
+  | "conversation"
+  | "queue"
+  | "typing"
+  | "read"
+  | "agent_status";
 
 /** One emit: an audience, an optional socket to leave out, the event and its payload. */
 export interface Delivery {

@@ -14,6 +14,7 @@ import {
   evolve,
   fold,
   initialState,
+  pendingTimers,
   type Rejection,
 } from "../domain/mod.ts";
 import { AppendTooLargeError, VersionConflictError } from "./errors.ts";
@@ -28,18 +29,46 @@ export type Outcome =
   | { readonly ok: true; readonly events: readonly StoredEvent<CompanyEvent>[] }
   | { readonly ok: false; readonly error: Rejection };
 
+/** Told about every commit, after the deliveries went out (webhooks, metrics). */
+export interface CommitObserver {
+  committed(
+    companyId: string,
+    events: readonly StoredEvent<CompanyEvent>[],
+    state: CompanyState,
+  ): void;
+}
+
 /** What an actor needs from the runtime. */
 export interface ActorDeps {
   readonly store: EventStore;
   readonly publisher: Publisher;
   readonly clock: Clock;
   readonly log?: Logger;
+  readonly observer?: CommitObserver;
   /** Commands decided and committed together at most (default 256). */
   readonly maxBatch?: number;
 }
 
+/** The index tag of the events that make a user's history. */
+export function historyTag(userId: string): string {
+  return `history:${userId}`;
+}
+
+// Events after which the timers the state asks for may have changed.
+const TIMER_EVENTS = new Set<CompanyEvent["type"]>([
+  "SocketConnected",
+  "SocketDisconnected",
+  "ConversationQueued",
+  "ConversationAssigned",
+  "ConversationTransferred",
+  "ConversationResolved",
+  "SettingsChanged",
+  "PresenceReset",
+]);
+
 interface Job {
-  readonly command: CompanyCommand;
+  /** null: a barrier, answered once everything queued before it is committed. */
+  readonly command: CompanyCommand | null;
   readonly resolve: (outcome: Outcome) => void;
 }
 
@@ -55,6 +84,8 @@ export class CompanyActor {
   #draining: Promise<void> = Promise.resolve();
   #running = false;
   #loaded = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #stopped = false;
 
   constructor(readonly companyId: string, readonly deps: ActorDeps) {}
 
@@ -65,18 +96,52 @@ export class CompanyActor {
 
   /** Queues a command; resolves once its events are durable and delivered, or it is refused. */
   dispatch(command: CompanyCommand): Promise<Outcome> {
-    return new Promise((resolve) => {
-      this.#mailbox.push({ command, resolve });
-      if (!this.#running) {
-        this.#running = true;
-        this.#draining = this.#drain();
-      }
-    });
+    return new Promise((resolve) => this.#enqueue({ command, resolve }));
+  }
+
+  #enqueue(job: Job): void {
+    this.#mailbox.push(job);
+    if (!this.#running) {
+      this.#running = true;
+      this.#draining = this.#drain();
+    }
+  }
+
+  /** The state once the log is loaded and every command queued so far is committed. */
+  async current(): Promise<CompanyState> {
+    const outcome = await new Promise<Outcome>((resolve) =>
+      this.#enqueue({ command: null, resolve })
+    );
+    if (!outcome.ok) throw new Error(outcome.error.message);
+    return this.#state;
   }
 
   /** Resolves when every queued command has been answered. */
   async idle(): Promise<void> {
     while (this.#running) await this.#draining;
+  }
+
+  /** Cancels the actor's timer; commands still queued are answered first. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.idle();
+  }
+
+  /** Arms one timer for the earliest of the state's pending timers. */
+  #schedule(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#stopped) return;
+    const timers = pendingTimers(this.#state);
+    if (timers.length === 0) return;
+    const next = timers.reduce((a, b) => (b.due < a.due ? b : a));
+    const delay = Math.min(Math.max(next.due - this.deps.clock.now(), 0), 2 ** 31 - 1);
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.deps.clock.now() < next.due) return this.#schedule();
+      this.dispatch(next.command);
+    }, delay);
   }
 
   async #drain(): Promise<void> {
@@ -105,6 +170,7 @@ export class CompanyActor {
     }
     const at = this.deps.clock.now();
     this.#mailbox.unshift({ command: { type: "ResetPresence", data: { at } }, resolve: () => {} });
+    this.#schedule();
     return true;
   }
 
@@ -124,6 +190,10 @@ export class CompanyActor {
     const out: Delivery[] = [];
     const accepted: { job: Job; from: number; to: number }[] = [];
     for (const job of batch) {
+      if (job.command === null) {
+        accepted.push({ job, from: events.length, to: events.length });
+        continue;
+      }
       const decision = decide(state, job.command);
       if (!decision.ok) {
         job.resolve({ ok: false, error: decision.rejection });
@@ -135,6 +205,7 @@ export class CompanyActor {
         state = evolve(state, event);
         events.push(event);
       }
+      if (decision.notify) out.push(...decision.notify);
       accepted.push({ job, from, to: events.length });
     }
     if (events.length > 0) {
@@ -142,7 +213,11 @@ export class CompanyActor {
         await this.deps.store.append(
           this.companyId,
           base.version,
-          events.map((e) => ({ ...e, v: EVENT_VERSION })),
+          events.map((e) =>
+            e.type === "MessageSent"
+              ? { ...e, v: EVENT_VERSION, tags: [historyTag(e.data.userId)] }
+              : { ...e, v: EVENT_VERSION }
+          ),
         );
       } catch (error) {
         return await this.#recover(error, accepted.map((a) => a.job));
@@ -154,6 +229,8 @@ export class CompanyActor {
     for (const { job, from, to } of accepted) {
       job.resolve({ ok: true, events: stored.slice(from, to) });
     }
+    if (events.some((e) => TIMER_EVENTS.has(e.type))) this.#schedule();
+    if (stored.length > 0) this.deps.observer?.committed(this.companyId, stored, state);
   }
 
   /** A failed append: the state is unchanged; decide again, split, or answer `unavailable`. */
@@ -206,5 +283,10 @@ export class ActorSystem {
   /** Resolves once every actor has answered what it was sent. */
   async idle(): Promise<void> {
     await Promise.all([...this.#actors.values()].map((a) => a.idle()));
+  }
+
+  /** Stops every actor's timers and waits for what they were sent. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.#actors.values()].map((a) => a.stop()));
   }
 }

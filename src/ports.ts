@@ -16,6 +16,8 @@ export interface NewEvent {
   readonly at: number;
   readonly data: unknown;
   readonly v?: number;
+  /** Index keys to find the event by later (`readTagged`); not part of the event. */
+  readonly tags?: readonly string[];
 }
 
 /** One append-only stream of events per company. */
@@ -30,6 +32,16 @@ export interface EventStore {
   append(stream: string, expectedVersion: number, events: readonly NewEvent[]): Promise<number>;
   /** The events with `seq > after`, in order, at most `limit` of them. */
   read(stream: string, options?: { after?: number; limit?: number }): AsyncIterable<StoredEvent>;
+  /** The last `limit` events tagged `tag` with `seq < before`, in ascending order. */
+  readTagged(
+    stream: string,
+    tag: string,
+    options: { before?: number; limit: number },
+  ): Promise<StoredEvent[]>;
+  /** A consumer's position in the log (0 if it has none). */
+  checkpoint(name: string): Promise<number>;
+  /** Saves a consumer's position. */
+  saveCheckpoint(name: string, seq: number): Promise<void>;
   /** Releases the store. */
   close(): void;
 }

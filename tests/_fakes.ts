@@ -40,6 +40,19 @@ export class FlakyStore implements EventStore {
   read(stream: string, options?: { after?: number; limit?: number }): AsyncIterable<StoredEvent> {
     return this.inner.read(stream, options);
   }
+  readTagged(
+    stream: string,
+    tag: string,
+    options: { before?: number; limit: number },
+  ): Promise<StoredEvent[]> {
+    return this.inner.readTagged(stream, tag, options);
+  }
+  checkpoint(name: string): Promise<number> {
+    return this.inner.checkpoint(name);
+  }
+  saveCheckpoint(name: string, seq: number): Promise<void> {
+    return this.inner.saveCheckpoint(name, seq);
+  }
   close(): void {
     this.inner.close();
   }

@@ -7,15 +7,17 @@ import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { z } from "zod";
-import type { ErrorCode, JsonValue } from "../../domain/mod.ts";
+import type { ErrorCode, JsonValue, Settings } from "../../domain/mod.ts";
 import type { ActorSystem } from "../../src/company_actor.ts";
 import { AuthError, type JwtVerifier, type Principal } from "../../src/auth.ts";
 import type { Logger } from "../../src/log.ts";
-import type { Clock, Ids } from "../../src/ports.ts";
+import type { Clock, EventStore, Ids } from "../../src/ports.ts";
+import { MAX_HISTORY_PAGE, readHistory } from "../../src/history.ts";
 
 /** What the HTTP app needs. */
 export interface HttpDeps {
-  readonly system: Pick<ActorSystem, "dispatch">;
+  readonly system: Pick<ActorSystem, "dispatch" | "actor">;
+  readonly store: EventStore;
   readonly verifier: JwtVerifier;
   readonly clock: Clock;
   readonly ids: Ids;
@@ -56,6 +58,30 @@ export const TransferBody = z.object({
   user_id: id,
   company_id: id,
   context: z.union([z.string(), z.array(json), z.record(z.string(), json), z.null()]).optional(),
+});
+
+/** `POST /api/v1/conversations/:user_id/messages`: the bot's transcript before the handoff. */
+export const TranscriptBody = z.object({
+  messages: z.array(
+    z.object({
+      role: z.enum(["user", "bot"]),
+      content: z.string().trim().min(1, "must not be empty").max(8000),
+    }),
+  ).min(1, "must hold at least one message").max(200, "must hold at most 200 messages"),
+});
+
+/** `PUT /api/v1/settings`: every field optional. */
+export const SettingsBody = z.object({
+  assignment: z.enum(["manual", "auto"]).optional(),
+  max_chats_per_agent: z.number().int().min(1).max(100).optional(),
+  agent_grace_seconds: z.number().int().min(0).max(86_400).optional(),
+  webhook_url: z.url({ protocol: /^https?$/ }).max(2048).nullable().optional(),
+  webhook_secret: z.string().min(8).max(256).nullable().optional(),
+}).strict();
+
+const HistoryQuery = z.object({
+  before: z.coerce.number().int().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_HISTORY_PAGE).optional(),
 });
 
 const PAGE = /^[a-z0-9_-]+\.(html|js|css|svg)$/;
@@ -121,6 +147,100 @@ export function createHttpApp(deps: HttpDeps): Hono {
     },
   );
 
+  app.get("/api/v1/conversations/:user_id/messages", async (c) => {
+    const caller = await authenticate(c, deps.verifier);
+    if (caller instanceof Response) return caller;
+    const userId = c.req.param("user_id");
+    if (caller.role === "user" && caller.userId !== userId) {
+      return fail(c, "forbidden", "A user can only read their own history");
+    }
+    const query = HistoryQuery.safeParse(c.req.query());
+    if (!query.success) return fail(c, "invalid_payload", describe(query.error));
+    return c.json(await readHistory(deps.store, caller.companyId, userId, query.data));
+  });
+
+  app.post(
+    "/api/v1/conversations/:user_id/messages",
+    bodyLimit({
+      maxSize: 256 * 1024,
+      onError: (c) => fail(c, "too_large", "The request body is too large"),
+    }),
+    async (c) => {
+      const caller = await authenticate(c, deps.verifier);
+      if (caller instanceof Response) return caller;
+      if (caller.role !== "bot") {
+        return fail(c, "forbidden", "Only a bot token can post a transcript");
+      }
+      const body = await readJson(c);
+      if (body instanceof Response) return body;
+      const parsed = TranscriptBody.safeParse(body);
+      if (!parsed.success) return fail(c, "invalid_payload", describe(parsed.error));
+      const lines = parsed.data.messages.map((m) => ({
+        role: m.role,
+        text: m.content,
+        messageId: deps.ids.next(),
+      }));
+      const outcome = await deps.system.dispatch(caller.companyId, {
+        type: "PostTranscript",
+        data: {
+          botId: caller.userId,
+          userId: c.req.param("user_id"),
+          lines,
+          conversationId: deps.ids.next(),
+          at: deps.clock.now(),
+        },
+      });
+      if (!outcome.ok) return fail(c, outcome.error.code, outcome.error.message);
+      const sent = outcome.events.flatMap((e) =>
+        e.type === "MessageSent" ? [{ id: e.data.messageId, seq: e.seq }] : []
+      );
+      return c.json({ ok: true, messages: sent }, 201);
+    },
+  );
+
+  app.get("/api/v1/settings", async (c) => {
+    const caller = await authenticate(c, deps.verifier);
+    if (caller instanceof Response) return caller;
+    if (caller.role !== "bot") return fail(c, "forbidden", "Settings need the company's bot token");
+    const state = await deps.system.actor(caller.companyId).current();
+    return c.json(settingsView(state.settings));
+  });
+
+  app.put(
+    "/api/v1/settings",
+    bodyLimit({
+      maxSize: 8 * 1024,
+      onError: (c) => fail(c, "too_large", "The request body is too large"),
+    }),
+    async (c) => {
+      const caller = await authenticate(c, deps.verifier);
+      if (caller instanceof Response) return caller;
+      if (caller.role !== "bot") {
+        return fail(c, "forbidden", "Settings need the company's bot token");
+      }
+      const body = await readJson(c);
+      if (body instanceof Response) return body;
+      const parsed = SettingsBody.safeParse(body);
+      if (!parsed.success) return fail(c, "invalid_payload", describe(parsed.error));
+      const p = parsed.data;
+      const changes: Partial<Settings> = {
+        ...(p.assignment === undefined ? {} : { assignment: p.assignment }),
+        ...(p.max_chats_per_agent === undefined ? {} : { maxChatsPerAgent: p.max_chats_per_agent }),
+        ...(p.agent_grace_seconds === undefined
+          ? {}
+          : { agentGraceSeconds: p.agent_grace_seconds }),
+        ...(p.webhook_url === undefined ? {} : { webhookUrl: p.webhook_url }),
+        ...(p.webhook_secret === undefined ? {} : { webhookSecret: p.webhook_secret }),
+      };
+      const outcome = await deps.system.dispatch(caller.companyId, {
+        type: "ChangeSettings",
+        data: { changes, at: deps.clock.now() },
+      });
+      if (!outcome.ok) return fail(c, outcome.error.code, outcome.error.message);
+      return c.json(settingsView(deps.system.actor(caller.companyId).state.settings));
+    },
+  );
+
   app.get("/", (c) => c.redirect("/index.html"));
   app.get("/:file", async (c) => {
     const file = c.req.param("file");
@@ -143,6 +263,17 @@ export function createHttpApp(deps: HttpDeps): Hono {
   });
 
   return app;
+}
+
+/** Settings as the API shows them; the webhook secret is never echoed back. */
+function settingsView(s: Settings) {
+  return {
+    assignment: s.assignment,
+    max_chats_per_agent: s.maxChatsPerAgent,
+    agent_grace_seconds: s.agentGraceSeconds,
+    webhook_url: s.webhookUrl,
+    webhook_secret_set: s.webhookSecret !== null,
+  };
 }
 
 /** The `{ error: { code, message } }` answer with the code's status. */

@@ -5,16 +5,25 @@
 import type { Server as HttpServer } from "node:http";
 import { Server, type Socket } from "socket.io";
 import { z } from "zod";
-import type { Audience, Delivery, ErrorCode } from "../../domain/mod.ts";
+import {
+  type Audience,
+  type CompanyCommand,
+  conversationView,
+  type Delivery,
+  type ErrorCode,
+  type Rejection,
+} from "../../domain/mod.ts";
 import type { ActorSystem, Outcome } from "../../src/company_actor.ts";
+import { MAX_HISTORY_PAGE, readHistory } from "../../src/history.ts";
 import { AuthError, type JwtVerifier, type Principal } from "../../src/auth.ts";
 import type { Logger } from "../../src/log.ts";
-import type { Clock, Ids, Publisher } from "../../src/ports.ts";
+import type { Clock, EventStore, Ids, Publisher } from "../../src/ports.ts";
 import { describe } from "../http/http_app.ts";
 
 /** What the socket server needs. */
 export interface SocketDeps {
-  readonly system: Pick<ActorSystem, "dispatch">;
+  readonly system: Pick<ActorSystem, "dispatch" | "actor">;
+  readonly store: EventStore;
   readonly publisher: SocketIoPublisher;
   readonly verifier: JwtVerifier;
   readonly clock: Clock;
@@ -64,13 +73,30 @@ export class SocketIoPublisher implements Publisher {
   }
 }
 
-const text = z.string();
-const UserMessage = z.object({ to: z.enum(["admin", "agent"]).optional(), content: text });
+const id = z.string().trim().min(1, "must not be empty").max(256);
+const UserMessage = z.object({ to: z.enum(["admin", "agent"]).optional(), content: z.string() });
 const AgentMessage = z.object({
   to: z.literal("user").optional(),
-  user_id: z.string().trim().min(1, "must name the user").max(256),
-  content: text,
+  user_id: id,
+  content: z.string(),
 });
+const ForUser = z.object({ user_id: id });
+const Transfer = z.object({ user_id: id, agent_id: id, note: z.string().max(1000).optional() });
+const Resolve = z.object({ user_id: id, return_to_bot: z.boolean().optional() });
+const Status = z.object({ status: z.enum(["available", "away"]) });
+const Typing = z.object({ user_id: id.optional(), typing: z.boolean() });
+const Read = z.object({ user_id: id.optional(), seq: z.number().int().min(0) });
+const History = z.object({
+  user_id: id.optional(),
+  before: z.number().int().min(1).optional(),
+  limit: z.number().int().min(1).max(MAX_HISTORY_PAGE).optional(),
+});
+
+/** The answer of a handled event. */
+type Answer = { ok: true; [key: string]: unknown } | { ok: false; error: Rejection };
+
+/** The client events a socket may send, besides `message`. */
+const AGENT_ONLY = new Set(["claim", "transfer", "release", "resolve", "status"]);
 
 /** Creates the Socket.IO server on `httpServer` and wires every event. */
 export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Server {
@@ -123,35 +149,145 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
     });
     const cancelExpiry = expireAt(socket, principal.expiresAt, deps.clock);
 
-    socket.on("message", async (payload: unknown, ack?: Ack) => {
-      const reply = typeof ack === "function" ? ack : undefined;
-      const parsed = (role === "agent" ? AgentMessage : UserMessage).safeParse(payload);
-      if (!parsed.success) return answer(reply, error("invalid_payload", describe(parsed.error)));
-      const content = parsed.data.content;
-      if (content.length > maxLength) {
-        return answer(reply, error("too_large", `A message holds at most ${maxLength} characters`));
-      }
-      const outcome = await dispatch({
-        type: "SendMessage",
-        data: {
-          sender: { userId, role },
-          userId: "user_id" in parsed.data ? parsed.data.user_id : userId,
-          text: content,
-          messageId: deps.ids.next(),
-          conversationId: deps.ids.next(),
-          socketId: socket.id,
-          at: deps.clock.now(),
-        },
-      });
-      answer(reply, messageAck(outcome));
-    });
+    const handlers: Record<string, (payload: unknown) => Promise<Answer>> = {
+      message: async (payload) => {
+        const parsed = (role === "agent" ? AgentMessage : UserMessage).safeParse(payload);
+        if (!parsed.success) return error("invalid_payload", describe(parsed.error));
+        const content = parsed.data.content;
+        if (content.length > maxLength) {
+          return error("too_large", `A message holds at most ${maxLength} characters`);
+        }
+        const outcome = await dispatch({
+          type: "SendMessage",
+          data: {
+            sender: { userId, role },
+            userId: "user_id" in parsed.data ? parsed.data.user_id : userId,
+            text: content,
+            messageId: deps.ids.next(),
+            conversationId: deps.ids.next(),
+            socketId: socket.id,
+            at: deps.clock.now(),
+          },
+        });
+        return messageAck(outcome);
+      },
+      claim: (payload) =>
+        parse(
+          ForUser,
+          payload,
+          (p) =>
+            lifecycle(p.user_id, {
+              type: "Claim",
+              data: { agentId: userId, userId: p.user_id, at: deps.clock.now() },
+            }),
+        ),
+      transfer: (payload) =>
+        parse(Transfer, payload, (p) =>
+          lifecycle(p.user_id, {
+            type: "Transfer",
+            data: {
+              agentId: userId,
+              userId: p.user_id,
+              toAgentId: p.agent_id,
+              note: p.note ?? "",
+              at: deps.clock.now(),
+            },
+          })),
+      release: (payload) =>
+        parse(
+          ForUser,
+          payload,
+          (p) =>
+            lifecycle(p.user_id, {
+              type: "Release",
+              data: { agentId: userId, userId: p.user_id, at: deps.clock.now() },
+            }),
+        ),
+      resolve: (payload) =>
+        parse(Resolve, payload, (p) =>
+          lifecycle(p.user_id, {
+            type: "Resolve",
+            data: {
+              agentId: userId,
+              userId: p.user_id,
+              returnToBot: p.return_to_bot ?? true,
+              at: deps.clock.now(),
+            },
+          })),
+      status: (payload) =>
+        parse(Status, payload, async (p) => {
+          const outcome = await dispatch({
+            type: "SetAgentStatus",
+            data: { agentId: userId, status: p.status, at: deps.clock.now() },
+          });
+          return outcome.ok ? { ok: true, status: p.status } : { ok: false, error: outcome.error };
+        }),
+      typing: (payload) =>
+        parse(Typing, payload, async (p) => {
+          const target = role === "user" ? userId : p.user_id;
+          if (!target) return error("invalid_payload", "'user_id' names the conversation");
+          const outcome = await dispatch({
+            type: "Typing",
+            data: {
+              sender: { userId, role },
+              userId: target,
+              typing: p.typing,
+              socketId: socket.id,
+            },
+          });
+          return outcome.ok ? { ok: true } : { ok: false, error: outcome.error };
+        }),
+      read: (payload) =>
+        parse(Read, payload, async (p) => {
+          const target = role === "user" ? p.user_id ?? userId : p.user_id;
+          if (!target) return error("invalid_payload", "'user_id' names the conversation");
+          const outcome = await dispatch({
+            type: "MarkRead",
+            data: { reader: { userId, role }, userId: target, seq: p.seq, at: deps.clock.now() },
+          });
+          return outcome.ok ? { ok: true, seq: p.seq } : { ok: false, error: outcome.error };
+        }),
+      history: (payload) =>
+        parse(History, payload ?? {}, async (p) => {
+          const target = role === "user" ? p.user_id ?? userId : p.user_id;
+          if (!target) return error("invalid_payload", "'user_id' names the conversation");
+          if (role === "user" && target !== userId) {
+            return error("forbidden", "A user can only read their own history");
+          }
+          const page = await readHistory(deps.store, companyId, target, p);
+          return { ok: true, ...page };
+        }),
+    };
 
-    socket.onAny((event: string, ...args: unknown[]) => {
-      if (event === "message") return;
-      const reply = args.at(-1);
-      if (typeof reply === "function") {
-        reply(error("invalid_payload", `Unknown event '${String(event).slice(0, 64)}'`));
+    /** Runs a lifecycle command and answers with the conversation as agents now see it. */
+    const lifecycle = async (target: string, command: CompanyCommand): Promise<Answer> => {
+      const outcome = await dispatch(command);
+      if (!outcome.ok) return { ok: false, error: outcome.error };
+      const state = deps.system.actor(companyId).state;
+      const conversation = state.conversations.get(target);
+      return {
+        ok: true,
+        conversation: conversation ? conversationView(state, conversation, true) : null,
+      };
+    };
+
+    socket.onAny(async (event: string, ...args: unknown[]) => {
+      const ack = typeof args.at(-1) === "function" ? (args.at(-1) as Ack) : undefined;
+      const handler = Object.hasOwn(handlers, event) ? handlers[event] : undefined;
+      let result: Answer;
+      if (!handler) {
+        result = error("invalid_payload", `Unknown event '${String(event).slice(0, 64)}'`);
+      } else if (role !== "agent" && AGENT_ONLY.has(event)) {
+        result = error("forbidden", `Only agents can send '${event}'`);
+      } else {
+        try {
+          result = await handler(ack ? args.slice(0, -1)[0] : args[0]);
+        } catch (cause) {
+          deps.log.error("socket.handler_failed", { event, error: String(cause) });
+          result = error("unavailable", "The server could not complete the request");
+        }
       }
+      ack?.(result);
     });
 
     socket.on("disconnect", () => {
@@ -163,7 +299,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
   return io;
 }
 
-function messageAck(outcome: Outcome): unknown {
+function messageAck(outcome: Outcome): Answer {
   if (!outcome.ok) return { ok: false, error: outcome.error };
   const sent = outcome.events.find((e) => e.type === "MessageSent");
   if (!sent || sent.type !== "MessageSent") return { ok: true };
@@ -175,12 +311,20 @@ function messageAck(outcome: Outcome): unknown {
   };
 }
 
-function error(code: ErrorCode, message: string) {
+function error(code: ErrorCode, message: string): Answer {
   return { ok: false, error: { code, message } };
 }
 
-function answer(ack: Ack | undefined, value: unknown): void {
-  ack?.(value);
+/** Validates a payload, then runs `then` with it; a bad payload gets `invalid_payload`. */
+function parse<T>(
+  schema: z.ZodType<T>,
+  payload: unknown,
+  then: (p: T) => Promise<Answer>,
+): Promise<Answer> {
+  const parsed = schema.safeParse(payload);
+  return parsed.success
+    ? then(parsed.data)
+    : Promise.resolve(error("invalid_payload", describe(parsed.error)));
 }
 
 /** Ends the connection when its token expires (DESIGN §4); returns a cancel function. */

@@ -8,7 +8,7 @@ import type { EventStore, NewEvent, StoredEvent } from "../../src/ports.ts";
 // Deno KV's limits (FIELD_NOTES): 65,536 bytes a value, 1,000 mutations and 819,200 bytes
 // an atomic operation. Values are UTF-8 JSON, so their size is known before the commit.
 const MAX_VALUE_BYTES = 65_000;
-const MAX_EVENTS_PER_APPEND = 999;
+const MAX_MUTATIONS = 999; // 1,000 less the head key
 const MAX_BYTES_PER_APPEND = 800_000;
 
 interface Head {
@@ -43,7 +43,8 @@ export class KvEventStore implements EventStore {
     const values = events.map(({ type, at, data, v = 1 }) =>
       encoder.encode(JSON.stringify({ type, at, v, data }))
     );
-    checkSize(values);
+    const tagCount = events.reduce((n, e) => n + (e.tags?.length ?? 0), 0);
+    checkSize(values, tagCount);
     const headKey = ["head", stream];
     let head = this.#heads.get(stream) ?? await this.#readHead(stream);
     for (let attempt = 0;; attempt++) {
@@ -51,7 +52,11 @@ export class KvEventStore implements EventStore {
         throw new VersionConflictError(stream, expectedVersion, head.version);
       }
       const op = this.kv.atomic().check({ key: headKey, versionstamp: head.versionstamp });
-      values.forEach((value, i) => op.set(["ev", stream, expectedVersion + i + 1], value));
+      values.forEach((value, i) => {
+        const seq = expectedVersion + i + 1;
+        op.set(["ev", stream, seq], value);
+        for (const tag of events[i].tags ?? []) op.set(["tag", stream, tag, seq], seq);
+      });
       const version = expectedVersion + values.length;
       const result = await op.set(headKey, version).commit();
       if (result.ok) {
@@ -74,10 +79,39 @@ export class KvEventStore implements EventStore {
       { prefix: ["ev", stream], start: ["ev", stream, Math.max(after, 0) + 1] },
       { limit, batchSize: 500 },
     );
-    for await (const { key, value } of entries) {
-      const { type, at, v, data } = JSON.parse(decoder.decode(value));
-      yield { seq: key[2] as number, type, at, v, data };
+    for await (const { key, value } of entries) yield decode(key[2] as number, value);
+  }
+
+  async readTagged(
+    stream: string,
+    tag: string,
+    { before, limit }: { before?: number; limit: number },
+  ): Promise<StoredEvent[]> {
+    const prefix = ["tag", stream, tag];
+    const seqs: number[] = [];
+    const selector = before === undefined ? { prefix } : { prefix, end: [...prefix, before] };
+    for await (const { key } of this.kv.list(selector, { reverse: true, limit })) {
+      seqs.push(key[3] as number);
     }
+    seqs.reverse();
+    const out: StoredEvent[] = [];
+    // getMany takes at most 10 keys.
+    for (let i = 0; i < seqs.length; i += 10) {
+      const keys = seqs.slice(i, i + 10).map((seq) => ["ev", stream, seq]);
+      const entries = await this.kv.getMany<Uint8Array[]>(keys);
+      for (const { key, value } of entries) {
+        if (value) out.push(decode(key[2] as number, value));
+      }
+    }
+    return out;
+  }
+
+  async checkpoint(name: string): Promise<number> {
+    return (await this.kv.get<number>(["checkpoint", name])).value ?? 0;
+  }
+
+  async saveCheckpoint(name: string, seq: number): Promise<void> {
+    await this.kv.set(["checkpoint", name], seq);
   }
 
   close(): void {
@@ -92,10 +126,16 @@ export class KvEventStore implements EventStore {
   }
 }
 
-function checkSize(values: readonly Uint8Array[]): void {
-  if (values.length > MAX_EVENTS_PER_APPEND) {
+function decode(seq: number, value: Uint8Array): StoredEvent {
+  const { type, at, v, data } = JSON.parse(decoder.decode(value));
+  return { seq, type, at, v, data };
+}
+
+function checkSize(values: readonly Uint8Array[], tagCount: number): void {
+  if (values.length + tagCount > MAX_MUTATIONS) {
     throw new AppendTooLargeError(
-      `Cannot append ${values.length} events at once: the limit is ${MAX_EVENTS_PER_APPEND}`,
+      `Cannot append ${values.length} events with ${tagCount} index entries at once: ` +
+        `the limit is ${MAX_MUTATIONS} writes`,
     );
   }
   let total = 0;

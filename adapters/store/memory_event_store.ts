@@ -5,6 +5,8 @@ import type { EventStore, NewEvent, StoredEvent } from "../../src/ports.ts";
 /** Keeps every stream in an array, with the same size limits as Deno KV by default. */
 export class MemoryEventStore implements EventStore {
   readonly #streams = new Map<string, StoredEvent[]>();
+  readonly #tags = new Map<string, number[]>();
+  readonly #checkpoints = new Map<string, number>();
 
   constructor(readonly options: { maxEventsPerAppend?: number; maxEventBytes?: number } = {}) {}
 
@@ -32,8 +34,13 @@ export class MemoryEventStore implements EventStore {
       );
     }
     // A stored event never shares objects with the caller, as in a real store.
-    for (const { type, at, data, v = 1 } of events) {
-      log.push({ seq: log.length + 1, type, at, v, data: structuredClone(data) });
+    for (const { type, at, data, v = 1, tags = [] } of events) {
+      const seq = log.length + 1;
+      log.push({ seq, type, at, v, data: structuredClone(data) });
+      for (const tag of tags) {
+        const key = JSON.stringify([stream, tag]);
+        this.#tags.set(key, [...(this.#tags.get(key) ?? []), seq]);
+      }
     }
     this.#streams.set(stream, log);
     return Promise.resolve(log.length);
@@ -46,6 +53,25 @@ export class MemoryEventStore implements EventStore {
     const log = this.#streams.get(stream) ?? [];
     const end = Math.min(log.length, after + limit);
     for (let i = Math.max(after, 0); i < end; i++) yield log[i];
+  }
+
+  readTagged(
+    stream: string,
+    tag: string,
+    { before = Infinity, limit }: { before?: number; limit: number },
+  ): Promise<StoredEvent[]> {
+    const log = this.#streams.get(stream) ?? [];
+    const seqs = (this.#tags.get(JSON.stringify([stream, tag])) ?? []).filter((s) => s < before);
+    return Promise.resolve(seqs.slice(Math.max(seqs.length - limit, 0)).map((s) => log[s - 1]));
+  }
+
+  checkpoint(name: string): Promise<number> {
+    return Promise.resolve(this.#checkpoints.get(name) ?? 0);
+  }
+
+  saveCheckpoint(name: string, seq: number): Promise<void> {
+    this.#checkpoints.set(name, seq);
+    return Promise.resolve();
   }
 
   close(): void {}

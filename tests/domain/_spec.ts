@@ -98,4 +98,104 @@ export const ev = {
     at,
     data: { conversationId: `c-${userId}`, userId, context },
   }),
+  queued: (
+    userId: string,
+    reason: "handoff" | "message" | "released" | "agent_offline" = "handoff",
+    agentId?: string,
+    when = at,
+  ): CompanyEvent => ({
+    type: "ConversationQueued",
+    at: when,
+    data: { conversationId: `c-${userId}`, userId, reason, ...(agentId ? { agentId } : {}) },
+  }),
+  assigned: (
+    userId: string,
+    agentId: string,
+    by: "auto" | "claim" | "reply" = "auto",
+    when = at,
+  ): CompanyEvent => ({
+    type: "ConversationAssigned",
+    at: when,
+    data: { conversationId: `c-${userId}`, userId, agentId, by },
+  }),
+  resolved: (userId: string, agentId: string, returnToBot: boolean): CompanyEvent => ({
+    type: "ConversationResolved",
+    at,
+    data: { conversationId: `c-${userId}`, userId, agentId, returnToBot },
+  }),
+  settings: (data: Record<string, unknown>): CompanyEvent => ({
+    type: "SettingsChanged",
+    at,
+    data,
+  }),
 };
+
+/** A command with the spec's fixed time. */
+export const cmd = {
+  connect: (
+    userId: string,
+    role: "user" | "agent" | "bot",
+    socketId = `${userId}-s1`,
+    when = at,
+  ): CompanyCommand => ({
+    type: "Connect",
+    data: { userId, role, socketId, at: when },
+  }),
+  disconnect: (
+    userId: string,
+    role: "user" | "agent",
+    socketId = `${userId}-s1`,
+    when = at,
+  ): CompanyCommand => ({
+    type: "Disconnect",
+    data: { userId, role, socketId, at: when },
+  }),
+  send: (
+    sender: { userId: string; role: "user" | "agent" | "bot" },
+    userId: string,
+    text: string,
+    socketId?: string,
+  ): CompanyCommand => ({
+    type: "SendMessage",
+    data: {
+      sender,
+      userId,
+      text,
+      messageId: `m-${text}`,
+      conversationId: `c-${userId}`,
+      socketId,
+      at,
+    },
+  }),
+  handoff: (userId: string, context: string): CompanyCommand => ({
+    type: "TransferToAgent",
+    data: { userId, context, conversationId: `c-${userId}`, at },
+  }),
+  claim: (agentId: string, userId: string): CompanyCommand => ({
+    type: "Claim",
+    data: { agentId, userId, at },
+  }),
+  release: (agentId: string, userId: string): CompanyCommand => ({
+    type: "Release",
+    data: { agentId, userId, at },
+  }),
+  resolve: (agentId: string, userId: string, returnToBot: boolean): CompanyCommand => ({
+    type: "Resolve",
+    data: { agentId, userId, returnToBot, at },
+  }),
+  transfer: (agentId: string, userId: string, toAgentId: string, note = ""): CompanyCommand => ({
+    type: "Transfer",
+    data: { agentId, userId, toAgentId, note, at },
+  }),
+  status: (agentId: string, status: "available" | "away"): CompanyCommand => ({
+    type: "SetAgentStatus",
+    data: { agentId, status, at },
+  }),
+  settings: (changes: Record<string, unknown>): CompanyCommand => ({
+    type: "ChangeSettings",
+    data: { changes, at },
+  }),
+};
+
+/** Manual assignment, so specs can queue without auto-assigning. */
+export const MANUAL = ev.settings({ assignment: "manual" });

@@ -43,12 +43,13 @@ Deno.test("ActorSystem: 100 concurrent senders to one company get gap-free, stri
     return o.events.filter((e) => e.type === "MessageSent").map((e) => e.seq);
   });
   const all = outcomes.flatMap((o) => (o.ok ? o.events.map((e) => e.seq) : []));
-  assert.deepEqual(all, Array.from({ length: 200 }, (_, i) => i + 1)); // opened + sent per user
+  // Each user's first message opens and queues a conversation: 3 events per sender.
+  assert.deepEqual(all, Array.from({ length: 300 }, (_, i) => i + 1));
   assert.equal(new Set(seqs).size, 100);
   assert.ok(seqs.every((s, i) => i === 0 || s > seqs[i - 1]));
   // Group commit: far fewer store transactions than commands.
   assert.ok(store.appends < 10, `expected batched appends, got ${store.appends}`);
-  assert.equal(await store.version("acme"), 200);
+  assert.equal(await store.version("acme"), 300);
 });
 
 Deno.test("ActorSystem: an actor acknowledges only after its events are durable and delivered", async () => {
@@ -87,7 +88,8 @@ Deno.test("ActorSystem: a restarted actor over the same KV file has the same sta
     await after.dispatch("acme", { type: "ResetPresence", data: { at: clock.now() } });
     const reloaded = after.actor("acme").state;
     assert.deepEqual(reloaded.conversations, state.conversations);
-    assert.equal(reloaded.agents.size, 0, "nobody is online after a restart");
+    assert.deepEqual(reloaded.queue, state.queue);
+    assert.deepEqual(reloaded.agents.get("bob")?.sockets, [], "nobody is online after a restart");
     assert.equal(reloaded.version, state.version + 1, "one PresenceReset event was recorded");
     second.close();
   } finally {
@@ -108,8 +110,8 @@ Deno.test("ActorSystem: distinct companies proceed in parallel and never share a
       (_, i) => actors.dispatch("globex", userMessage("sam", `g${i}`, i)),
     ),
   ]);
-  assert.equal(await store.version("acme"), 11);
-  assert.equal(await store.version("globex"), 6);
+  assert.equal(await store.version("acme"), 12);
+  assert.equal(await store.version("globex"), 7);
   assert.notEqual(
     actors.actor("acme").state.conversations.get("sam")?.id,
     undefined,
@@ -135,7 +137,7 @@ Deno.test("ActorSystem: a failed append answers 'unavailable', changes nothing, 
   store.failing = false;
   const ok = await actors.dispatch("acme", userMessage("alice", "three"));
   assert.ok(ok.ok);
-  assert.equal(ok.events.at(-1)!.seq, before.version + 2);
+  assert.equal(ok.events.at(-1)!.seq, before.version + 4); // opened, queued, assigned, sent
 });
 
 Deno.test("ActorSystem: a command whose event cannot be stored is refused 'too_large'; its batch-mates still commit", async () => {
@@ -147,7 +149,7 @@ Deno.test("ActorSystem: a command whose event cannot be stored is refused 'too_l
     actors.dispatch("acme", userMessage("c", "also fine")),
   ]);
   assert.deepEqual(outcomes.map((o) => o.ok || o.error.code), [true, "too_large", true]);
-  assert.equal(await store.version("acme"), 4);
+  assert.equal(await store.version("acme"), 6);
 });
 
 Deno.test("ActorSystem: an actor whose stream moved under it catches up and decides again", async () => {
@@ -159,5 +161,5 @@ Deno.test("ActorSystem: an actor whose stream moved under it catches up and deci
   assert.ok(outcome.ok);
   // two's actor saw one's conversation: it did not open a second one.
   assert.deepEqual(outcome.events.map((e) => e.type), ["MessageSent"]);
-  assert.equal(await store.version("acme"), 3);
+  assert.equal(await store.version("acme"), 4);
 });

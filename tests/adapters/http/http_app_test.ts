@@ -14,6 +14,7 @@ function setup() {
   const system = new ActorSystem({ store, publisher, clock });
   const app = createHttpApp({
     system,
+    store,
     verifier: createJwtVerifier(SECRET),
     clock,
     ids: sequentialIds("conv"),
@@ -46,8 +47,8 @@ Deno.test("POST /transfer_to_agent with the company's bot token hands the user o
   const { status, json } = await post(app, handoff, await tokenFor("acme", "chatbot", "bot"));
   assert.equal(status, 200);
   assert.deepEqual(json, { ok: true, user_id: "alice", conversation_id: "conv-1", seq: 2 });
-  assert.equal(await store.version("acme"), 2);
-  assert.deepEqual(publisher.published, [
+  assert.equal(await store.version("acme"), 3); // opened, handed off, queued
+  assert.deepEqual(publisher.published.filter((p) => p.delivery.event === "chatbot_context"), [
     {
       companyId: "acme",
       delivery: {

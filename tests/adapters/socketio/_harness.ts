@@ -4,18 +4,32 @@ import { startServer } from "../../../adapters/server.ts";
 import { SocketIoPublisher } from "../../../adapters/socketio/socket_server.ts";
 import { MemoryEventStore } from "../../../adapters/store/mod.ts";
 import { createJwtVerifier } from "../../../src/auth.ts";
+import type { CompanyState } from "../../../domain/mod.ts";
 import { ActorSystem } from "../../../src/company_actor.ts";
 import { silentLogger } from "../../../src/log.ts";
 import type { EventStore } from "../../../src/ports.ts";
+import { WebhookDispatcher } from "../../../src/webhooks.ts";
 import { randomIds, systemClock } from "../../../src/ports.ts";
 import { SECRET, tokenFor } from "../../_tokens.ts";
 
-/** Starts an engine over `store` (in memory by default). */
+/** Starts an engine over `store` (in memory by default), with webhooks retrying fast. */
 export async function startEngine(store: EventStore = new MemoryEventStore()) {
   const publisher = new SocketIoPublisher();
-  const system = new ActorSystem({ store, publisher, clock: systemClock });
+  const webhooks = new WebhookDispatcher({
+    store,
+    stateOf: (id): CompanyState => system.actor(id).state,
+    baseDelayMs: 20,
+    maxDelayMs: 100,
+  });
+  const system: ActorSystem = new ActorSystem({
+    store,
+    publisher,
+    clock: systemClock,
+    observer: webhooks,
+  });
   const server = await startServer({
     system,
+    store,
     publisher,
     verifier: createJwtVerifier(SECRET),
     clock: systemClock,
@@ -45,10 +59,13 @@ export async function startEngine(store: EventStore = new MemoryEventStore()) {
       clients.push(client);
       return client;
     },
+    /** Mints a token for an identity. */
+    token: (company: string, user: string, role: string) => tokenFor(company, user, role),
     async close() {
       for (const c of clients) c.socket.disconnect();
       await server.close();
-      await system.idle();
+      await system.stop();
+      await webhooks.stop();
     },
   };
 }

@@ -121,4 +121,27 @@ export function storeContract(name: string, open: () => Promise<EventStore>): vo
       nested: { list: [1] },
     });
   });
+
+  test("readTagged() finds the last events of a tag before a seq, oldest first", async (store) => {
+    const tagged = (n: number, tag: string): NewEvent => ({ ...events(1, n)[0], tags: [tag] });
+    await store.append("acme", 0, [tagged(1, "u:ann"), tagged(2, "u:ben"), tagged(3, "u:ann")]);
+    await store.append("acme", 3, [tagged(4, "u:ann"), events(1, 5)[0], tagged(6, "u:ann")]);
+    await store.append("globex", 0, [tagged(1, "u:ann")]);
+    const seqs = async (options: { before?: number; limit: number }) =>
+      (await store.readTagged("acme", "u:ann", options)).map((e) => e.seq);
+    assert.deepEqual(await seqs({ limit: 10 }), [1, 3, 4, 6]);
+    assert.deepEqual(await seqs({ limit: 2 }), [4, 6]);
+    assert.deepEqual(await seqs({ before: 4, limit: 10 }), [1, 3]);
+    assert.deepEqual(await seqs({ before: 1, limit: 10 }), []);
+    const [first] = await store.readTagged("acme", "u:ben", { limit: 5 });
+    assert.deepEqual(first.data, { text: "m2", nested: { list: [2] } });
+    assert.equal("tags" in first, false);
+  });
+
+  test("checkpoints start at 0 and keep what was saved", async (store) => {
+    assert.equal(await store.checkpoint("webhooks:acme"), 0);
+    await store.saveCheckpoint("webhooks:acme", 42);
+    assert.equal(await store.checkpoint("webhooks:acme"), 42);
+    assert.equal(await store.checkpoint("webhooks:globex"), 0);
+  });
 }
