@@ -9,7 +9,7 @@ import { ConfigError, loadConfig } from "./src/config.ts";
 import { createLogger } from "./src/log.ts";
 import { randomIds, systemClock } from "./src/ports.ts";
 import { loadSecret } from "./src/secret.ts";
-import { WebhookDispatcher } from "./src/webhooks.ts";
+import { recoverAll, WebhookDispatcher } from "./src/webhooks.ts";
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     log,
     observer: webhooks,
   });
+  log.info("actors.recovered", { companies: await recoverAll(system, webhooks) });
   const server = await startServer({
     system,
     store,

@@ -183,7 +183,7 @@ export function decide(state: CompanyState, command: CompanyCommand): Decision {
         type: "ConversationQueued",
         at,
         data: { conversationId: conversation.id, userId, reason: "released", agentId },
-      }).drain(at, { userId, agentId }).done();
+      }).drain(at).done();
     }
     case "Resolve": {
       const { agentId, userId, returnToBot, at } = command.data;
@@ -348,6 +348,7 @@ export function evolve(state: CompanyState, event: CompanyEvent): CompanyState {
         assignee: null,
         context: null,
         queuedAt: null,
+        releasedBy: null,
         forAgents: [],
         forUser: [],
         unreadByAgents: [],
@@ -400,6 +401,7 @@ export function evolve(state: CompanyState, event: CompanyEvent): CompanyState {
         status: "queued",
         assignee: null,
         queuedAt: event.at,
+        releasedBy: reason === "released" ? event.data.agentId ?? null : null,
       };
       const rest = state.queue.filter((u) => u !== userId);
       const queue = reason === "released" || reason === "agent_offline"
@@ -420,6 +422,7 @@ export function evolve(state: CompanyState, event: CompanyEvent): CompanyState {
         status: "assigned",
         assignee: agentId,
         queuedAt: null,
+        releasedBy: null,
       };
       const agent = state.agents.get(agentId);
       return {
@@ -556,7 +559,7 @@ function openConversation(state: CompanyState, userId: string): Conversation | u
  * The agent auto-assignment picks: connected, available, with room; the least loaded,
  * then the one assigned least recently, then by id so the choice is deterministic.
  */
-export function pickAgent(state: CompanyState, avoid?: string): string | undefined {
+export function pickAgent(state: CompanyState, avoid?: string | null): string | undefined {
   let best: { id: string; load: number; last: number } | undefined;
   for (const [id, agent] of state.agents) {
     if (id === avoid || !isOnline(agent) || agent.status !== "available") continue;
@@ -595,26 +598,23 @@ class Plan {
   }
 
   /**
-   * In auto mode, assigns queued conversations while an agent has room. `skip` keeps a
-   * released conversation from going straight back to the agent who released it.
+   * In auto mode, assigns queued conversations, first come first served, while an agent
+   * has room. A released conversation never goes straight back to the agent who released it.
    */
-  drain(at: number, skip?: { userId: string; agentId: string }): this {
+  drain(at: number): this {
     if (this.state.settings.assignment !== "auto") return this;
-    for (;;) {
-      const agentId = pickAgent(this.state);
-      let userId: string | undefined = this.state.queue[0];
-      if (!agentId || userId === undefined) return this;
-      if (skip?.userId === userId && skip.agentId === agentId) {
-        const other = pickAgent(this.state, agentId);
-        if (other) {
-          this.assign(userId, other, at);
-          continue;
-        }
-        userId = this.state.queue[1];
-        if (userId === undefined) return this;
+    let assigned = true;
+    while (assigned && pickAgent(this.state) !== undefined) {
+      assigned = false;
+      for (const userId of this.state.queue) {
+        const agentId = pickAgent(this.state, this.conversation(userId).releasedBy);
+        if (agentId === undefined) continue;
+        this.assign(userId, agentId, at);
+        assigned = true;
+        break;
       }
-      this.assign(userId, agentId, at);
     }
+    return this;
   }
 
   done(): Decision {

@@ -298,6 +298,8 @@ export interface Conversation {
   readonly context: JsonValue | null;
   /** When it last entered the queue (Unix ms). */
   readonly queuedAt: number | null;
+  /** The agent who released it back to the queue: auto assignment gives it to someone else. */
+  readonly releasedBy: string | null;
   /** Kept for the first agent who comes online. */
   readonly forAgents: readonly Pending[];
   /** Kept for the user's next connection. */

@@ -285,6 +285,18 @@ export class ActorSystem {
     await Promise.all([...this.#actors.values()].map((a) => a.idle()));
   }
 
+  /**
+   * Loads every company that has a log, so timers (grace periods) run and webhooks resume
+   * after a restart without waiting for someone to connect. Returns the loaded states.
+   */
+  async recover(): Promise<Map<string, CompanyState>> {
+    const states = new Map<string, CompanyState>();
+    for await (const companyId of this.deps.store.streams()) {
+      states.set(companyId, await this.actor(companyId).current());
+    }
+    return states;
+  }
+
   /** Stops every actor's timers and waits for what they were sent. */
   async stop(): Promise<void> {
     await Promise.all([...this.#actors.values()].map((a) => a.stop()));

@@ -38,6 +38,8 @@ export interface EventStore {
     tag: string,
     options: { before?: number; limit: number },
   ): Promise<StoredEvent[]>;
+  /** Every stream that has events. */
+  streams(): AsyncIterable<string>;
   /** A consumer's position in the log (0 if it has none). */
   checkpoint(name: string): Promise<number>;
   /** Saves a consumer's position. */

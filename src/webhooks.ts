@@ -88,6 +88,16 @@ export async function sign(secret: string, body: string): Promise<string> {
   return `sha256=${Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
+/** Loads every company and restarts the webhook deliveries a stop left unfinished. */
+export async function recoverAll(
+  system: { recover(): Promise<Map<string, CompanyState>> },
+  webhooks: WebhookDispatcher,
+): Promise<number> {
+  const states = await system.recover();
+  for (const [companyId, state] of states) if (state.settings.webhookUrl) webhooks.kick(companyId);
+  return states.size;
+}
+
 /** What the dispatcher needs. */
 export interface WebhookDeps {
   readonly store: EventStore;
@@ -159,12 +169,10 @@ export class WebhookDispatcher implements CommitObserver {
       for await (const event of store.read(companyId, { after: cursor })) {
         if (this.#stop.signal.aborted) return;
         const body = webhookBody(companyId, event as StoredEvent<CompanyEvent>);
-        const { settings, webhookSince } = this.deps.stateOf(companyId);
-        // Events from before the webhook was configured are not announced to it.
-        if (body && settings.webhookUrl && event.seq > webhookSince) {
+        if (body && this.#target(companyId, event.seq)) {
           this.#backlog++;
           try {
-            if (!(await this.#send(settings, body))) return;
+            if (!(await this.#send(companyId, event.seq, body))) return;
           } finally {
             this.#backlog--;
           }
@@ -177,18 +185,27 @@ export class WebhookDispatcher implements CommitObserver {
     }
   }
 
-  /** POSTs until a 2xx answer; false if stopped first. */
-  async #send(settings: Settings, body: WebhookBody): Promise<boolean> {
+  /** The settings to announce event `seq` with, or null if it is not to be announced. */
+  #target(companyId: string, seq: number): Settings | null {
+    const { settings, webhookSince } = this.deps.stateOf(companyId);
+    // Events from before the webhook URL was (re)configured are not announced to it.
+    return settings.webhookUrl && seq > webhookSince ? settings : null;
+  }
+
+  /** POSTs until a 2xx answer; false if stopped first. Each attempt reads the settings anew. */
+  async #send(companyId: string, seq: number, body: WebhookBody): Promise<boolean> {
     const raw = JSON.stringify(body);
-    const headers: Record<string, string> = {
-      "content-type": "application/json",
-      "x-event-id": body.id,
-      "user-agent": "live-chat-engine-webhooks",
-    };
-    if (settings.webhookSecret) headers["x-signature"] = await sign(settings.webhookSecret, raw);
     const doFetch = this.deps.fetch ?? fetch;
     let delay = this.deps.baseDelayMs ?? 500;
     for (let attempt = 1;; attempt++) {
+      const settings = this.#target(companyId, seq);
+      if (!settings) return true; // the URL changed or was removed: nothing left to send
+      const headers: Record<string, string> = {
+        "content-type": "application/json",
+        "x-event-id": body.id,
+        "user-agent": "live-chat-engine-webhooks",
+      };
+      if (settings.webhookSecret) headers["x-signature"] = await sign(settings.webhookSecret, raw);
       try {
         const res = await doFetch(settings.webhookUrl!, {
           method: "POST",

@@ -47,6 +47,9 @@ export class FlakyStore implements EventStore {
   ): Promise<StoredEvent[]> {
     return this.inner.readTagged(stream, tag, options);
   }
+  streams(): AsyncIterable<string> {
+    return this.inner.streams();
+  }
   checkpoint(name: string): Promise<number> {
     return this.inner.checkpoint(name);
   }

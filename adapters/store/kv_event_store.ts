@@ -106,6 +106,10 @@ export class KvEventStore implements EventStore {
     return out;
   }
 
+  async *streams(): AsyncIterable<string> {
+    for await (const { key } of this.kv.list({ prefix: ["head"] })) yield key[1] as string;
+  }
+
   async checkpoint(name: string): Promise<number> {
     return (await this.kv.get<number>(["checkpoint", name])).value ?? 0;
   }

@@ -65,6 +65,10 @@ export class MemoryEventStore implements EventStore {
     return Promise.resolve(seqs.slice(Math.max(seqs.length - limit, 0)).map((s) => log[s - 1]));
   }
 
+  async *streams(): AsyncIterable<string> {
+    for (const [stream, log] of this.#streams) if (log.length > 0) yield stream;
+  }
+
   checkpoint(name: string): Promise<number> {
     return Promise.resolve(this.#checkpoints.get(name) ?? 0);
   }

@@ -10,6 +10,8 @@ import {
   evolve,
   fold,
   initialState,
+  loadOf,
+  pickAgent,
 } from "../../domain/mod.ts";
 
 /** Commands over a small pool of identities, so connects, tabs and conversations collide. */
@@ -82,7 +84,7 @@ function someoneIsThere(state: CompanyState, d: Delivery): boolean {
 Deno.test("evolve() over any generated history is deterministic, also when folded in pieces", () => {
   fc.assert(
     fc.property(
-      fc.array(commandArb("a", ["ann", "joe"]), { maxLength: 60 }),
+      fc.array(commandArb("a", ["ann", "joe"]), { minLength: 10, maxLength: 80 }),
       fc.nat(),
       (commands, cut) => {
         const { state, events } = run(commands);
@@ -102,8 +104,8 @@ Deno.test("deliveries() of one company never address another company's people or
   const B = ["bea", "kim", "sam"]; // "sam" exists in both companies: a different person in each
   fc.assert(
     fc.property(
-      fc.array(commandArb("a", A), { maxLength: 50 }),
-      fc.array(commandArb("b", B), { maxLength: 50 }),
+      fc.array(commandArb("a", A), { minLength: 10, maxLength: 80 }),
+      fc.array(commandArb("b", B), { minLength: 10, maxLength: 80 }),
       (forA, forB) => {
         for (const [company, people, commands] of [["a", A, forA], ["b", B, forB]] as const) {
           const sockets = new Set(
@@ -130,26 +132,174 @@ Deno.test("deliveries() of one company never address another company's people or
 
 Deno.test("deliveries() every user message accepted while no agent is online is later delivered to an agent", () => {
   fc.assert(
-    fc.property(fc.array(commandArb("a", ["ann", "joe"]), { maxLength: 60 }), (commands) => {
-      const agent: CompanyCommand = {
-        type: "Connect",
-        data: { userId: "zed", role: "agent", socketId: "a-sock-zed", at: 0 },
-      };
-      const { events, reached } = run([...commands, agent]);
-      const toAgents = new Set(
-        reached.filter((d) => d.event === "message" && d.to.kind !== "user").map((d) =>
-          d.payload.id
-        ),
-      );
-      for (const e of events) {
-        if (e.type === "MessageSent" && e.data.senderRole === "user") {
-          assert.ok(
-            toAgents.has(e.data.messageId),
-            `message ${e.data.messageId} never reached an agent`,
+    fc.property(
+      fc.array(commandArb("a", ["ann", "joe"]), { minLength: 10, maxLength: 80 }),
+      (commands) => {
+        const agent: CompanyCommand = {
+          type: "Connect",
+          data: { userId: "zed", role: "agent", socketId: "a-sock-zed", at: 0 },
+        };
+        const { events, reached } = run([...commands, agent]);
+        const toAgents = new Set(
+          reached.filter((d) => d.event === "message" && d.to.kind !== "user").map((d) =>
+            d.payload.id
+          ),
+        );
+        for (const e of events) {
+          if (e.type === "MessageSent" && e.data.senderRole === "user") {
+            assert.ok(
+              toAgents.has(e.data.messageId),
+              `message ${e.data.messageId} never reached an agent`,
+            );
+          }
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+/** Lifecycle commands over a few agents and users, with time moving forward. */
+function lifecycleArb(): fc.Arbitrary<CompanyCommand[]> {
+  const users = ["ann", "ben", "cat", "dan"];
+  const agents = ["bob", "eve", "fay"];
+  const user = fc.constantFrom(...users);
+  const agent = fc.constantFrom(...agents);
+  const socket = fc.constantFrom("s1", "s2");
+  const step = fc.oneof(
+    fc.record({ a: agent, s: socket }).map(({ a, s }) => (at: number): CompanyCommand => ({
+      type: "Connect",
+      data: { userId: a, role: "agent", socketId: `${a}-${s}`, at },
+    })),
+    fc.record({ a: agent, s: socket }).map(({ a, s }) => (at: number): CompanyCommand => ({
+      type: "Disconnect",
+      data: { userId: a, role: "agent", socketId: `${a}-${s}`, at },
+    })),
+    user.map((u) => (at: number): CompanyCommand => ({
+      type: "TransferToAgent",
+      data: { userId: u, context: "ctx", conversationId: `c-${u}-${at}`, at },
+    })),
+    user.map((u) => (at: number): CompanyCommand => ({
+      type: "SendMessage",
+      data: {
+        sender: { userId: u, role: "user" },
+        userId: u,
+        text: "hi",
+        messageId: `m${at}`,
+        conversationId: `c-${u}-${at}`,
+        at,
+      },
+    })),
+    fc.record({ a: agent, u: user }).map(({ a, u }) => (at: number): CompanyCommand => ({
+      type: "Claim",
+      data: { agentId: a, userId: u, at },
+    })),
+    fc.record({ a: agent, u: user }).map(({ a, u }) => (at: number): CompanyCommand => ({
+      type: "Release",
+      data: { agentId: a, userId: u, at },
+    })),
+    fc.record({ a: agent, u: user, b: fc.boolean() }).map(
+      ({ a, u, b }) => (at: number): CompanyCommand => ({
+        type: "Resolve",
+        data: { agentId: a, userId: u, returnToBot: b, at },
+      }),
+    ),
+    fc.record({ a: agent, u: user, to: agent }).map(
+      ({ a, u, to }) => (at: number): CompanyCommand => ({
+        type: "Transfer",
+        data: { agentId: a, userId: u, toAgentId: to, note: "", at },
+      }),
+    ),
+    fc.record({ a: agent, s: fc.constantFrom("available" as const, "away" as const) }).map(
+      ({ a, s }) => (at: number): CompanyCommand => ({
+        type: "SetAgentStatus",
+        data: { agentId: a, status: s, at },
+      }),
+    ),
+    fc.record({ a: agent, u: user }).map(({ a, u }) => (at: number): CompanyCommand => ({
+      type: "SendMessage",
+      data: {
+        sender: { userId: a, role: "agent" },
+        userId: u,
+        text: "ok",
+        messageId: `m${at}`,
+        conversationId: `c-${u}-${at}`,
+        at,
+      },
+    })),
+    agent.map((a) => (at: number): CompanyCommand => ({
+      type: "ExpireGrace",
+      data: { agentId: a, at },
+    })),
+    fc.constantFrom("auto" as const, "manual" as const).map(
+      (mode) => (at: number): CompanyCommand => ({
+        type: "ChangeSettings",
+        data: { changes: { assignment: mode }, at },
+      }),
+    ),
+  );
+  return fc.tuple(
+    fc.integer({ min: 1, max: 3 }),
+    fc.array(fc.tuple(step, fc.integer({ min: 0, max: 40_000 })), {
+      minLength: 30,
+      maxLength: 150,
+    }),
+  )
+    .map(([capacity, steps]) => {
+      let at = 1_000_000;
+      const out: CompanyCommand[] = [{
+        type: "ChangeSettings",
+        data: { changes: { maxChatsPerAgent: capacity, agentGraceSeconds: 30 }, at },
+      }];
+      for (const [make, dt] of steps) out.push(make(at += dt));
+      return out;
+    });
+}
+
+Deno.test("lifecycle: under any interleaving no agent exceeds capacity, nothing is both queued and assigned, and the queue drains whenever an agent has room", () => {
+  fc.assert(
+    fc.property(lifecycleArb(), (commands) => {
+      let state = initialState();
+      for (const command of commands) {
+        const decision = decide(state, command);
+        if (!decision.ok) continue;
+        for (const event of decision.events) {
+          state = evolve(state, event);
+          if (event.type === "ConversationAssigned" || event.type === "ConversationTransferred") {
+            const agentId = event.type === "ConversationAssigned"
+              ? event.data.agentId
+              : event.data.toAgentId;
+            assert.ok(
+              loadOf(state, agentId) <= state.settings.maxChatsPerAgent,
+              `${agentId} over capacity`,
+            );
+          }
+        }
+        assert.equal(
+          new Set(state.queue).size,
+          state.queue.length,
+          "the queue holds each user once",
+        );
+        for (const c of state.conversations.values()) {
+          assert.equal(
+            c.status === "queued",
+            state.queue.includes(c.userId),
+            `${c.userId} ${c.status}`,
           );
+          assert.equal(c.status === "assigned", c.assignee !== null);
+        }
+        if (state.settings.assignment === "auto") {
+          for (const userId of state.queue) {
+            const releasedBy = state.conversations.get(userId)!.releasedBy;
+            assert.equal(
+              pickAgent(state, releasedBy),
+              undefined,
+              `${userId} waits while an agent has room`,
+            );
+          }
         }
       }
     }),
-    { numRuns: 300 },
+    { numRuns: 400 },
   );
 });

@@ -8,7 +8,7 @@ import type { CompanyState } from "../../../domain/mod.ts";
 import { ActorSystem } from "../../../src/company_actor.ts";
 import { silentLogger } from "../../../src/log.ts";
 import type { EventStore } from "../../../src/ports.ts";
-import { WebhookDispatcher } from "../../../src/webhooks.ts";
+import { recoverAll, WebhookDispatcher } from "../../../src/webhooks.ts";
 import { randomIds, systemClock } from "../../../src/ports.ts";
 import { SECRET, tokenFor } from "../../_tokens.ts";
 
@@ -27,6 +27,7 @@ export async function startEngine(store: EventStore = new MemoryEventStore()) {
     clock: systemClock,
     observer: webhooks,
   });
+  await recoverAll(system, webhooks);
   const server = await startServer({
     system,
     store,
@@ -42,6 +43,7 @@ export async function startEngine(store: EventStore = new MemoryEventStore()) {
     system,
     store,
     server,
+    webhooks,
     /** Connects a client with a fresh token for the identity, resolving once connected. */
     async connect(company: string, user: string, role: string, via: "auth" | "query" = "auth") {
       const token = await tokenFor(company, user, role);
@@ -127,6 +129,17 @@ export class Client {
         },
       });
     });
+  }
+
+  /** The next `event` whose payload passes `test`, skipping those that do not. */
+  async nextWhere<T = Record<string, unknown>>(
+    event: string,
+    test: (payload: T) => boolean,
+  ): Promise<T> {
+    for (;;) {
+      const payload = await this.next<T>(event);
+      if (test(payload)) return payload;
+    }
   }
 
   /** All payloads of `event` received so far. */

@@ -138,6 +138,14 @@ export function storeContract(name: string, open: () => Promise<EventStore>): vo
     assert.equal("tags" in first, false);
   });
 
+  test("streams() lists every stream with events", async (store) => {
+    await store.append("acme", 0, events(1));
+    await store.append("globex", 0, events(2));
+    const names: string[] = [];
+    for await (const name of store.streams()) names.push(name);
+    assert.deepEqual(names.sort(), ["acme", "globex"]);
+  });
+
   test("checkpoints start at 0 and keep what was saved", async (store) => {
     assert.equal(await store.checkpoint("webhooks:acme"), 0);
     await store.saveCheckpoint("webhooks:acme", 42);
