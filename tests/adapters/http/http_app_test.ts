@@ -167,3 +167,151 @@ Deno.test("the pages are served with security headers, and paths cannot escape s
     await res.body?.cancel();
   }
 });
+
+async function call(
+  app: ReturnType<typeof setup>["app"],
+  method: string,
+  path: string,
+  bearer: string,
+  body?: unknown,
+) {
+  const res = await app.request(path, {
+    method,
+    headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return { status: res.status, json: await res.json() };
+}
+
+Deno.test("GET/PUT /api/v1/settings: the bot reads and changes its company's settings; the secret is never echoed", async () => {
+  const { app, store } = setup();
+  const bot = await tokenFor("acme", "chatbot", "bot");
+  const initial = await call(app, "GET", "/api/v1/settings", bot);
+  assert.deepEqual(initial, {
+    status: 200,
+    json: {
+      assignment: "auto",
+      max_chats_per_agent: 5,
+      agent_grace_seconds: 60,
+      webhook_url: null,
+      webhook_secret_set: false,
+    },
+  });
+  const put = await call(app, "PUT", "/api/v1/settings", bot, {
+    assignment: "manual",
+    max_chats_per_agent: 3,
+    webhook_url: "https://bot.example/hooks",
+    webhook_secret: "s3cret-value",
+  });
+  assert.equal(put.status, 200);
+  assert.deepEqual(put.json, {
+    assignment: "manual",
+    max_chats_per_agent: 3,
+    agent_grace_seconds: 60,
+    webhook_url: "https://bot.example/hooks",
+    webhook_secret_set: true,
+  });
+  assert.equal(JSON.stringify(put.json).includes("s3cret"), false);
+  assert.deepEqual(
+    (await call(app, "GET", "/api/v1/settings", await tokenFor("acme", "other-bot", "bot"))).json,
+    put.json,
+  );
+  assert.equal(
+    (await call(app, "GET", "/api/v1/settings", await tokenFor("globex", "chatbot", "bot"))).json
+      .assignment,
+    "auto",
+  );
+  const version = await store.version("acme");
+  for (
+    const bad of [
+      { assignment: "random" },
+      { max_chats_per_agent: 0 },
+      { max_chats_per_agent: "3" },
+      { agent_grace_seconds: -1 },
+      { webhook_url: "ftp://x" },
+      { webhook_url: "not a url" },
+      { surprise: true },
+      "[",
+    ]
+  ) {
+    const res = await call(app, "PUT", "/api/v1/settings", bot, bad);
+    assert.equal(res.status, 400, JSON.stringify(bad));
+    assert.equal(res.json.error.code, "invalid_payload");
+  }
+  assert.equal(await store.version("acme"), version, "bad input changes nothing");
+  assert.equal(
+    (await call(app, "PUT", "/api/v1/settings", await tokenFor("acme", "bob", "admin"), {
+      assignment: "auto",
+    })).status,
+    403,
+  );
+  assert.equal((await call(app, "GET", "/api/v1/settings", "garbage")).status, 401);
+});
+
+Deno.test("POST /api/v1/conversations/:user_id/messages records the bot's transcript; GET reads it back", async () => {
+  const { app } = setup();
+  const bot = await tokenFor("acme", "chatbot", "bot");
+  const posted = await call(app, "POST", "/api/v1/conversations/alice/messages", bot, {
+    messages: [{ role: "user", content: "hi bot" }, { role: "bot", content: "hello, human" }],
+  });
+  assert.equal(posted.status, 201);
+  assert.deepEqual(posted.json.messages.map((m: { seq: number }) => m.seq), [2, 3]);
+  const read = await call(app, "GET", "/api/v1/conversations/alice/messages", bot);
+  assert.equal(read.status, 200);
+  assert.deepEqual(
+    read.json.messages.map((
+      m: { content: string; role: string; from: string },
+    ) => [m.role, m.from, m.content]),
+    [
+      ["user", "alice", "hi bot"],
+      ["bot", "chatbot", "hello, human"],
+    ],
+  );
+  assert.equal(read.json.has_more, false);
+  for (
+    const bad of [{}, { messages: [] }, { messages: [{ role: "agent", content: "x" }] }, {
+      messages: [{ role: "bot", content: "  " }],
+    }]
+  ) {
+    assert.equal(
+      (await call(app, "POST", "/api/v1/conversations/alice/messages", bot, bad)).status,
+      400,
+    );
+  }
+  assert.equal(
+    (await call(
+      app,
+      "POST",
+      "/api/v1/conversations/alice/messages",
+      await tokenFor("acme", "alice", "user"),
+      { messages: [{ role: "user", content: "x" }] },
+    )).status,
+    403,
+  );
+  assert.equal(
+    (await call(app, "GET", "/api/v1/conversations/alice/messages?limit=0", bot)).status,
+    400,
+  );
+  assert.equal(
+    (await call(app, "GET", "/api/v1/conversations/alice/messages?before=abc", bot)).status,
+    400,
+  );
+  assert.equal(
+    (await call(
+      app,
+      "GET",
+      "/api/v1/conversations/alice/messages",
+      await tokenFor("acme", "carol", "user"),
+    )).status,
+    403,
+  );
+  assert.equal(
+    (await call(
+      app,
+      "GET",
+      "/api/v1/conversations/alice/messages",
+      await tokenFor("acme", "alice", "user"),
+    )).status,
+    200,
+  );
+});

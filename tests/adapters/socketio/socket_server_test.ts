@@ -262,3 +262,57 @@ Deno.test("socket: a token that expires while connected ends the connection", as
     await engine.close();
   }
 });
+
+Deno.test("socket: typing reaches the other side without being recorded; read receipts and agent status are announced", async () => {
+  const engine = await startEngine();
+  try {
+    const alice = await engine.connect("acme", "alice", "user");
+    const bob = await engine.connect("acme", "bob", "admin");
+    await alice.request("message", { to: "admin", content: "hello" });
+    const version = await engine.store.version("acme");
+    assert.deepEqual(await alice.request("typing", { typing: true }), { ok: true });
+    assert.deepEqual(await bob.next("typing"), {
+      user_id: "alice",
+      from: "alice",
+      role: "user",
+      typing: true,
+    });
+    await bob.request("typing", { user_id: "alice", typing: true });
+    assert.deepEqual(await alice.next("typing"), {
+      user_id: "alice",
+      from: "bob",
+      role: "agent",
+      typing: true,
+    });
+    assert.equal(await engine.store.version("acme"), version, "typing is not logged");
+
+    const m = await bob.next<Message>("message");
+    assert.deepEqual(await bob.request("read", { user_id: "alice", seq: m.seq }), {
+      ok: true,
+      seq: m.seq,
+    });
+    assert.deepEqual(await alice.next("read"), {
+      user_id: "alice",
+      reader: "bob",
+      role: "agent",
+      seq: m.seq,
+    });
+
+    assert.deepEqual(await bob.request("status", { status: "away" }), { ok: true, status: "away" });
+    const away = await bob.nextWhere<{ agent_id: string; status: string }>(
+      "agent_status",
+      (s) => s.status === "away",
+    );
+    assert.equal(away.agent_id, "bob");
+    assert.equal(
+      (await alice.request<{ error: { code: string } }>("status", { status: "away" })).error.code,
+      "forbidden",
+    );
+    assert.equal(
+      (await bob.request<{ error: { code: string } }>("status", { status: "sleeping" })).error.code,
+      "invalid_payload",
+    );
+  } finally {
+    await engine.close();
+  }
+});
