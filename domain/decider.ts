@@ -39,8 +39,12 @@ export function initialState(): CompanyState {
     conversations: new Map(),
     queue: [],
     webhookSince: 0,
+    sent: new Map(),
   };
 }
+
+/** How many client ids are remembered per sender. */
+export const CLIENT_IDS_PER_SENDER = 100;
 
 /** Decides what a command does to a company: events to record, or a rejection. */
 export function decide(state: CompanyState, command: CompanyCommand): Decision {
@@ -60,12 +64,17 @@ export function decide(state: CompanyState, command: CompanyCommand): Decision {
       return plan.emit({ type: "SocketDisconnected", at, data: { userId, role, socketId } }).done();
     }
     case "SendMessage": {
-      const { sender, userId, text, messageId, socketId, at } = command.data;
+      const { sender, userId, text, messageId, socketId, clientId, at } = command.data;
       if (sender.role === "bot") {
         return reject("forbidden", "Bots post their transcript over HTTP");
       }
       if (sender.role === "user" && sender.userId !== userId) {
         return reject("forbidden", "A user can only write in their own conversation");
+      }
+      if (clientId !== undefined) {
+        const first = state.sent.get(senderKey(sender.role, sender.userId))
+          ?.find((r) => r.clientId === clientId);
+        if (first) return { ok: true, events: [], duplicateOf: first };
       }
       if (text.trim() === "") return reject("invalid_payload", "A message needs some content");
       const conversationId = plan.ensureConversation(userId, command.data.conversationId, at);
@@ -97,6 +106,7 @@ export function decide(state: CompanyState, command: CompanyCommand): Decision {
           senderRole: sender.role,
           text,
           ...(socketId === undefined ? {} : { socketId }),
+          ...(clientId === undefined ? {} : { clientId }),
         },
       }).done();
     }
@@ -357,7 +367,21 @@ export function evolve(state: CompanyState, event: CompanyEvent): CompanyState {
       return { ...next, conversations: withEntry(state.conversations, userId, conversation) };
     }
     case "MessageSent": {
-      const { userId, senderRole, transcript } = event.data;
+      const { userId, senderRole, transcript, clientId } = event.data;
+      if (clientId !== undefined) {
+        const key = senderKey(senderRole, event.data.senderId);
+        const record = {
+          clientId,
+          messageId: event.data.messageId,
+          conversationId: event.data.conversationId,
+          seq,
+        };
+        const kept = [...(state.sent.get(key) ?? []), record].slice(-CLIENT_IDS_PER_SENDER);
+        return evolve({ ...state, sent: withEntry(state.sent, key, kept) }, {
+          ...event,
+          data: { ...event.data, clientId: undefined },
+        });
+      }
       const conversation = state.conversations.get(userId);
       if (!conversation || transcript) return next;
       const fromUser = senderRole === "user";
@@ -543,6 +567,10 @@ export function loadOf(state: CompanyState, agentId: string): number {
     if (c.status === "assigned" && c.assignee === agentId) n++;
   }
   return n;
+}
+
+function senderKey(role: string, id: string): string {
+  return `${role}:${id}`;
 }
 
 /** Whether an agent can take one more conversation. */

@@ -93,6 +93,8 @@ export type CompanyCommand =
       conversationId: string;
       /** The socket it came from, so the sender's other tabs get a copy and this one does not. */
       socketId?: string;
+      /** Chosen by the client: a resend with the same id is answered, not recorded again. */
+      clientId?: string;
       at: number;
     };
   }
@@ -182,6 +184,7 @@ export type CompanyEvent =
       senderRole: Role;
       text: string;
       socketId?: string;
+      clientId?: string;
       /** Posted by the bot from its own transcript of the time before the handoff. */
       transcript?: boolean;
     };
@@ -267,6 +270,8 @@ export type Decision =
     readonly events: readonly CompanyEvent[];
     /** Deliveries that are not recorded (typing). */
     readonly notify?: readonly Delivery[];
+    /** A resent message: what the first send became; nothing new was recorded. */
+    readonly duplicateOf?: SentRecord;
   }
   | { readonly ok: false; readonly rejection: Rejection };
 
@@ -335,6 +340,16 @@ export interface CompanyState {
   readonly queue: readonly string[];
   /** The seq at which the webhook URL was last set: earlier events are not announced to it. */
   readonly webhookSince: number;
+  /** Recent client ids per sender (`role:id`), newest last, to answer resends. */
+  readonly sent: ReadonlyMap<string, readonly SentRecord[]>;
+}
+
+/** What a sender's message with a client id became. */
+export interface SentRecord {
+  readonly clientId: string;
+  readonly messageId: string;
+  readonly conversationId: string;
+  readonly seq: number;
 }
 
 /** Who receives a delivery, inside the company whose event it is. */

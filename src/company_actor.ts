@@ -16,6 +16,7 @@ import {
   initialState,
   pendingTimers,
   type Rejection,
+  type SentRecord,
 } from "../domain/mod.ts";
 import { AppendTooLargeError, VersionConflictError } from "./errors.ts";
 import type { Clock, EventStore, Publisher, StoredEvent } from "./ports.ts";
@@ -26,7 +27,12 @@ export const EVENT_VERSION = 1;
 
 /** A command's answer: its stored events, or why it was refused. */
 export type Outcome =
-  | { readonly ok: true; readonly events: readonly StoredEvent<CompanyEvent>[] }
+  | {
+    readonly ok: true;
+    readonly events: readonly StoredEvent<CompanyEvent>[];
+    /** A resent message: what the first send became. */
+    readonly duplicateOf?: SentRecord;
+  }
   | { readonly ok: false; readonly error: Rejection };
 
 /** Told about every commit, after the deliveries went out (webhooks, metrics). */
@@ -188,7 +194,7 @@ export class CompanyActor {
     let state = base;
     const events: CompanyEvent[] = [];
     const out: Delivery[] = [];
-    const accepted: { job: Job; from: number; to: number }[] = [];
+    const accepted: { job: Job; from: number; to: number; duplicateOf?: SentRecord }[] = [];
     for (const job of batch) {
       if (job.command === null) {
         accepted.push({ job, from: events.length, to: events.length });
@@ -206,7 +212,7 @@ export class CompanyActor {
         events.push(event);
       }
       if (decision.notify) out.push(...decision.notify);
-      accepted.push({ job, from, to: events.length });
+      accepted.push({ job, from, to: events.length, duplicateOf: decision.duplicateOf });
     }
     if (events.length > 0) {
       try {
@@ -226,8 +232,9 @@ export class CompanyActor {
     this.#state = state;
     this.deps.publisher.publish(this.companyId, out);
     const stored = events.map((e, i) => ({ ...e, seq: base.version + i + 1, v: EVENT_VERSION }));
-    for (const { job, from, to } of accepted) {
-      job.resolve({ ok: true, events: stored.slice(from, to) });
+    for (const { job, from, to, duplicateOf } of accepted) {
+      const events = stored.slice(from, to);
+      job.resolve(duplicateOf ? { ok: true, events, duplicateOf } : { ok: true, events });
     }
     if (events.some((e) => TIMER_EVENTS.has(e.type))) this.#schedule();
     if (stored.length > 0) this.deps.observer?.committed(this.companyId, stored, state);

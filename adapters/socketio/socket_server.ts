@@ -74,11 +74,17 @@ export class SocketIoPublisher implements Publisher {
 }
 
 const id = z.string().trim().min(1, "must not be empty").max(256);
-const UserMessage = z.object({ to: z.enum(["admin", "agent"]).optional(), content: z.string() });
+const clientId = z.string().min(1).max(128).optional();
+const UserMessage = z.object({
+  to: z.enum(["admin", "agent"]).optional(),
+  content: z.string(),
+  client_id: clientId,
+});
 const AgentMessage = z.object({
   to: z.literal("user").optional(),
   user_id: id,
   content: z.string(),
+  client_id: clientId,
 });
 const ForUser = z.object({ user_id: id });
 const Transfer = z.object({ user_id: id, agent_id: id, note: z.string().max(1000).optional() });
@@ -166,6 +172,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
             messageId: deps.ids.next(),
             conversationId: deps.ids.next(),
             socketId: socket.id,
+            ...(parsed.data.client_id === undefined ? {} : { clientId: parsed.data.client_id }),
             at: deps.clock.now(),
           },
         });
@@ -301,6 +308,10 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
 
 function messageAck(outcome: Outcome): Answer {
   if (!outcome.ok) return { ok: false, error: outcome.error };
+  if (outcome.duplicateOf) {
+    const { messageId, seq, conversationId } = outcome.duplicateOf;
+    return { ok: true, id: messageId, seq, conversation_id: conversationId, duplicate: true };
+  }
   const sent = outcome.events.find((e) => e.type === "MessageSent");
   if (!sent || sent.type !== "MessageSent") return { ok: true };
   return {

@@ -1,6 +1,7 @@
 /** Presence, messages and handoff: the predecessor's flows, as domain specs. */
 import assert from "node:assert/strict";
 import type { Delivery } from "../../domain/mod.ts";
+import { decide } from "../../domain/mod.ts";
 import { at, cmd, ev, given, MANUAL } from "./_spec.ts";
 
 const AGENTS = { kind: "agents" } as const;
@@ -248,4 +249,61 @@ Deno.test("decide() TransferToAgent during an open conversation adds context, ne
 
 Deno.test("evolve() counts every event in the state's version", () => {
   assert.equal(given(ev.opened("alice"), ev.sent("alice", "alice", "user", "x")).state.version, 2);
+});
+
+Deno.test("decide() SendMessage resent with the same client id is answered with the first send and records nothing", () => {
+  const send = (text: string, clientId: string) => ({
+    type: "SendMessage" as const,
+    data: {
+      sender: alice,
+      userId: "alice",
+      text,
+      messageId: `m-${text}`,
+      conversationId: "c-alice",
+      clientId,
+      at,
+    },
+  });
+  const first = given(MANUAL, ev.opened("alice"), ev.queued("alice", "message")).when(
+    send("hi", "k1"),
+  );
+  first.then({
+    type: "MessageSent",
+    at,
+    data: {
+      messageId: "m-hi",
+      conversationId: "c-alice",
+      userId: "alice",
+      senderId: "alice",
+      senderRole: "user",
+      text: "hi",
+      clientId: "k1",
+    },
+  });
+  const sent = {
+    type: "MessageSent" as const,
+    at,
+    data: {
+      messageId: "m-hi",
+      conversationId: "c-alice",
+      userId: "alice",
+      senderId: "alice",
+      senderRole: "user" as const,
+      text: "hi",
+      clientId: "k1",
+    },
+  };
+  const again = given(MANUAL, ev.opened("alice"), ev.queued("alice", "message"), sent);
+  const decision = decide(again.state, send("hi", "k1"));
+  assert.deepEqual(decision, {
+    ok: true,
+    events: [],
+    duplicateOf: { clientId: "k1", messageId: "m-hi", conversationId: "c-alice", seq: 4 },
+  });
+  // Another sender may use the same client id.
+  const bobSends = decide(again.state, {
+    ...send("yo", "k1"),
+    data: { ...send("yo", "k1").data, sender: bob },
+  });
+  assert.ok(bobSends.ok && bobSends.events.length > 0);
 });

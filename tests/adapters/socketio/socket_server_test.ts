@@ -316,3 +316,38 @@ Deno.test("socket: typing reaches the other side without being recorded; read re
     await engine.close();
   }
 });
+
+Deno.test("socket: the same client_id sent 5 times yields one message, and every ack names it", async () => {
+  const engine = await startEngine();
+  try {
+    const bob = await engine.connect("acme", "bob", "admin");
+    const alice = await engine.connect("acme", "alice", "user");
+    const acks = [];
+    for (let i = 0; i < 5; i++) {
+      acks.push(
+        await alice.request("message", { to: "admin", content: "only once", client_id: "c-123" }),
+      );
+    }
+    assert.equal(new Set(acks.map((a) => `${a.id}/${a.seq}`)).size, 1);
+    assert.ok(acks.every((a) => a.ok === true));
+    // Concurrent resends too.
+    const burst = await Promise.all(
+      Array.from(
+        { length: 5 },
+        () => alice.request("message", { to: "admin", content: "burst", client_id: "c-456" }),
+      ),
+    );
+    assert.equal(new Set(burst.map((a) => a.id)).size, 1);
+    await alice.request("message", { to: "admin", content: "barrier" });
+    await bob.nextWhere<Message>("message", (m) => m.content === "barrier");
+    assert.deepEqual(bob.all<Message>("message").map((m) => m.content), [
+      "only once",
+      "burst",
+      "barrier",
+    ]);
+    const history = await bob.request<{ messages: Message[] }>("history", { user_id: "alice" });
+    assert.deepEqual(history.messages.map((m) => m.content), ["only once", "burst", "barrier"]);
+  } finally {
+    await engine.close();
+  }
+});
