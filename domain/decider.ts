@@ -51,11 +51,12 @@ export function decide(state: CompanyState, command: CompanyCommand): Decision {
   const plan = new Plan(state);
   switch (command.type) {
     case "Connect": {
-      const { userId, role, socketId, at } = command.data;
+      const { userId, role, socketId, at, resumed } = command.data;
       if (role === "bot") return reject("forbidden", "Bot tokens are for the HTTP API only");
       if (socketsOf(state, role, userId).includes(socketId)) return plan.done();
       const comingOnline = role === "agent" && !isOnline(state.agents.get(userId));
-      plan.emit({ type: "SocketConnected", at, data: { userId, role, socketId } });
+      const data = resumed ? { userId, role, socketId, resumed } : { userId, role, socketId };
+      plan.emit({ type: "SocketConnected", at, data });
       return (comingOnline ? plan.drain(at) : plan).done();
     }
     case "Disconnect": {

@@ -22,9 +22,11 @@ export function deliveries(state: CompanyState, event: CompanyEvent): Delivery[]
   const seq = state.version + 1;
   switch (event.type) {
     case "SocketConnected": {
-      const { userId, role, socketId } = event.data;
+      const { userId, role, socketId, resumed } = event.data;
       const socket = { kind: "socket", socketId } as const;
       const conversation = state.conversations.get(userId);
+      // What was kept for an absent side goes to its next socket, unless that socket resumes
+      // from the log and gets it from there.
       if (role === "user") {
         const first = !state.users.has(userId);
         return [
@@ -41,7 +43,7 @@ export function deliveries(state: CompanyState, event: CompanyEvent): Delivery[]
               } as const,
             ]
             : []),
-          ...(first ? conversation?.forUser ?? [] : []).map((p) =>
+          ...(first && !resumed ? conversation?.forUser ?? [] : []).map((p) =>
             pendingDelivery(socket, conversation!, p, false)
           ),
         ];
@@ -51,7 +53,7 @@ export function deliveries(state: CompanyState, event: CompanyEvent): Delivery[]
       const open = [...state.conversations.values()].filter(
         (c) => c.status === "queued" || c.status === "assigned",
       );
-      const waiting = anyAgentOnline(state) ? [] : [...state.conversations.values()]
+      const waiting = anyAgentOnline(state) || resumed ? [] : [...state.conversations.values()]
         .flatMap((c) => c.forAgents.map((p) => ({ c, p })))
         .sort((a, b) => a.p.seq - b.p.seq);
       return [

@@ -75,7 +75,14 @@ export interface TranscriptLine {
 export type CompanyCommand =
   | {
     readonly type: "Connect";
-    readonly data: { userId: string; role: Role; socketId: string; at: number };
+    readonly data: {
+      userId: string;
+      role: Role;
+      socketId: string;
+      at: number;
+      /** The socket resumes from the log: what it missed is replayed, not re-sent. */
+      resumed?: boolean;
+    };
   }
   | {
     readonly type: "Disconnect";
@@ -161,7 +168,7 @@ export type CompanyEvent =
   | {
     readonly type: "SocketConnected";
     readonly at: number;
-    readonly data: { userId: string; role: SocketRole; socketId: string };
+    readonly data: { userId: string; role: SocketRole; socketId: string; resumed?: boolean };
   }
   | {
     readonly type: "SocketDisconnected";

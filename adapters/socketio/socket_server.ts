@@ -12,9 +12,11 @@ import {
   type Delivery,
   type ErrorCode,
   type Rejection,
+  type SocketRole,
 } from "../../domain/mod.ts";
 import type { ActorSystem, Outcome } from "../../src/company_actor.ts";
 import { MAX_HISTORY_PAGE, readHistory } from "../../src/history.ts";
+import { missedDeliveries } from "../../src/resume.ts";
 import { AuthError, type JwtVerifier, type Principal } from "../../src/auth.ts";
 import type { Logger } from "../../src/log.ts";
 import type { Clock, EventStore, Ids, Publisher } from "../../src/ports.ts";
@@ -58,6 +60,11 @@ export function roomOf(companyId: string, to: Audience): string {
 /** Emits deliveries to Socket.IO rooms; bound to its server by `attachSocketServer`. */
 export class SocketIoPublisher implements Publisher {
   #io: Server | null = null;
+  /** Sockets being resumed: their live deliveries wait until the replay is out. */
+  readonly #held = new Map<
+    string,
+    { companyId: string; role: SocketRole; userId: string; buffer: Delivery[] }
+  >();
 
   bind(io: Server): void {
     this.#io = io;
@@ -66,10 +73,46 @@ export class SocketIoPublisher implements Publisher {
   publish(companyId: string, deliveries: readonly Delivery[]): void {
     const io = this.#io;
     if (!io) return;
-    for (const { to, except, event, payload } of deliveries) {
+    for (const delivery of deliveries) {
+      const { to, except, event, payload } = delivery;
       const target = io.to(roomOf(companyId, to));
       (except === undefined ? target : target.except(except)).emit(event, payload);
+      if (this.#held.size === 0) continue;
+      for (const [socketId, held] of this.#held) {
+        if (held.companyId === companyId && except !== socketId && reaches(to, socketId, held)) {
+          held.buffer.push(delivery);
+        }
+      }
     }
+  }
+
+  /** Starts keeping what would reach a socket that is not yet in its rooms. */
+  hold(socketId: string, companyId: string, role: SocketRole, userId: string): void {
+    this.#held.set(socketId, { companyId, role, userId, buffer: [] });
+  }
+
+  /** Stops keeping, and returns what was kept, in order. */
+  release(socketId: string): Delivery[] {
+    const held = this.#held.get(socketId);
+    this.#held.delete(socketId);
+    return held?.buffer ?? [];
+  }
+}
+
+function reaches(
+  to: Audience,
+  socketId: string,
+  who: { role: SocketRole; userId: string },
+): boolean {
+  switch (to.kind) {
+    case "socket":
+      return to.socketId === socketId;
+    case "user":
+      return who.role === "user" && to.userId === who.userId;
+    case "agent":
+      return who.role === "agent" && to.userId === who.userId;
+    case "agents":
+      return who.role === "agent";
   }
 }
 
@@ -141,18 +184,51 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
     const principal: Principal = socket.data.principal;
     const { companyId, userId } = principal;
     const role = principal.role === "agent" ? "agent" : "user";
-    socket.join(roomOf(companyId, { kind: role, userId }));
-    if (role === "agent") socket.join(roomOf(companyId, { kind: "agents" }));
+    const rooms = [roomOf(companyId, { kind: role, userId })];
+    if (role === "agent") rooms.push(roomOf(companyId, { kind: "agents" }));
 
     const dispatch = (command: Parameters<SocketDeps["system"]["dispatch"]>[1]) =>
       deps.system.dispatch(companyId, command);
     const presence = { userId, role, socketId: socket.id } as const;
-
-    dispatch({ type: "Connect", data: { ...presence, at: deps.clock.now() } }).then((outcome) => {
+    const refuse = (outcome: Outcome) => {
       if (outcome.ok) return;
       socket.emit("error", { code: outcome.error.code, message: outcome.error.message });
       socket.disconnect(true);
-    });
+    };
+
+    const lastSeq = resumeCursor(socket);
+    if (lastSeq === undefined) {
+      socket.join(rooms);
+      dispatch({ type: "Connect", data: { ...presence, at: deps.clock.now() } }).then(refuse);
+    } else {
+      resume(lastSeq).catch((cause) => {
+        deps.log.error("socket.resume_failed", { error: String(cause) });
+        deps.publisher.release(socket.id);
+        socket.emit("error", { code: "unavailable", message: "Could not resume; reconnect" });
+        socket.disconnect(true);
+      });
+    }
+
+    /**
+     * Replays what the socket missed after `lastSeq`, then what happened meanwhile, then
+     * joins its rooms: in seq order, nothing missed, nothing twice.
+     */
+    async function resume(lastSeq: number): Promise<void> {
+      const actor = deps.system.actor(companyId);
+      await actor.current(); // loaded, so its version is what has been published
+      // Same tick: everything up to `upTo` was published before the hold, the rest is kept.
+      deps.publisher.hold(socket.id, companyId, role, userId);
+      const upTo = actor.state.version;
+      dispatch({ type: "Connect", data: { ...presence, at: deps.clock.now(), resumed: true } })
+        .then(refuse);
+      const missed = await missedDeliveries(deps.store, companyId, { role, userId }, lastSeq, upTo);
+      if (!socket.connected) return void deps.publisher.release(socket.id);
+      for (const { event, payload } of missed) socket.emit(event, payload);
+      for (const { event, payload } of deps.publisher.release(socket.id)) {
+        socket.emit(event, payload);
+      }
+      socket.join(rooms);
+    }
     const cancelExpiry = expireAt(socket, principal.expiresAt, deps.clock);
 
     const handlers: Record<string, (payload: unknown) => Promise<Answer>> = {
@@ -298,6 +374,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
     });
 
     socket.on("disconnect", () => {
+      deps.publisher.release(socket.id);
       cancelExpiry();
       dispatch({ type: "Disconnect", data: { ...presence, at: deps.clock.now() } });
     });
@@ -336,6 +413,13 @@ function parse<T>(
   return parsed.success
     ? then(parsed.data)
     : Promise.resolve(error("invalid_payload", describe(parsed.error)));
+}
+
+/** `auth.last_seq` (or the `last_seq` query parameter): where a resuming client left off. */
+function resumeCursor(socket: Socket): number | undefined {
+  const raw = socket.handshake.auth?.last_seq ?? socket.handshake.query?.last_seq;
+  const n = typeof raw === "string" && raw.trim() !== "" ? Number(raw) : raw;
+  return typeof n === "number" && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
 /** Ends the connection when its token expires (DESIGN §4); returns a cancel function. */

@@ -45,11 +45,17 @@ export async function startEngine(store: EventStore = new MemoryEventStore()) {
     server,
     webhooks,
     /** Connects a client with a fresh token for the identity, resolving once connected. */
-    async connect(company: string, user: string, role: string, via: "auth" | "query" = "auth") {
+    async connect(
+      company: string,
+      user: string,
+      role: string,
+      via: "auth" | "query" = "auth",
+      extra: Record<string, unknown> = {},
+    ) {
       const token = await tokenFor(company, user, role);
       const client = new Client(
         `http://127.0.0.1:${server.port}`,
-        via === "auth" ? { auth: { token } } : { query: { token } },
+        via === "auth" ? { auth: { token, ...extra } } : { query: { token, ...extra } },
       );
       clients.push(client);
       await client.connected();
