@@ -41,6 +41,9 @@ async function main(): Promise<void> {
     log,
     corsOrigins: config.corsOrigins,
     maxMessageLength: config.maxMessageLength,
+    socketRate: config.socketRate,
+    connectRate: config.connectRate,
+    httpRate: config.httpRate,
   }, { port: config.port, hostname: config.hostname });
 
   log.info("server.listening", { port: server.port, kv: config.kvPath });

@@ -19,6 +19,12 @@ export interface Config {
   readonly corsOrigins: readonly string[] | "*";
   /** The longest message content, in characters. */
   readonly maxMessageLength: number;
+  /** Client events per second per socket (0: no limit); bursts of twice that. */
+  readonly socketRate: number;
+  /** Connection attempts per second per client address (0: no limit). */
+  readonly connectRate: number;
+  /** HTTP API requests per second per client address (0: no limit). */
+  readonly httpRate: number;
 }
 
 /** A setting with a wrong value. */
@@ -43,6 +49,9 @@ const SCHEMA = {
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   CORS_ORIGINS: z.string().trim().default("*"),
   MAX_MESSAGE_LENGTH: integer(1, 8000).default(4000),
+  RATE_LIMIT_SOCKET: integer(0, 1_000_000).default(50),
+  RATE_LIMIT_CONNECT: integer(0, 1_000_000).default(50),
+  RATE_LIMIT_HTTP: integer(0, 1_000_000).default(50),
 } as const;
 
 /** Reads the settings from `env` (the process environment by default). */
@@ -66,5 +75,8 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     logLevel: read("LOG_LEVEL"),
     corsOrigins: origins === "*" ? "*" : origins.split(",").map((o) => o.trim()).filter(Boolean),
     maxMessageLength: read("MAX_MESSAGE_LENGTH"),
+    socketRate: read("RATE_LIMIT_SOCKET"),
+    connectRate: read("RATE_LIMIT_CONNECT"),
+    httpRate: read("RATE_LIMIT_HTTP"),
   };
 }

@@ -6,6 +6,8 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
+import { createMiddleware } from "hono/factory";
+import { KeyedLimiter } from "../../src/rate_limit.ts";
 import { z } from "zod";
 import type { ErrorCode, JsonValue, Settings } from "../../domain/mod.ts";
 import type { ActorSystem } from "../../src/company_actor.ts";
@@ -28,6 +30,8 @@ export interface HttpDeps {
   readonly staticDir?: string;
   /** The largest request body, in bytes (default 32 KiB). */
   readonly maxBodyBytes?: number;
+  /** API requests per second per client address (0 or unset: unlimited). */
+  readonly httpRate?: number;
 }
 
 const STATUS: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413 | 429 | 503> = {
@@ -106,6 +110,19 @@ export function createHttpApp(deps: HttpDeps): Hono {
   app.notFound((c) => fail(c, "not_found", `No route for ${c.req.method} ${c.req.path}`));
 
   app.get("/healthz", (c) => c.json({ ok: true }));
+
+  const limiter = new KeyedLimiter(
+    { perSecond: deps.httpRate ?? 0, burst: (deps.httpRate ?? 0) * 2 },
+    deps.clock,
+  );
+  const limited = createMiddleware(async (c, next) => {
+    if (!limiter.take(clientAddress(c))) {
+      return fail(c, "rate_limited", "Too many requests: slow down");
+    }
+    await next();
+  });
+  app.use("/transfer_to_agent", limited);
+  app.use("/api/*", limited);
 
   app.post(
     "/transfer_to_agent",
@@ -263,6 +280,13 @@ export function createHttpApp(deps: HttpDeps): Hono {
   });
 
   return app;
+}
+
+/** The peer's address when served by `node:http` (@hono/node-server), else a shared key. */
+function clientAddress(c: Context): string {
+  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)
+    ?.incoming;
+  return incoming?.socket?.remoteAddress ?? "local";
 }
 
 /** Settings as the API shows them; the webhook secret is never echoed back. */

@@ -17,6 +17,7 @@ import {
 import type { ActorSystem, Outcome } from "../../src/company_actor.ts";
 import { MAX_HISTORY_PAGE, readHistory } from "../../src/history.ts";
 import { missedDeliveries } from "../../src/resume.ts";
+import { KeyedLimiter, type Rate, TokenBucket } from "../../src/rate_limit.ts";
 import { AuthError, type JwtVerifier, type Principal } from "../../src/auth.ts";
 import type { Logger } from "../../src/log.ts";
 import type { Clock, EventStore, Ids, Publisher } from "../../src/ports.ts";
@@ -34,6 +35,9 @@ export interface SocketDeps {
   readonly corsOrigins?: readonly string[] | "*";
   /** The longest message content, in characters (default 4000). */
   readonly maxMessageLength?: number;
+  /** Client events per second per socket and connection attempts per second per address. */
+  readonly socketRate?: number;
+  readonly connectRate?: number;
 }
 
 type Ack = (answer: unknown) => void;
@@ -158,7 +162,16 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
   deps.publisher.bind(io);
   const maxLength = deps.maxMessageLength ?? 4000;
 
+  const connects = new KeyedLimiter(rate(deps.connectRate), deps.clock);
   io.use(async (socket, next) => {
+    // Refused before any token work, so a flood of bad connections stays cheap.
+    if (!connects.take(socket.handshake.address)) {
+      return next(
+        Object.assign(new Error("rate_limited: too many connection attempts, slow down"), {
+          data: { code: "rate_limited", reason: "rate_limited" },
+        }),
+      );
+    }
     const { auth, query } = socket.handshake;
     const token = typeof auth?.token === "string" ? auth.token : query?.token;
     try {
@@ -354,11 +367,14 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
       };
     };
 
+    const bucket = new TokenBucket(rate(deps.socketRate), deps.clock);
     socket.onAny(async (event: string, ...args: unknown[]) => {
       const ack = typeof args.at(-1) === "function" ? (args.at(-1) as Ack) : undefined;
       const handler = Object.hasOwn(handlers, event) ? handlers[event] : undefined;
       let result: Answer;
-      if (!handler) {
+      if (!bucket.take()) {
+        result = error("rate_limited", "Too many events: slow down");
+      } else if (!handler) {
         result = error("invalid_payload", `Unknown event '${String(event).slice(0, 64)}'`);
       } else if (role !== "agent" && AGENT_ONLY.has(event)) {
         result = error("forbidden", `Only agents can send '${event}'`);
@@ -413,6 +429,11 @@ function parse<T>(
   return parsed.success
     ? then(parsed.data)
     : Promise.resolve(error("invalid_payload", describe(parsed.error)));
+}
+
+/** A rate of `perSecond` (0: unlimited) with bursts of twice that. */
+export function rate(perSecond = 0): Rate {
+  return { perSecond, burst: perSecond * 2 };
 }
 
 /** `auth.last_seq` (or the `last_seq` query parameter): where a resuming client left off. */

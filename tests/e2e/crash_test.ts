@@ -24,7 +24,13 @@ async function startServer(dataDir: string) {
       "main.ts",
     ],
     cwd: root,
-    env: { PORT: "0", DATA_DIR: dataDir, JWT_SECRET: SECRET, LOG_LEVEL: "error" },
+    env: {
+      PORT: "0",
+      DATA_DIR: dataDir,
+      JWT_SECRET: SECRET,
+      LOG_LEVEL: "error",
+      RATE_LIMIT_SOCKET: "0",
+    },
     stdout: "piped",
     stderr: "null",
   }).spawn();

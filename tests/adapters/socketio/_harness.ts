@@ -13,7 +13,10 @@ import { randomIds, systemClock } from "../../../src/ports.ts";
 import { SECRET, tokenFor } from "../../_tokens.ts";
 
 /** Starts an engine over `store` (in memory by default), with webhooks retrying fast. */
-export async function startEngine(store: EventStore = new MemoryEventStore()) {
+export async function startEngine(
+  store: EventStore = new MemoryEventStore(),
+  limits: { socketRate?: number; connectRate?: number; httpRate?: number } = {},
+) {
   const publisher = new SocketIoPublisher();
   const webhooks = new WebhookDispatcher({
     store,
@@ -36,6 +39,7 @@ export async function startEngine(store: EventStore = new MemoryEventStore()) {
     clock: systemClock,
     ids: randomIds,
     log: silentLogger,
+    ...limits,
   }, { port: 0, hostname: "127.0.0.1" });
   const clients: Client[] = [];
   return {

@@ -351,3 +351,48 @@ Deno.test("socket: the same client_id sent 5 times yields one message, and every
     await engine.close();
   }
 });
+
+Deno.test("socket: a socket over its event rate gets rate_limited; connection floods are refused before any token work", async () => {
+  const engine = await startEngine(undefined, { socketRate: 5, connectRate: 3 });
+  try {
+    const alice = await engine.connect("acme", "alice", "user");
+    const answers = await Promise.all(
+      Array.from(
+        { length: 30 },
+        (_, i) => alice.request("message", { to: "admin", content: `flood ${i}` }),
+      ),
+    );
+    const limited = answers.filter((a) =>
+      (a as { error?: { code: string } }).error?.code === "rate_limited"
+    );
+    assert.ok(limited.length >= 15, `${limited.length} of 30 were limited`);
+    assert.ok(answers.filter((a) => a.ok).length <= 12);
+    const refusals = [];
+    for (let i = 0; i < 10; i++) {
+      const c = engine.raw({ auth: { token: "not-even-a-token" } });
+      refusals.push((await c.next<{ message: string }>("connect_error")).message.split(":")[0]);
+    }
+    assert.ok(refusals.includes("rate_limited"), refusals.join(","));
+  } finally {
+    await engine.close();
+  }
+});
+
+Deno.test("http: an address over its request rate gets 429 rate_limited", async () => {
+  const engine = await startEngine(undefined, { httpRate: 2 });
+  try {
+    const bot = await engine.token("acme", "chatbot", "bot");
+    const statuses = [];
+    for (let i = 0; i < 10; i++) {
+      const res = await fetch(`${engine.url}/api/v1/settings`, {
+        headers: { authorization: `Bearer ${bot}` },
+      });
+      const json = await res.json();
+      statuses.push(res.status === 429 ? json.error.code : res.status);
+    }
+    assert.ok(statuses.includes("rate_limited"), statuses.join(","));
+    assert.equal(statuses[0], 200);
+  } finally {
+    await engine.close();
+  }
+});
