@@ -88,8 +88,11 @@ export function decide(state: CompanyState, command: CompanyCommand): Decision {
         })
           .drain(at);
       }
-      if (sender.role === "agent" && status !== "assigned" && hasRoom(plan.state, sender.userId)) {
+      if (sender.role === "agent" && status !== "assigned") {
         // An agent replying to a waiting (or bot-owned) conversation takes it.
+        if (!hasRoom(plan.state, sender.userId)) {
+          return reject("conflict", "You are at your chat capacity: resolve or release one first");
+        }
         plan.emit({
           type: "ConversationAssigned",
           at,
@@ -311,7 +314,8 @@ export function evolve(state: CompanyState, event: CompanyEvent): CompanyState {
           ? { ...agent!, sockets: [...agent!.sockets, socketId] }
           : {
             sockets: [socketId],
-            status: "available",
+            // Available from the first connection; a choice of "away" outlives a reload.
+            status: agent?.status ?? "available",
             offlineAt: null,
             lastAssignedSeq: agent?.lastAssignedSeq ?? 0,
           };
@@ -492,9 +496,10 @@ export function evolve(state: CompanyState, event: CompanyEvent): CompanyState {
     }
     case "SettingsChanged": {
       const settings = { ...state.settings, ...event.data };
-      return "webhookUrl" in event.data
-        ? { ...next, settings, webhookSince: seq }
-        : { ...next, settings };
+      // A URL set where there was none hears only of what comes next; a changed URL takes
+      // over what was still waiting for the old one.
+      const fresh = event.data.webhookUrl && !state.settings.webhookUrl;
+      return fresh ? { ...next, settings, webhookSince: seq } : { ...next, settings };
     }
     case "PresenceReset": {
       const agents = mapValues(

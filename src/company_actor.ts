@@ -78,6 +78,9 @@ interface Job {
   readonly resolve: (outcome: Outcome) => void;
 }
 
+/** The answer of the actor's own commands, which nobody awaits. */
+const NO_ANSWER = (_: Outcome) => {};
+
 const UNAVAILABLE: Rejection = {
   code: "unavailable",
   message: "The event store is unavailable; nothing was recorded, try again",
@@ -175,7 +178,7 @@ export class CompanyActor {
       return false;
     }
     const at = this.deps.clock.now();
-    this.#mailbox.unshift({ command: { type: "ResetPresence", data: { at } }, resolve: () => {} });
+    this.#mailbox.unshift({ command: { type: "ResetPresence", data: { at } }, resolve: NO_ANSWER });
     this.#schedule();
     return true;
   }
@@ -194,15 +197,16 @@ export class CompanyActor {
     let state = base;
     const events: CompanyEvent[] = [];
     const out: Delivery[] = [];
-    const accepted: { job: Job; from: number; to: number; duplicateOf?: SentRecord }[] = [];
+    // Every answer waits for the commit: a refusal was decided on state that must hold too.
+    const answers: ((stored: StoredEvent<CompanyEvent>[]) => void)[] = [];
     for (const job of batch) {
       if (job.command === null) {
-        accepted.push({ job, from: events.length, to: events.length });
+        answers.push(() => job.resolve({ ok: true, events: [] }));
         continue;
       }
       const decision = decide(state, job.command);
       if (!decision.ok) {
-        job.resolve({ ok: false, error: decision.rejection });
+        answers.push(() => job.resolve({ ok: false, error: decision.rejection }));
         continue;
       }
       const from = events.length;
@@ -212,7 +216,14 @@ export class CompanyActor {
         events.push(event);
       }
       if (decision.notify) out.push(...decision.notify);
-      accepted.push({ job, from, to: events.length, duplicateOf: decision.duplicateOf });
+      const to = events.length;
+      const duplicateOf = decision.duplicateOf;
+      answers.push((stored) => {
+        const mine = stored.slice(from, to);
+        job.resolve(
+          duplicateOf ? { ok: true, events: mine, duplicateOf } : { ok: true, events: mine },
+        );
+      });
     }
     if (events.length > 0) {
       try {
@@ -226,16 +237,13 @@ export class CompanyActor {
           ),
         );
       } catch (error) {
-        return await this.#recover(error, accepted.map((a) => a.job));
+        return await this.#recover(error, batch);
       }
     }
     this.#state = state;
     this.deps.publisher.publish(this.companyId, out);
     const stored = events.map((e, i) => ({ ...e, seq: base.version + i + 1, v: EVENT_VERSION }));
-    for (const { job, from, to, duplicateOf } of accepted) {
-      const events = stored.slice(from, to);
-      job.resolve(duplicateOf ? { ok: true, events, duplicateOf } : { ok: true, events });
-    }
+    for (const answer of answers) answer(stored);
     if (events.some((e) => TIMER_EVENTS.has(e.type))) this.#schedule();
     if (stored.length > 0) this.deps.observer?.committed(this.companyId, stored, state);
   }
@@ -262,7 +270,14 @@ export class CompanyActor {
       return;
     }
     this.deps.log?.error("store.append_failed", { company: this.companyId, error: String(error) });
-    for (const job of jobs) job.resolve({ ok: false, error: UNAVAILABLE });
+    for (const job of jobs) {
+      // The reset after a load did not land: load again before the next command.
+      if (job.command?.type === "ResetPresence" && job.resolve === NO_ANSWER) this.#loaded = false;
+      job.resolve({ ok: false, error: UNAVAILABLE });
+    }
+    // A timer whose command failed must fire again; not at once, the store is struggling.
+    clearTimeout(this.#timer);
+    if (!this.#stopped) this.#timer = setTimeout(() => this.#schedule(), 1000);
   }
 }
 

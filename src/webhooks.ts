@@ -218,6 +218,12 @@ export class WebhookDispatcher implements CommitObserver {
         });
         await res.body?.cancel();
         if (res.ok) return true;
+        // A 4xx other than a timeout or a rate limit will not change on retry: retrying it
+        // forever would hold back every later event of the company.
+        if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
+          this.deps.log?.error("webhook.dropped", { id: body.id, status: res.status, attempt });
+          return true;
+        }
         this.deps.log?.warn("webhook.rejected", { id: body.id, status: res.status, attempt });
       } catch (error) {
         if (this.#stop.signal.aborted) return false;

@@ -1,4 +1,8 @@
 // The end-user chat page. Everything from the network is shown with textContent, never as HTML.
+//
+// Nothing is lost across reconnects and reloads: every (re)connection resumes from the greatest
+// message seq this tab has seen (`auth.last_seq`, kept in sessionStorage), the log is rebuilt
+// from `history` on connect, and unacknowledged messages are resent with their `client_id`.
 
 import {
   $,
@@ -6,18 +10,28 @@ import {
   bubble,
   contextText,
   createConnection,
+  createOutbox,
+  createSeqCursor,
   el,
-  emitMessage,
+  errorText,
   formatTime,
+  identityKey,
+  loadJson,
   markSeen,
+  oldestSeq,
   pendingBubble,
+  placeBySeq,
   prefillToken,
+  request,
+  saveJson,
   showIdentity,
   wireComposer,
   wireConnectForm,
 } from "./chat_common.js";
 
 const TOKEN_KEY = "livechat.user.token";
+/** Messages asked for per `history` page. */
+const HISTORY_PAGE = 50;
 
 const els = {
   status: $("status"),
@@ -26,6 +40,8 @@ const els = {
   connect: $("connect"),
   disconnect: $("disconnect"),
   identity: $("identity"),
+  conversationStatus: $("conversation-status"),
+  older: $("older"),
   log: $("log"),
   empty: $("empty"),
   composer: $("composer"),
@@ -35,6 +51,22 @@ const els = {
 
 /** Ids of messages already shown, so a message that arrives twice is shown once. */
 const seen = new Set();
+/** Handoff contexts already shown (a resume may replay one). */
+const shownContexts = new Set();
+/** The greatest message seq seen, sent as `auth.last_seq` on every (re)connection. */
+const cursor = createSeqCursor();
+/** "company/user/role" of the current token. */
+let identity = null;
+/** This tab's view of the conversation: whether it was ever handed to an agent. */
+let view = { handedOff: false };
+/** The conversation as last announced by the server. */
+let conversation = null;
+/** The greatest seq of a message from the other side, and the greatest one reported read. */
+let newestTheirs = 0;
+let readSent = 0;
+let readTimer = 0;
+/** Set once `history` said there is nothing older. */
+let historyDone = false;
 
 // ---------- helpers ----------
 
@@ -46,6 +78,31 @@ function showTokenIdentity(token) {
   });
 }
 
+function viewKey() {
+  return identity ? `livechat.user.view.${identity}` : null;
+}
+
+/** Switches to the token's identity: a different person starts from an empty page. */
+function useIdentity(token) {
+  const next = identityKey(token);
+  if (next === identity && next !== null) return;
+  identity = next;
+  seen.clear();
+  shownContexts.clear();
+  els.log.replaceChildren();
+  els.empty.hidden = false;
+  els.older.hidden = true;
+  historyDone = false;
+  newestTheirs = 0;
+  readSent = 0;
+  conversation = null;
+  cursor.use(identity);
+  const key = viewKey();
+  view = { handedOff: false, ...(key ? loadJson(key, {}) : {}) };
+  renderConversation();
+  outbox.use(identity);
+}
+
 // ---------- the log ----------
 
 function append(node) {
@@ -53,17 +110,147 @@ function append(node) {
   els.empty.hidden = true;
 }
 
+/** Shows a message (from `message`, a resume, or `history`), once, in seq order. */
 function showMessage(m) {
   if (!m || typeof m !== "object") return;
   if (!markSeen(seen, m.id)) return;
   const mine = m.role === "user";
-  const who = mine ? "You" : `Agent ${m.from ?? ""}`.trim();
+  const who = mine ? "You" : m.role === "bot" ? "Assistant" : `Agent ${m.from ?? ""}`.trim();
   const time = typeof m.timestamp === "number" ? formatTime(m.timestamp) : "";
-  append(bubble({ who, mine, time, text: String(m.content ?? "") }));
+  const li = bubble({ who, mine, time, text: String(m.content ?? "") });
+  if (m.id !== undefined) li.dataset.id = String(m.id);
+  if (Number.isSafeInteger(m.seq)) {
+    placeBySeq(els.log, li, m.seq);
+    if (!mine && m.seq > newestTheirs) newestTheirs = m.seq;
+  } else appendToLog(els.log, li);
+  els.empty.hidden = true;
+  scheduleRead();
+}
+
+function onMessage(m) {
+  // Live and replayed messages move the resume point (also when already shown).
+  if (m && typeof m === "object") cursor.observe(m.seq);
+  showMessage(m);
 }
 
 function showNotice(text, kind = "") {
   append(el("li", kind ? `notice ${kind}` : "notice", text));
+}
+
+function onContext(payload) {
+  const context = contextText(payload?.context);
+  if (shownContexts.has(context)) return;
+  shownContexts.add(context);
+  showNotice(
+    context
+      ? `An agent has been asked to help. Context: ${context}`
+      : "An agent has been asked to help.",
+  );
+}
+
+// ---------- conversation status ----------
+
+function statusText() {
+  if (!conversation) return "";
+  switch (conversation.status) {
+    case "queued": {
+      const n = conversation.queue_position;
+      return typeof n === "number"
+        ? `Waiting for an agent — you are number ${n} in the queue`
+        : "Waiting for an agent";
+    }
+    case "assigned":
+      return conversation.assignee
+        ? `Chatting with ${conversation.assignee}`
+        : "Chatting with an agent";
+    case "bot":
+      return view.handedOff ? "Back with the assistant" : "";
+    case "resolved":
+      return "Conversation closed";
+    default:
+      return "";
+  }
+}
+
+function renderConversation() {
+  const text = statusText();
+  els.conversationStatus.textContent = text;
+  els.conversationStatus.hidden = !text;
+  if (conversation) els.conversationStatus.dataset.status = String(conversation.status);
+}
+
+function onConversation(payload) {
+  if (!payload || typeof payload !== "object") return;
+  conversation = {
+    status: String(payload.status ?? ""),
+    assignee: payload.assignee === null || payload.assignee === undefined
+      ? null
+      : String(payload.assignee),
+    queue_position: typeof payload.queue_position === "number" ? payload.queue_position : null,
+  };
+  // "Back with the assistant" only after an agent was involved; a closed one starts over.
+  if (conversation.status === "queued" || conversation.status === "assigned") view.handedOff = true;
+  if (conversation.status === "resolved") view.handedOff = false;
+  const key = viewKey();
+  if (key) saveJson(key, view);
+  renderConversation();
+}
+
+function onQueue(payload) {
+  const position = payload?.position;
+  if (typeof position !== "number") return; // null: out of the queue, `conversation` tells why
+  conversation = { assignee: null, ...conversation, status: "queued", queue_position: position };
+  view.handedOff = true;
+  renderConversation();
+}
+
+// ---------- history and reads ----------
+
+/** Loads the newest page of the conversation (on every connect: it fills what a reload lost). */
+async function loadHistory(socket) {
+  const ack = await request(socket, "history", { limit: HISTORY_PAGE });
+  if (socket !== connection.socket) return;
+  if (!ack.ok) {
+    showNotice(`Could not load earlier messages: ${errorText(ack)}`, "system");
+    return;
+  }
+  const messages = Array.isArray(ack.messages) ? ack.messages : [];
+  for (const m of messages) {
+    showMessage(m);
+    // Own conversation only: everything meant for this user up to here is in the page.
+    if (m && typeof m === "object") cursor.observe(m.seq);
+  }
+  if (!historyDone) els.older.hidden = ack.has_more !== true;
+}
+
+async function loadOlder() {
+  const socket = connection.socket;
+  const before = oldestSeq(els.log);
+  if (!socket || before === undefined) return;
+  els.older.disabled = true;
+  const ack = await request(socket, "history", { before, limit: HISTORY_PAGE });
+  els.older.disabled = false;
+  if (!ack.ok) {
+    els.composerHint.textContent = `Could not load earlier messages: ${errorText(ack)}`;
+    return;
+  }
+  for (const m of Array.isArray(ack.messages) ? ack.messages : []) showMessage(m);
+  if (ack.has_more !== true) {
+    historyDone = true;
+    els.older.hidden = true;
+  }
+}
+
+/** Tells the server what this user has read (the agents' "seen"), at most every second. */
+function scheduleRead() {
+  clearTimeout(readTimer);
+  readTimer = setTimeout(() => {
+    const socket = connection.socket;
+    if (document.visibilityState !== "visible" || !socket?.connected) return;
+    if (newestTheirs <= readSent) return;
+    readSent = newestTheirs;
+    request(socket, "read", { seq: newestTheirs });
+  }, 1000);
 }
 
 // ---------- connection ----------
@@ -71,32 +258,49 @@ function showNotice(text, kind = "") {
 const connection = createConnection({
   els,
   storageKey: TOKEN_KEY,
-  onToken: showTokenIdentity,
+  onToken: (token) => {
+    showTokenIdentity(token);
+    useIdentity(token);
+  },
   onError: (text) => showNotice(`The server closed the connection: ${text}`, "system"),
+  lastSeq: () => cursor.value,
   listen: (s) => {
     s.io.on("reconnect", () => showNotice("Reconnected.", "system"));
-    s.on("message", showMessage);
-    s.on("chatbot_context", (payload) => {
-      const context = contextText(payload?.context);
-      showNotice(
-        context
-          ? `An agent has been asked to help. Context: ${context}`
-          : "An agent has been asked to help.",
-      );
+    s.on("connect", () => {
+      outbox.resend();
+      loadHistory(s);
     });
+    s.on("disconnect", () => outbox.disconnected());
+    s.on("message", onMessage);
+    s.on("chatbot_context", onContext);
+    s.on("conversation", onConversation);
+    s.on("queue", onQueue);
   },
 });
 
 // ---------- sending ----------
 
+const outbox = createOutbox({
+  getSocket: () => connection.socket,
+  seen,
+  render: (payload, at) => {
+    const pending = pendingBubble(String(payload.content ?? ""), at);
+    append(pending.li);
+    return pending;
+  },
+  onSent: (li, ack) => {
+    if (Number.isSafeInteger(ack.seq)) placeBySeq(els.log, li, ack.seq);
+  },
+});
+
 function send(content) {
-  const pending = pendingBubble(content);
-  append(pending.li);
-  emitMessage(connection.socket, { to: "admin", content }, pending, seen);
+  outbox.send({ to: "admin", content });
 }
 
 // ---------- wiring ----------
 
 wireConnectForm(els, connection, showTokenIdentity);
 wireComposer(els, connection, send);
+els.older.addEventListener("click", loadOlder);
+document.addEventListener("visibilitychange", scheduleRead);
 prefillToken(els, TOKEN_KEY, connection, showTokenIdentity);

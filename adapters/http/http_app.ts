@@ -171,7 +171,9 @@ export function createHttpApp(deps: HttpDeps): Hono {
     if (caller.role === "user" && caller.userId !== userId) {
       return fail(c, "forbidden", "A user can only read their own history");
     }
-    const query = HistoryQuery.safeParse(c.req.query());
+    // `?before=&limit=` (empty values) means "not given".
+    const given = Object.fromEntries(Object.entries(c.req.query()).filter(([, v]) => v !== ""));
+    const query = HistoryQuery.safeParse(given);
     if (!query.success) return fail(c, "invalid_payload", describe(query.error));
     return c.json(await readHistory(deps.store, caller.companyId, userId, query.data));
   });

@@ -209,39 +209,50 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
       socket.disconnect(true);
     };
 
-    const lastSeq = resumeCursor(socket);
-    if (lastSeq === undefined) {
-      socket.join(rooms);
-      dispatch({ type: "Connect", data: { ...presence, at: deps.clock.now() } }).then(refuse);
-    } else {
-      resume(lastSeq).catch((cause) => {
-        deps.log.error("socket.resume_failed", { error: String(cause) });
-        deps.publisher.release(socket.id);
-        socket.emit("error", { code: "unavailable", message: "Could not resume; reconnect" });
-        socket.disconnect(true);
-      });
-    }
+    join(resumeCursor(socket)).catch((cause) => {
+      deps.log.error("socket.join_failed", { error: String(cause) });
+      deps.publisher.release(socket.id);
+      socket.emit("error", { code: "unavailable", message: "Could not connect; try again" });
+      socket.disconnect(true);
+    });
 
     /**
-     * Replays what the socket missed after `lastSeq`, then what happened meanwhile, then
-     * joins its rooms: in seq order, nothing missed, nothing twice.
+     * Brings the socket in step with its company: deliveries meant for it are kept from the
+     * moment it is held until the actor has recorded its Connect; a resuming socket first
+     * gets what it missed after `lastSeq` from the log. Then the kept deliveries go out and
+     * the socket joins its rooms, in one turn: in seq order, nothing missed, nothing twice.
      */
-    async function resume(lastSeq: number): Promise<void> {
+    async function join(lastSeq: number | undefined): Promise<void> {
       const actor = deps.system.actor(companyId);
-      await actor.current(); // loaded, so its version is what has been published
-      // Same tick: everything up to `upTo` was published before the hold, the rest is kept.
+      const resumed = lastSeq !== undefined;
+      if (resumed) await actor.current(); // loaded, so its version is what has been published
+      // Same turn: everything up to `upTo` was published before the hold, the rest is kept.
       deps.publisher.hold(socket.id, companyId, role, userId);
       const upTo = actor.state.version;
-      dispatch({ type: "Connect", data: { ...presence, at: deps.clock.now(), resumed: true } })
-        .then(refuse);
-      const missed = await missedDeliveries(deps.store, companyId, { role, userId }, lastSeq, upTo);
-      if (!socket.connected) return void deps.publisher.release(socket.id);
-      for (const { event, payload } of missed) socket.emit(event, payload);
-      for (const { event, payload } of deps.publisher.release(socket.id)) {
+      const connected = dispatch({
+        type: "Connect",
+        data: { ...presence, at: deps.clock.now(), ...(resumed ? { resumed } : {}) },
+      });
+      const missed = resumed
+        ? await missedDeliveries(deps.store, companyId, { role, userId }, lastSeq, upTo)
+        : [];
+      const outcome = await connected;
+      if (!outcome.ok || !socket.connected) {
+        deps.publisher.release(socket.id);
+        return refuse(outcome);
+      }
+      const sent = new Set<unknown>();
+      for (const { event, payload } of [...missed, ...deps.publisher.release(socket.id)]) {
+        // A message kept for an absent side may also have been kept live while this socket was held.
+        if (event === "message") {
+          if (sent.has(payload.id)) continue;
+          sent.add(payload.id);
+        }
         socket.emit(event, payload);
       }
       socket.join(rooms);
     }
+
     const cancelExpiry = expireAt(socket, principal.expiresAt, deps.clock);
 
     const handlers: Record<string, (payload: unknown) => Promise<Answer>> = {

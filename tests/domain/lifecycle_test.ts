@@ -409,3 +409,50 @@ Deno.test("decide() ChangeSettings records only what changed", () => {
   );
   given().when(cmd.settings({ assignment: "auto" })).thenNothingHappened();
 });
+
+Deno.test("decide() an agent's choice of away outlives a reconnect", () => {
+  const away = {
+    type: "AgentStatusChanged",
+    at,
+    data: { agentId: "bob", status: "away" },
+  } as const;
+  const state = given(online("bob"), away, ev.disconnected("bob", "agent"), online("bob")).state;
+  assert.equal(state.agents.get("bob")?.status, "away");
+  given(online("bob"), away, ev.disconnected("bob", "agent"), online("bob")).when(
+    cmd.handoff("ann", "x"),
+  )
+    .then(ev.opened("ann"), ev.handedOff("ann", "x"), ev.queued("ann"));
+});
+
+Deno.test("decide() an agent at capacity replying to a queued conversation is refused, not half-served", () => {
+  const full = [
+    MANUAL,
+    ev.settings({ maxChatsPerAgent: 1 }),
+    online("bob"),
+    ...handedOff("ann"),
+    ev.assigned("ann", "bob", "claim"),
+    ...handedOff("ben"),
+  ];
+  given(...full).when(cmd.send({ userId: "bob", role: "agent" }, "ben", "hello")).thenRejects(
+    "conflict",
+  );
+  given(...full).when(cmd.send({ userId: "bob", role: "agent" }, "ann", "still here"))
+    .then(ev.sent("ann", "bob", "agent", "still here"));
+});
+
+Deno.test("evolve() a changed webhook URL takes over waiting events; a URL set anew hears only what follows", () => {
+  const set = given(ev.settings({ webhookUrl: "https://a.example/h" })).state;
+  assert.equal(set.webhookSince, 1);
+  const changed = given(
+    ev.settings({ webhookUrl: "https://a.example/h" }),
+    ev.opened("x"),
+    ev.settings({ webhookUrl: "https://b.example/h" }),
+  ).state;
+  assert.equal(changed.webhookSince, 1);
+  const again = given(
+    ev.settings({ webhookUrl: "https://a.example/h" }),
+    ev.settings({ webhookUrl: null }),
+    ev.settings({ webhookUrl: "https://c.example/h" }),
+  ).state;
+  assert.equal(again.webhookSince, 3);
+});

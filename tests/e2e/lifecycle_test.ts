@@ -347,3 +347,33 @@ Deno.test("webhooks: deliveries a stop left undone resume after a restart, from 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("webhooks: a URL changed while an event is being retried delivers it to the new URL; a 4xx is not retried", async () => {
+  const engine = await startEngine();
+  const broken = await webhookReceiver();
+  const fixed = await webhookReceiver();
+  try {
+    broken.failing = true;
+    const bot = await engine.token("acme", "chatbot", "bot");
+    await api(engine.url, "PUT", "/api/v1/settings", bot, {
+      webhook_url: broken.url,
+      assignment: "manual",
+    });
+    await api(engine.url, "POST", "/transfer_to_agent", bot, {
+      user_id: "alice",
+      company_id: "acme",
+    });
+    await broken.attempts(2);
+    await api(engine.url, "PUT", "/api/v1/settings", bot, { webhook_url: fixed.url });
+    await fixed.until(1);
+    assert.deepEqual(fixed.accepted.map((r) => [r.body.type, r.body.user_id]), [[
+      "handoff.queued",
+      "alice",
+    ]]);
+    assert.equal(fixed.accepted[0].id, broken.all[0].id);
+  } finally {
+    await engine.close();
+    await broken.close();
+    await fixed.close();
+  }
+});

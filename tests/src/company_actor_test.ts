@@ -163,3 +163,34 @@ Deno.test("ActorSystem: an actor whose stream moved under it catches up and deci
   assert.deepEqual(outcome.events.map((e) => e.type), ["MessageSent"]);
   assert.equal(await store.version("acme"), 4);
 });
+
+Deno.test("ActorSystem: refusals wait for their batch's commit; when it fails they are answered 'unavailable' too", async () => {
+  const store = new FlakyStore(new MemoryEventStore());
+  const actors = system(store);
+  await actors.dispatch("acme", {
+    type: "ChangeSettings",
+    data: { changes: { assignment: "manual" }, at: clock.now() },
+  });
+  await actors.dispatch("acme", connect("bob", "agent"));
+  await actors.dispatch("acme", connect("dave", "agent"));
+  await actors.dispatch("acme", {
+    type: "TransferToAgent",
+    data: { userId: "ann", context: "", conversationId: "c-ann", at: clock.now() },
+  });
+  store.failing = true;
+  const claim = (agentId: string): CompanyCommand => ({
+    type: "Claim",
+    data: { agentId, userId: "ann", at: clock.now() },
+  });
+  const both = await Promise.all([
+    actors.dispatch("acme", claim("bob")),
+    actors.dispatch("acme", claim("dave")),
+  ]);
+  assert.deepEqual(both.map((o) => (o.ok ? "ok" : o.error.code)), ["unavailable", "unavailable"]);
+  store.failing = false;
+  const retry = await Promise.all([
+    actors.dispatch("acme", claim("dave")),
+    actors.dispatch("acme", claim("bob")),
+  ]);
+  assert.deepEqual(retry.map((o) => (o.ok ? "ok" : o.error.code)), ["ok", "conflict"]);
+});

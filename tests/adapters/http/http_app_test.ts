@@ -289,6 +289,10 @@ Deno.test("POST /api/v1/conversations/:user_id/messages records the bot's transc
     403,
   );
   assert.equal(
+    (await call(app, "GET", "/api/v1/conversations/alice/messages?before=&limit=", bot)).status,
+    200,
+  );
+  assert.equal(
     (await call(app, "GET", "/api/v1/conversations/alice/messages?limit=0", bot)).status,
     400,
   );
