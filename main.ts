@@ -29,13 +29,21 @@ async function main(): Promise<void> {
     clock: systemClock,
     log,
     observer: webhooks,
+    snapshotEvery: config.snapshotEvery,
   });
   log.info("actors.recovered", { companies: await recoverAll(system, webhooks) });
   const server = await startServer({
     system,
     store,
     publisher,
-    verifier: createJwtVerifier(secret.key),
+    verifier: createJwtVerifier({
+      secret: secret.key,
+      publicKeyPem: config.jwtPublicKey,
+      jwksUrl: config.jwtJwksUrl,
+      algorithms: config.jwtAlgorithms,
+      issuer: config.jwtIssuer,
+      audience: config.jwtAudience,
+    }),
     clock: systemClock,
     ids: randomIds,
     log,

@@ -25,3 +25,4 @@ export {
   messagePayload,
   queueView,
 } from "./deliveries.ts";
+export { fromSnapshot, type Snapshot, SNAPSHOT_VERSION, toSnapshot } from "./snapshot.ts";

@@ -2,7 +2,14 @@
  * JWT verification (DESIGN §4). HS256 with a shared secret; the algorithm is pinned so a
  * token cannot pick its own (`none`, or HS/RS confusion).
  */
-import { errors, jwtVerify, SignJWT } from "jose";
+import {
+  createRemoteJWKSet,
+  errors,
+  importSPKI,
+  jwtVerify,
+  type JWTVerifyGetKey,
+  SignJWT,
+} from "jose";
 import type { Role } from "../domain/mod.ts";
 
 /** An authenticated caller. */
@@ -41,8 +48,36 @@ export interface JwtVerifier {
 const ROLES: Record<string, Role> = { user: "user", admin: "agent", agent: "agent", bot: "bot" };
 const MAX_ID_LENGTH = 256;
 
-/** A verifier for HS256 tokens signed with `secret`. */
-export function createJwtVerifier(secret: Uint8Array): JwtVerifier {
+/** How tokens are checked: an HS256 secret, or an asymmetric key (PEM or JWKS). */
+export interface VerifierOptions {
+  readonly secret?: Uint8Array;
+  readonly publicKeyPem?: string;
+  readonly jwksUrl?: string;
+  /** The asymmetric algorithms accepted (default RS256). HS256 goes with `secret` only. */
+  readonly algorithms?: readonly string[];
+  readonly issuer?: string;
+  readonly audience?: string;
+}
+
+/**
+ * A verifier. The algorithm list is fixed by the configuration, never by the token, so a
+ * token cannot choose `none` or turn a public key into an HMAC secret (HS/RS confusion).
+ */
+export function createJwtVerifier(options: Uint8Array | VerifierOptions): JwtVerifier {
+  const o: VerifierOptions = options instanceof Uint8Array ? { secret: options } : options;
+  const asymmetric = o.publicKeyPem !== undefined || o.jwksUrl !== undefined;
+  const algorithms = asymmetric ? [...(o.algorithms ?? ["RS256"])] : ["HS256"];
+  type Key = Awaited<ReturnType<typeof importSPKI>> | Uint8Array | JWTVerifyGetKey;
+  let key: Promise<Key>;
+  if (o.jwksUrl) key = Promise.resolve(createRemoteJWKSet(new URL(o.jwksUrl)));
+  else if (o.publicKeyPem) key = importSPKI(o.publicKeyPem, algorithms[0]);
+  else if (o.secret) key = Promise.resolve(o.secret);
+  else throw new Error("Cannot verify tokens without a secret, a public key or a JWKS URL");
+  const claims = {
+    algorithms,
+    ...(o.issuer ? { issuer: o.issuer } : {}),
+    ...(o.audience ? { audience: o.audience } : {}),
+  };
   return {
     async verify(token) {
       if (typeof token !== "string" || token.trim() === "") {
@@ -50,9 +85,12 @@ export function createJwtVerifier(secret: Uint8Array): JwtVerifier {
       }
       let payload: Record<string, unknown>;
       try {
-        ({ payload } = await jwtVerify(token.trim(), secret, { algorithms: ["HS256"] }));
+        const k = await key;
+        ({ payload } = typeof k === "function"
+          ? await jwtVerify(token.trim(), k, claims)
+          : await jwtVerify(token.trim(), k, claims));
       } catch (error) {
-        throw toAuthError(error);
+        throw toAuthError(error, algorithms);
       }
       return principalOf(payload);
     },
@@ -104,10 +142,16 @@ function idClaim(payload: Record<string, unknown>, name: string): string {
   return id;
 }
 
-function toAuthError(error: unknown): AuthError {
+function toAuthError(error: unknown, algorithms: readonly string[]): AuthError {
   if (error instanceof errors.JWTExpired) return new AuthError("expired", "the token has expired");
   if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) {
-    return new AuthError("unsupported_algorithm", "only HS256 tokens are accepted");
+    return new AuthError(
+      "unsupported_algorithm",
+      `only ${algorithms.join(", ")} tokens are accepted`,
+    );
+  }
+  if (error instanceof errors.JWKSNoMatchingKey) {
+    return new AuthError("bad_signature", "no key of the key set matches the token");
   }
   if (error instanceof errors.JWSSignatureVerificationFailed) {
     return new AuthError("bad_signature", "the token's signature does not match");

@@ -13,10 +13,13 @@ import {
   type Delivery,
   evolve,
   fold,
+  fromSnapshot,
   initialState,
   pendingTimers,
   type Rejection,
   type SentRecord,
+  type Snapshot,
+  toSnapshot,
 } from "../domain/mod.ts";
 import { AppendTooLargeError, VersionConflictError } from "./errors.ts";
 import type { Clock, EventStore, Publisher, StoredEvent } from "./ports.ts";
@@ -53,6 +56,8 @@ export interface ActorDeps {
   readonly observer?: CommitObserver;
   /** Commands decided and committed together at most (default 256). */
   readonly maxBatch?: number;
+  /** A snapshot is kept every this many events (default 1000). */
+  readonly snapshotEvery?: number;
 }
 
 /** The index tag of the events that make a user's history. */
@@ -94,6 +99,8 @@ export class CompanyActor {
   #running = false;
   #loaded = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #snapshotVersion = 0;
+  #snapshotting: Promise<void> | null = null;
   #stopped = false;
 
   constructor(readonly companyId: string, readonly deps: ActorDeps) {}
@@ -135,6 +142,7 @@ export class CompanyActor {
     this.#stopped = true;
     clearTimeout(this.#timer);
     await this.idle();
+    await this.#snapshotting;
   }
 
   /** Arms one timer for the earliest of the state's pending timers. */
@@ -171,7 +179,10 @@ export class CompanyActor {
   /** Rebuilds the state from the log; presence seen by an earlier process is reset. */
   async #load(): Promise<boolean> {
     try {
-      this.#state = await this.#catchUp(initialState());
+      const kept = await this.deps.store.loadSnapshot(this.companyId);
+      const start = kept ? fromSnapshot(kept.snapshot as Snapshot) : null;
+      this.#snapshotVersion = start?.version ?? 0;
+      this.#state = await this.#catchUp(start ?? initialState());
       this.#loaded = true;
     } catch (error) {
       this.deps.log?.error("actor.load_failed", { company: this.companyId, error: String(error) });
@@ -246,6 +257,24 @@ export class CompanyActor {
     for (const answer of answers) answer(stored);
     if (events.some((e) => TIMER_EVENTS.has(e.type))) this.#schedule();
     if (stored.length > 0) this.deps.observer?.committed(this.companyId, stored, state);
+    if (state.version - this.#snapshotVersion >= (this.deps.snapshotEvery ?? 1000)) {
+      this.#snapshot(state);
+    }
+  }
+
+  /** Saves a snapshot beside the chat path; recovery then replays only the events after it. */
+  #snapshot(state: CompanyState): void {
+    if (this.#snapshotting) return;
+    this.#snapshotting = this.deps.store.saveSnapshot(
+      this.companyId,
+      state.version,
+      toSnapshot(state),
+    )
+      .then(() => void (this.#snapshotVersion = state.version))
+      .catch((error) =>
+        this.deps.log?.warn("snapshot.failed", { company: this.companyId, error: String(error) })
+      )
+      .finally(() => (this.#snapshotting = null));
   }
 
   /** A failed append: the state is unchanged; decide again, split, or answer `unavailable`. */

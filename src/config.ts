@@ -25,6 +25,15 @@ export interface Config {
   readonly connectRate: number;
   /** HTTP API requests per second per client address (0: no limit). */
   readonly httpRate: number;
+  /** A snapshot of a company's state every this many events. */
+  readonly snapshotEvery: number;
+  /** Asymmetric verification: a PEM public key or a JWKS URL, with its algorithm(s). */
+  readonly jwtPublicKey: string | undefined;
+  readonly jwtJwksUrl: string | undefined;
+  readonly jwtAlgorithms: readonly string[];
+  /** Required `iss` and `aud` claims, when set. */
+  readonly jwtIssuer: string | undefined;
+  readonly jwtAudience: string | undefined;
 }
 
 /** A setting with a wrong value. */
@@ -52,6 +61,17 @@ const SCHEMA = {
   RATE_LIMIT_SOCKET: integer(0, 1_000_000).default(50),
   RATE_LIMIT_CONNECT: integer(0, 1_000_000).default(50),
   RATE_LIMIT_HTTP: integer(0, 1_000_000).default(50),
+  SNAPSHOT_EVERY: integer(10, 10_000_000).default(1000),
+  JWT_PUBLIC_KEY: z.string().trim().includes("BEGIN PUBLIC KEY", {
+    message: "must be a PEM public key",
+  })
+    .optional(),
+  JWT_JWKS_URL: z.url({ protocol: /^https?$/, message: "must be an http(s) URL" }).optional(),
+  JWT_ALGORITHMS: z.string().trim().regex(/^(RS|PS|ES)(256|384|512)(,(RS|PS|ES)(256|384|512))*$/, {
+    message: "must list asymmetric algorithms such as RS256,ES256",
+  }).optional(),
+  JWT_ISSUER: z.string().trim().min(1).optional(),
+  JWT_AUDIENCE: z.string().trim().min(1).optional(),
 } as const;
 
 /** Reads the settings from `env` (the process environment by default). */
@@ -78,5 +98,11 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     socketRate: read("RATE_LIMIT_SOCKET"),
     connectRate: read("RATE_LIMIT_CONNECT"),
     httpRate: read("RATE_LIMIT_HTTP"),
+    snapshotEvery: read("SNAPSHOT_EVERY"),
+    jwtPublicKey: read("JWT_PUBLIC_KEY"),
+    jwtJwksUrl: read("JWT_JWKS_URL"),
+    jwtAlgorithms: (read("JWT_ALGORITHMS") ?? "RS256").split(","),
+    jwtIssuer: read("JWT_ISSUER"),
+    jwtAudience: read("JWT_AUDIENCE"),
   };
 }

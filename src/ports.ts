@@ -38,6 +38,10 @@ export interface EventStore {
     tag: string,
     options: { before?: number; limit: number },
   ): Promise<StoredEvent[]>;
+  /** Keeps a snapshot of a stream's folded state at `version` (replacing the previous one). */
+  saveSnapshot(stream: string, version: number, snapshot: unknown): Promise<void>;
+  /** The latest snapshot of a stream, if any. */
+  loadSnapshot(stream: string): Promise<{ version: number; snapshot: unknown } | null>;
   /** Every stream that has events. */
   streams(): AsyncIterable<string>;
   /** A consumer's position in the log (0 if it has none). */

@@ -47,6 +47,12 @@ export class FlakyStore implements EventStore {
   ): Promise<StoredEvent[]> {
     return this.inner.readTagged(stream, tag, options);
   }
+  saveSnapshot(stream: string, version: number, snapshot: unknown): Promise<void> {
+    return this.inner.saveSnapshot(stream, version, snapshot);
+  }
+  loadSnapshot(stream: string): Promise<{ version: number; snapshot: unknown } | null> {
+    return this.inner.loadSnapshot(stream);
+  }
   streams(): AsyncIterable<string> {
     return this.inner.streams();
   }

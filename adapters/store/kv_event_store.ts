@@ -106,6 +106,53 @@ export class KvEventStore implements EventStore {
     return out;
   }
 
+  /**
+   * Snapshots can outgrow one value (64 KB), so one is written as chunks under its version,
+   * then made current by moving a pointer; the previous snapshot's chunks are then removed.
+   */
+  async saveSnapshot(stream: string, version: number, snapshot: unknown): Promise<void> {
+    const bytes = encoder.encode(JSON.stringify(snapshot));
+    const chunks = Math.ceil(bytes.length / MAX_VALUE_BYTES);
+    for (let i = 0; i < chunks; i += 10) {
+      const op = this.kv.atomic();
+      for (let c = i; c < Math.min(i + 10, chunks); c++) {
+        op.set(
+          ["snap", stream, version, c],
+          bytes.subarray(c * MAX_VALUE_BYTES, (c + 1) * MAX_VALUE_BYTES),
+        );
+      }
+      await op.commit();
+    }
+    const previous = await this.kv.get<{ version: number }>(["snap_head", stream]);
+    await this.kv.set(["snap_head", stream], { version, chunks });
+    if (previous.value && previous.value.version !== version) {
+      for await (
+        const { key } of this.kv.list({ prefix: ["snap", stream, previous.value.version] })
+      ) {
+        await this.kv.delete(key);
+      }
+    }
+  }
+
+  async loadSnapshot(stream: string): Promise<{ version: number; snapshot: unknown } | null> {
+    const head = await this.kv.get<{ version: number; chunks: number }>(["snap_head", stream]);
+    if (!head.value) return null;
+    const parts: Uint8Array[] = [];
+    for await (
+      const { value } of this.kv.list<Uint8Array>({ prefix: ["snap", stream, head.value.version] })
+    ) {
+      parts.push(value);
+    }
+    if (parts.length !== head.value.chunks) return null;
+    const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      bytes.set(p, at);
+      at += p.length;
+    }
+    return { version: head.value.version, snapshot: JSON.parse(decoder.decode(bytes)) };
+  }
+
   async *streams(): AsyncIterable<string> {
     for await (const { key } of this.kv.list({ prefix: ["head"] })) yield key[1] as string;
   }

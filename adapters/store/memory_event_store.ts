@@ -7,6 +7,7 @@ export class MemoryEventStore implements EventStore {
   readonly #streams = new Map<string, StoredEvent[]>();
   readonly #tags = new Map<string, number[]>();
   readonly #checkpoints = new Map<string, number>();
+  readonly #snapshots = new Map<string, { version: number; snapshot: string }>();
 
   constructor(readonly options: { maxEventsPerAppend?: number; maxEventBytes?: number } = {}) {}
 
@@ -63,6 +64,18 @@ export class MemoryEventStore implements EventStore {
     const log = this.#streams.get(stream) ?? [];
     const seqs = (this.#tags.get(JSON.stringify([stream, tag])) ?? []).filter((s) => s < before);
     return Promise.resolve(seqs.slice(Math.max(seqs.length - limit, 0)).map((s) => log[s - 1]));
+  }
+
+  saveSnapshot(stream: string, version: number, snapshot: unknown): Promise<void> {
+    this.#snapshots.set(stream, { version, snapshot: JSON.stringify(snapshot) });
+    return Promise.resolve();
+  }
+
+  loadSnapshot(stream: string): Promise<{ version: number; snapshot: unknown } | null> {
+    const kept = this.#snapshots.get(stream);
+    return Promise.resolve(
+      kept ? { version: kept.version, snapshot: JSON.parse(kept.snapshot) } : null,
+    );
   }
 
   async *streams(): AsyncIterable<string> {

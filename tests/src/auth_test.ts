@@ -85,3 +85,79 @@ Deno.test("signToken() makes tokens the verifier accepts, expiring after the ttl
   const p = await verifier.verify(t);
   assert.ok(Math.abs(p.expiresAt - (Date.now() + 60_000)) < 2_000);
 });
+
+Deno.test("JwtVerifier with a public key accepts RS256 and refuses an HS256 token keyed with that public key", async () => {
+  const { exportSPKI, generateKeyPair, SignJWT } = await import("jose");
+  const { privateKey, publicKey } = await generateKeyPair("RS256", { extractable: true });
+  const pem = await exportSPKI(publicKey);
+  const rs = createJwtVerifier({
+    publicKeyPem: pem,
+    issuer: "https://idp.example",
+    audience: "chat",
+  });
+  const sign = (
+    alg: string,
+    key: Parameters<InstanceType<typeof SignJWT>["sign"]>[0],
+    extra: Record<string, unknown> = {},
+  ) =>
+    new SignJWT({
+      ...claims,
+      exp: Math.floor(Date.now() / 1000) + 60,
+      iss: "https://idp.example",
+      aud: "chat",
+      ...extra,
+    })
+      .setProtectedHeader({ alg })
+      .sign(key);
+  assert.equal((await rs.verify(await sign("RS256", privateKey))).userId, "alice");
+  // The classic confusion: the public key's PEM text used as an HMAC secret.
+  const confused = await sign("HS256", new TextEncoder().encode(pem));
+  await assert.rejects(
+    rs.verify(confused),
+    (e: unknown) => e instanceof AuthError && e.reason === "unsupported_algorithm",
+  );
+  await assert.rejects(
+    rs.verify(await sign("RS256", privateKey, { iss: "https://evil.example" })),
+    { name: "AuthError" },
+  );
+  await assert.rejects(rs.verify(await sign("RS256", privateKey, { aud: "other" })), {
+    name: "AuthError",
+  });
+  await assert.rejects(
+    rs.verify(unsignedToken(claims)),
+    (e: unknown) => e instanceof AuthError && e.reason === "unsupported_algorithm",
+  );
+});
+
+Deno.test("JwtVerifier with a JWKS URL verifies tokens by their key id", async () => {
+  const { exportJWK, generateKeyPair, SignJWT } = await import("jose");
+  const { createServer } = await import("node:http");
+  const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
+  const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256", use: "sig" };
+  const server = createServer((_req, res) =>
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] }))
+  );
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const port = (server.address() as { port: number }).port;
+    const verifier = createJwtVerifier({
+      jwksUrl: `http://127.0.0.1:${port}/jwks.json`,
+      algorithms: ["ES256"],
+    });
+    const token = await new SignJWT({ ...claims, exp: Math.floor(Date.now() / 1000) + 60 })
+      .setProtectedHeader({ alg: "ES256", kid: "k1" })
+      .sign(privateKey);
+    assert.equal((await verifier.verify(token)).companyId, "acme");
+    const other = await generateKeyPair("ES256");
+    const forged = await new SignJWT({ ...claims, exp: Math.floor(Date.now() / 1000) + 60 })
+      .setProtectedHeader({ alg: "ES256", kid: "k1" })
+      .sign(other.privateKey);
+    await assert.rejects(
+      verifier.verify(forged),
+      (e: unknown) => e instanceof AuthError && e.reason === "bad_signature",
+    );
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import type { CompanyCommand } from "../../domain/mod.ts";
+import {
+  type CompanyCommand,
+  type CompanyEvent,
+  fold,
+  fromSnapshot,
+  type Snapshot,
+} from "../../domain/mod.ts";
 import { KvEventStore, MemoryEventStore } from "../../adapters/store/mod.ts";
 import { ActorSystem } from "../../src/company_actor.ts";
 import type { EventStore } from "../../src/ports.ts";
@@ -193,4 +199,52 @@ Deno.test("ActorSystem: refusals wait for their batch's commit; when it fails th
     actors.dispatch("acme", claim("bob")),
   ]);
   assert.deepEqual(retry.map((o) => (o.ok ? "ok" : o.error.code)), ["ok", "conflict"]);
+});
+
+Deno.test("ActorSystem: snapshots every N events; recovery from snapshot + tail equals a full replay", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const store = await KvEventStore.open(`${dir}/events.kv`);
+    const actors = new ActorSystem({
+      store,
+      publisher: new RecordingPublisher(),
+      clock,
+      snapshotEvery: 25,
+    });
+    await actors.dispatch("acme", connect("bob", "agent"));
+    for (let i = 0; i < 40; i++) {
+      const user = `u${i % 7}`;
+      await actors.dispatch("acme", userMessage(user, `hello ${i}`, i));
+      if (i % 5 === 0) {
+        await actors.dispatch("acme", {
+          type: "Resolve",
+          data: { agentId: "bob", userId: user, returnToBot: i % 2 === 0, at: clock.now() },
+        });
+      }
+    }
+    await actors.stop();
+    const live = actors.actor("acme").state;
+    const kept = await store.loadSnapshot("acme");
+    assert.ok(
+      kept && kept.version > 0 && kept.version < live.version,
+      `snapshot at ${kept?.version} of ${live.version}`,
+    );
+
+    const all = [];
+    for await (const e of store.read("acme")) {
+      all.push({ type: e.type, at: e.at, data: e.data } as CompanyEvent);
+    }
+    const tail = all.slice(kept.version);
+    const fromSnap = fold(tail, fromSnapshot(kept.snapshot as Snapshot)!);
+    assert.deepEqual(fromSnap, fold(all));
+    assert.deepEqual(fromSnap, live);
+
+    const restarted = new ActorSystem({ store, publisher: new RecordingPublisher(), clock });
+    const reloaded = await restarted.actor("acme").current();
+    assert.deepEqual(reloaded.conversations, live.conversations);
+    assert.deepEqual(reloaded.queue, live.queue);
+    store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -146,6 +146,18 @@ export function storeContract(name: string, open: () => Promise<EventStore>): vo
     assert.deepEqual(names.sort(), ["acme", "globex"]);
   });
 
+  test("snapshots round-trip, even past one value's size, and the latest replaces the last", async (store) => {
+    assert.equal(await store.loadSnapshot("acme"), null);
+    const big = {
+      rows: Array.from({ length: 4000 }, (_, i) => ({ i, text: `row ${i} `.repeat(10) })),
+    };
+    await store.saveSnapshot("acme", 10, big);
+    assert.deepEqual(await store.loadSnapshot("acme"), { version: 10, snapshot: big });
+    await store.saveSnapshot("acme", 20, { small: true });
+    assert.deepEqual(await store.loadSnapshot("acme"), { version: 20, snapshot: { small: true } });
+    assert.equal(await store.loadSnapshot("globex"), null);
+  });
+
   test("checkpoints start at 0 and keep what was saved", async (store) => {
     assert.equal(await store.checkpoint("webhooks:acme"), 0);
     await store.saveCheckpoint("webhooks:acme", 42);
