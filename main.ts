@@ -7,6 +7,7 @@ import type { CompanyState } from "./domain/mod.ts";
 import { ActorSystem } from "./src/company_actor.ts";
 import { ConfigError, loadConfig } from "./src/config.ts";
 import { createLogger } from "./src/log.ts";
+import { Metrics } from "./src/metrics.ts";
 import { randomIds, systemClock } from "./src/ports.ts";
 import { loadSecret } from "./src/secret.ts";
 import { recoverAll, WebhookDispatcher } from "./src/webhooks.ts";
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
   const secret = await loadSecret(config.jwtSecret, config.dataDir);
   const store = await KvEventStore.open(config.kvPath);
   const publisher = new SocketIoPublisher();
+  const metrics = new Metrics();
   const webhooks = new WebhookDispatcher({
     store,
     log,
@@ -30,7 +32,15 @@ async function main(): Promise<void> {
     log,
     observer: webhooks,
     snapshotEvery: config.snapshotEvery,
+    metrics,
   });
+  metrics.gauge("chat_actors", "Company actors running.", () => system.size);
+  metrics.gauge(
+    "chat_mailbox_depth",
+    "Commands waiting in the actors' mailboxes.",
+    () => system.depth,
+  );
+  metrics.gauge("chat_webhook_backlog", "Webhook calls being attempted.", () => webhooks.backlog);
   log.info("actors.recovered", { companies: await recoverAll(system, webhooks) });
   const server = await startServer({
     system,
@@ -52,6 +62,7 @@ async function main(): Promise<void> {
     socketRate: config.socketRate,
     connectRate: config.connectRate,
     httpRate: config.httpRate,
+    metrics,
   }, { port: config.port, hostname: config.hostname });
 
   log.info("server.listening", { port: server.port, kv: config.kvPath });

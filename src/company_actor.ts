@@ -22,11 +22,12 @@ import {
   toSnapshot,
 } from "../domain/mod.ts";
 import { AppendTooLargeError, VersionConflictError } from "./errors.ts";
+import { EVENT_VERSION, upcast } from "./upcast.ts";
 import type { Clock, EventStore, Publisher, StoredEvent } from "./ports.ts";
 import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
 
-/** The schema version written with every event (DESIGN §3's `v`). */
-export const EVENT_VERSION = 1;
+export { EVENT_VERSION } from "./upcast.ts";
 
 /** A command's answer: its stored events, or why it was refused. */
 export type Outcome =
@@ -58,6 +59,7 @@ export interface ActorDeps {
   readonly maxBatch?: number;
   /** A snapshot is kept every this many events (default 1000). */
   readonly snapshotEvery?: number;
+  readonly metrics?: Metrics;
 }
 
 /** The index tag of the events that make a user's history. */
@@ -104,6 +106,11 @@ export class CompanyActor {
   #stopped = false;
 
   constructor(readonly companyId: string, readonly deps: ActorDeps) {}
+
+  /** Commands waiting in the mailbox. */
+  get depth(): number {
+    return this.#mailbox.length;
+  }
 
   /** The state as of the last commit. */
   get state(): CompanyState {
@@ -197,7 +204,8 @@ export class CompanyActor {
   async #catchUp(state: CompanyState): Promise<CompanyState> {
     const events: CompanyEvent[] = [];
     for await (const e of this.deps.store.read(this.companyId, { after: state.version })) {
-      events.push({ type: e.type, at: e.at, data: e.data } as CompanyEvent);
+      const { type, at, data } = upcast(e);
+      events.push({ type, at, data } as CompanyEvent);
       if (events.length >= 10_000) state = fold(events.splice(0), state);
     }
     return fold(events, state);
@@ -216,7 +224,9 @@ export class CompanyActor {
         continue;
       }
       const decision = decide(state, job.command);
+      this.deps.metrics?.commands.inc({ type: job.command.type });
       if (!decision.ok) {
+        this.deps.metrics?.rejections.inc({ code: decision.rejection.code });
         answers.push(() => job.resolve({ ok: false, error: decision.rejection }));
         continue;
       }
@@ -237,6 +247,7 @@ export class CompanyActor {
       });
     }
     if (events.length > 0) {
+      const started = performance.now();
       try {
         await this.deps.store.append(
           this.companyId,
@@ -249,6 +260,12 @@ export class CompanyActor {
         );
       } catch (error) {
         return await this.#recover(error, batch);
+      }
+      const metrics = this.deps.metrics;
+      if (metrics) {
+        metrics.appendSeconds.observe((performance.now() - started) / 1000);
+        metrics.batchSize.observe(events.length);
+        for (const e of events) metrics.events.inc({ type: e.type });
       }
     }
     this.#state = state;
@@ -324,6 +341,18 @@ export class ActorSystem {
       this.#actors.set(companyId, actor);
     }
     return actor;
+  }
+
+  /** How many company actors run. */
+  get size(): number {
+    return this.#actors.size;
+  }
+
+  /** Commands waiting in all mailboxes. */
+  get depth(): number {
+    let n = 0;
+    for (const a of this.#actors.values()) n += a.depth;
+    return n;
   }
 
   /** Sends a command to a company's actor. */

@@ -8,6 +8,9 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
 import { KeyedLimiter } from "../../src/rate_limit.ts";
+import type { Metrics } from "../../src/metrics.ts";
+import { exportLine } from "../../src/replay.ts";
+import { openApiDocument } from "./openapi.ts";
 import { z } from "zod";
 import type { ErrorCode, JsonValue, Settings } from "../../domain/mod.ts";
 import type { ActorSystem } from "../../src/company_actor.ts";
@@ -32,6 +35,7 @@ export interface HttpDeps {
   readonly maxBodyBytes?: number;
   /** API requests per second per client address (0 or unset: unlimited). */
   readonly httpRate?: number;
+  readonly metrics?: Metrics;
 }
 
 const STATUS: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413 | 429 | 503> = {
@@ -83,6 +87,11 @@ export const SettingsBody = z.object({
   webhook_secret: z.string().min(8).max(256).nullable().optional(),
 }).strict();
 
+const EventsQuery = z.object({
+  after: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(5000).optional(),
+});
+
 const HistoryQuery = z.object({
   before: z.coerce.number().int().min(1).optional(),
   limit: z.coerce.number().int().min(1).max(MAX_HISTORY_PAGE).optional(),
@@ -102,6 +111,22 @@ export function createHttpApp(deps: HttpDeps): Hono {
   const staticDir = deps.staticDir ?? new URL("../../static/", import.meta.url).pathname;
   const origins = deps.corsOrigins ?? "*";
   app.use("*", cors({ origin: origins === "*" ? "*" : [...origins] }));
+  app.use("*", async (c, next) => {
+    // A request id for the logs (the caller's, if it sent one); tokens are never logged.
+    const id = (c.req.header("x-request-id") ?? "").slice(0, 64) || crypto.randomUUID();
+    const started = performance.now();
+    await next();
+    c.res.headers.set("x-request-id", id);
+    const route = c.req.routePath;
+    deps.metrics?.httpRequests.inc({ method: c.req.method, route, status: String(c.res.status) });
+    deps.log.debug("http.request", {
+      request_id: id,
+      method: c.req.method,
+      route,
+      status: c.res.status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+    });
+  });
 
   app.onError((error, c) => {
     deps.log.error("http.error", { path: c.req.path, error: String(error) });
@@ -110,6 +135,36 @@ export function createHttpApp(deps: HttpDeps): Hono {
   app.notFound((c) => fail(c, "not_found", `No route for ${c.req.method} ${c.req.path}`));
 
   app.get("/healthz", (c) => c.json({ ok: true }));
+
+  app.get("/readyz", async (c) => {
+    try {
+      await Promise.race([
+        deps.store.version("\u0000readyz"),
+        new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 2000)),
+      ]);
+      return c.json({ ok: true });
+    } catch (error) {
+      deps.log.warn("readyz.store_unhealthy", { error: String(error) });
+      return fail(c, "unavailable", "The event store does not answer");
+    }
+  });
+
+  app.get("/metrics", (c) => {
+    if (!deps.metrics) return fail(c, "not_found", "Metrics are off");
+    return c.body(deps.metrics.render(), 200, {
+      "content-type": "text/plain; version=0.0.4; charset=utf-8",
+    });
+  });
+
+  const document = openApiDocument({
+    transfer: TransferBody,
+    settings: SettingsBody,
+    transcript: TranscriptBody,
+    history: HistoryQuery,
+    events: EventsQuery,
+  });
+  app.get("/openapi.json", (c) => c.json(document));
+  app.get("/docs", (c) => c.redirect("/docs.html"));
 
   const limiter = new KeyedLimiter(
     { perSecond: deps.httpRate ?? 0, burst: (deps.httpRate ?? 0) * 2 },
@@ -216,6 +271,31 @@ export function createHttpApp(deps: HttpDeps): Hono {
       return c.json({ ok: true, messages: sent }, 201);
     },
   );
+
+  app.get("/api/v1/companies/:company_id/events", async (c) => {
+    const caller = await authenticate(c, deps.verifier);
+    if (caller instanceof Response) return caller;
+    if (caller.role === "user") {
+      return fail(c, "forbidden", "The log is for agents and the company's bot");
+    }
+    if (caller.companyId !== c.req.param("company_id")) {
+      return fail(c, "forbidden", "The token does not belong to this company");
+    }
+    const given = Object.fromEntries(Object.entries(c.req.query()).filter(([, v]) => v !== ""));
+    const query = EventsQuery.safeParse(given);
+    if (!query.success) return fail(c, "invalid_payload", describe(query.error));
+    const { after = 0, limit = 1000 } = query.data;
+    const lines: string[] = [];
+    let last = after;
+    for await (const e of deps.store.read(caller.companyId, { after, limit })) {
+      lines.push(exportLine(e));
+      last = e.seq;
+    }
+    return c.body(lines.length ? `${lines.join("\n")}\n` : "", 200, {
+      "content-type": "application/x-ndjson; charset=utf-8",
+      "x-next-after": String(last),
+    });
+  });
 
   app.get("/api/v1/settings", async (c) => {
     const caller = await authenticate(c, deps.verifier);

@@ -18,6 +18,7 @@ import type { ActorSystem, Outcome } from "../../src/company_actor.ts";
 import { MAX_HISTORY_PAGE, readHistory } from "../../src/history.ts";
 import { missedDeliveries } from "../../src/resume.ts";
 import { KeyedLimiter, type Rate, TokenBucket } from "../../src/rate_limit.ts";
+import type { Metrics } from "../../src/metrics.ts";
 import { AuthError, type JwtVerifier, type Principal } from "../../src/auth.ts";
 import type { Logger } from "../../src/log.ts";
 import type { Clock, EventStore, Ids, Publisher } from "../../src/ports.ts";
@@ -38,6 +39,7 @@ export interface SocketDeps {
   /** Client events per second per socket and connection attempts per second per address. */
   readonly socketRate?: number;
   readonly connectRate?: number;
+  readonly metrics?: Metrics;
 }
 
 type Ack = (answer: unknown) => void;
@@ -160,6 +162,13 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
     serveClient: true,
   });
   deps.publisher.bind(io);
+  deps.metrics?.gauge("chat_connected_sockets", "Connected sockets, by role.", () => {
+    const count = { user: 0, agent: 0 };
+    for (const socket of io.of("/").sockets.values()) {
+      count[(socket.data.principal as Principal).role === "agent" ? "agent" : "user"]++;
+    }
+    return [[{ role: "user" }, count.user], [{ role: "agent" }, count.agent]];
+  });
   const maxLength = deps.maxMessageLength ?? 4000;
 
   const connects = new KeyedLimiter(rate(deps.connectRate), deps.clock);
@@ -227,6 +236,8 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
       const resumed = lastSeq !== undefined;
       if (resumed) await actor.current(); // loaded, so its version is what has been published
       // Same turn: everything up to `upTo` was published before the hold, the rest is kept.
+      // The socket also leaves the room of its own id, so what is addressed to it is kept too.
+      socket.leave(socket.id);
       deps.publisher.hold(socket.id, companyId, role, userId);
       const upTo = actor.state.version;
       const connected = dispatch({
@@ -250,7 +261,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
         }
         socket.emit(event, payload);
       }
-      socket.join(rooms);
+      socket.join([socket.id, ...rooms]);
     }
 
     const cancelExpiry = expireAt(socket, principal.expiresAt, deps.clock);

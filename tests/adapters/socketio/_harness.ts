@@ -9,6 +9,7 @@ import { ActorSystem } from "../../../src/company_actor.ts";
 import { silentLogger } from "../../../src/log.ts";
 import type { EventStore } from "../../../src/ports.ts";
 import { recoverAll, WebhookDispatcher } from "../../../src/webhooks.ts";
+import { Metrics } from "../../../src/metrics.ts";
 import { randomIds, systemClock } from "../../../src/ports.ts";
 import { SECRET, tokenFor } from "../../_tokens.ts";
 
@@ -18,6 +19,7 @@ export async function startEngine(
   limits: { socketRate?: number; connectRate?: number; httpRate?: number } = {},
 ) {
   const publisher = new SocketIoPublisher();
+  const metrics = new Metrics();
   const webhooks = new WebhookDispatcher({
     store,
     stateOf: (id): CompanyState => system.actor(id).state,
@@ -29,7 +31,9 @@ export async function startEngine(
     publisher,
     clock: systemClock,
     observer: webhooks,
+    metrics,
   });
+  metrics.gauge("chat_actors", "Company actors running.", () => system.size);
   await recoverAll(system, webhooks);
   const server = await startServer({
     system,
@@ -39,6 +43,7 @@ export async function startEngine(
     clock: systemClock,
     ids: randomIds,
     log: silentLogger,
+    metrics,
     ...limits,
   }, { port: 0, hostname: "127.0.0.1" });
   const clients: Client[] = [];
