@@ -42,15 +42,19 @@ const json = (schema: unknown, description = "OK") => ({
   content: { "application/json": { schema } },
 });
 
+/** Shared schemas (recursive ones, such as any JSON value) end up in `components.schemas`. */
+const shared: Record<string, unknown> = {};
+
 function body(schema: z.ZodType): unknown {
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, {
-    io: "input",
-    unrepresentable: "any",
-  }) as Record<
-    string,
-    unknown
-  >;
-  return { required: true, content: { "application/json": { schema: rest } } };
+  const generated = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" });
+  const { $schema: _, $defs, ...rest } = generated as Record<string, unknown>;
+  // JSON Schema's local `#/$defs/x` becomes the document's `#/components/schemas/x`.
+  const hoist = (value: unknown): unknown =>
+    JSON.parse(JSON.stringify(value).replaceAll('"#/$defs/', '"#/components/schemas/'));
+  for (const [name, def] of Object.entries(($defs ?? {}) as Record<string, unknown>)) {
+    shared[name] = hoist(def);
+  }
+  return { required: true, content: { "application/json": { schema: hoist(rest) } } };
 }
 
 function queryParameters(schema: z.ZodObject): unknown[] {
@@ -117,6 +121,8 @@ export function openApiDocument(schemas: {
     },
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+      // Filled while the paths below are built.
+      schemas: shared,
     },
     paths: {
       "/transfer_to_agent": {

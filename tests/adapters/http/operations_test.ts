@@ -1,0 +1,118 @@
+/** /metrics, /readyz and /openapi.json on a running engine. */
+import assert from "node:assert/strict";
+import { Validator } from "@seriousme/openapi-schema-validator";
+import { createHttpApp } from "../../../adapters/http/http_app.ts";
+import { MemoryEventStore } from "../../../adapters/store/mod.ts";
+import { createJwtVerifier } from "../../../src/auth.ts";
+import { ActorSystem } from "../../../src/company_actor.ts";
+import { silentLogger } from "../../../src/log.ts";
+import { randomIds, systemClock } from "../../../src/ports.ts";
+import { SECRET } from "../../_tokens.ts";
+import { RecordingPublisher } from "../../_fakes.ts";
+import { startEngine } from "../socketio/_harness.ts";
+
+const SAMPLE =
+  /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? (-?[0-9.e+-]+|\+Inf|NaN)$/;
+
+function parse(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  const typed = new Set<string>();
+  for (const line of text.trimEnd().split("\n")) {
+    if (line.startsWith("# HELP ")) continue;
+    if (line.startsWith("# TYPE ")) {
+      const [, , name, type] = line.split(" ");
+      assert.ok(["counter", "gauge", "histogram"].includes(type), line);
+      typed.add(name);
+      continue;
+    }
+    const m = SAMPLE.exec(line);
+    assert.ok(m, `not an exposition line: ${line}`);
+    const family = m[1].replace(/_(bucket|sum|count)$/, "");
+    assert.ok(typed.has(m[1]) || typed.has(family), `no TYPE before ${m[1]}`);
+    samples.set(
+      line.slice(0, line.lastIndexOf(" ")),
+      Number(line.slice(line.lastIndexOf(" ") + 1)),
+    );
+  }
+  return samples;
+}
+
+Deno.test("/metrics is valid exposition text and its counters move when traffic flows", async () => {
+  const engine = await startEngine();
+  try {
+    const scrape = async () => {
+      const res = await fetch(`${engine.url}/metrics`);
+      assert.match(res.headers.get("content-type")!, /text\/plain/);
+      return parse(await res.text());
+    };
+    const before = await scrape();
+    const bob = await engine.connect("acme", "bob", "admin");
+    const alice = await engine.connect("acme", "alice", "user");
+    for (let i = 0; i < 3; i++) await alice.request("message", { to: "admin", content: `m${i}` });
+    await alice.request("message", { to: "admin", content: "" });
+    const after = await scrape();
+    assert.equal(after.get('chat_events_total{type="MessageSent"}'), 3);
+    assert.ok((after.get('chat_commands_total{type="SendMessage"}') ?? 0) >= 4);
+    assert.equal(after.get('chat_rejected_commands_total{code="invalid_payload"}'), 1);
+    assert.ok(
+      after.get("chat_append_batch_events_count")! >
+        (before.get("chat_append_batch_events_count") ?? 0),
+    );
+    assert.ok(after.get("chat_append_duration_seconds_count")! > 0);
+    assert.equal(after.get('chat_connected_sockets{role="agent"}'), 1);
+    assert.equal(after.get('chat_connected_sockets{role="user"}'), 1);
+    assert.equal(after.get("chat_actors"), 1);
+    bob.socket.disconnect();
+  } finally {
+    await engine.close();
+  }
+});
+
+Deno.test("/readyz answers 200 while the store answers, 503 when it does not", async () => {
+  const store = new MemoryEventStore();
+  const deps = {
+    system: new ActorSystem({ store, publisher: new RecordingPublisher(), clock: systemClock }),
+    store,
+    verifier: createJwtVerifier(SECRET),
+    clock: systemClock,
+    ids: randomIds,
+    log: silentLogger,
+  };
+  assert.equal((await createHttpApp(deps).request("/readyz")).status, 200);
+  const broken = {
+    ...store,
+    version: () => Promise.reject(new Error("down")),
+  } as unknown as MemoryEventStore;
+  const res = await createHttpApp({ ...deps, store: broken }).request("/readyz");
+  assert.equal(res.status, 503);
+  assert.equal((await res.json()).error.code, "unavailable");
+});
+
+Deno.test("/openapi.json is a valid OpenAPI 3.1 document that lists every HTTP route", async () => {
+  const store = new MemoryEventStore();
+  const app = createHttpApp({
+    system: new ActorSystem({ store, publisher: new RecordingPublisher(), clock: systemClock }),
+    store,
+    verifier: createJwtVerifier(SECRET),
+    clock: systemClock,
+    ids: randomIds,
+    log: silentLogger,
+  });
+  const doc = await (await app.request("/openapi.json")).json();
+  const result = await new Validator().validate(doc);
+  assert.equal(result.valid, true, JSON.stringify(result.errors));
+  assert.equal(doc.openapi, "3.1.0");
+  // Every route the app serves is documented, with its method: a new route fails here.
+  const routes = app.routes.filter((r) => r.method !== "ALL");
+  assert.ok(routes.length >= 10);
+  for (const { method, path } of routes) {
+    const documented = path.replace(/:([a-z_]+)/g, "{$1}");
+    assert.ok(
+      doc.paths[documented]?.[method.toLowerCase()],
+      `${method} ${path} is not in /openapi.json`,
+    );
+  }
+  const transfer =
+    doc.paths["/transfer_to_agent"].post.requestBody.content["application/json"].schema;
+  assert.deepEqual(transfer.required?.sort(), ["company_id", "user_id"]);
+});
