@@ -2,7 +2,7 @@
 import { KvEventStore } from "./adapters/store/mod.ts";
 import { startServer } from "./adapters/server.ts";
 import { SocketIoPublisher } from "./adapters/socketio/socket_server.ts";
-import { createJwtVerifier } from "./src/auth.ts";
+import { createJwtVerifier, signToken } from "./src/auth.ts";
 import type { CompanyState } from "./domain/mod.ts";
 import { ActorSystem } from "./src/company_actor.ts";
 import { ConfigError, loadConfig } from "./src/config.ts";
@@ -63,6 +63,8 @@ async function main(): Promise<void> {
     connectRate: config.connectRate,
     httpRate: config.httpRate,
     metrics,
+    // The try-it demo mints tokens, so it exists only on the generated development secret.
+    ...(secret.generated ? { demo: (claims) => signToken(secret.key, claims, 4 * 3600) } : {}),
   }, { port: config.port, hostname: config.hostname });
 
   log.info("server.listening", { port: server.port, kv: config.kvPath });

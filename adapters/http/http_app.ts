@@ -36,6 +36,11 @@ export interface HttpDeps {
   /** API requests per second per client address (0 or unset: unlimited). */
   readonly httpRate?: number;
   readonly metrics?: Metrics;
+  /**
+   * Mints demo tokens; given only when the server runs on its generated development secret,
+   * so a configured deployment never hands out tokens.
+   */
+  readonly demo?: (claims: { company_id: string; user_id: string; role: string }) => Promise<string>;
 }
 
 const STATUS: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413 | 429 | 503> = {
@@ -164,6 +169,22 @@ export function createHttpApp(deps: HttpDeps): Hono {
     events: EventsQuery,
   });
   app.get("/openapi.json", (c) => c.json(document));
+
+  app.get("/api/v1/demo", (c) => c.json({ enabled: deps.demo !== undefined }));
+  app.post("/api/v1/demo/tokens", async (c) => {
+    const mint = deps.demo;
+    if (!mint) return fail(c, "not_found", "The demo is off: the server runs with a configured secret");
+    const visitor = `visitor-${crypto.randomUUID().slice(0, 8)}`;
+    const company = "demo";
+    return c.json({
+      company_id: company,
+      user_id: visitor,
+      agent_id: "agent-demo",
+      user: await mint({ company_id: company, user_id: visitor, role: "user" }),
+      agent: await mint({ company_id: company, user_id: "agent-demo", role: "admin" }),
+      bot: await mint({ company_id: company, user_id: "demo-bot", role: "bot" }),
+    });
+  });
   app.get("/docs", (c) => c.redirect("/docs.html"));
 
   const limiter = new KeyedLimiter(

@@ -215,6 +215,31 @@ export function openApiDocument(schemas: {
           },
         },
       },
+      "/api/v1/demo": {
+        get: {
+          summary: "Whether the try-it demo is on (only with the generated development secret)",
+          responses: { "200": json({ type: "object", properties: { enabled: { type: "boolean" } } }) },
+        },
+      },
+      "/api/v1/demo/tokens": {
+        post: {
+          summary: "Fresh demo tokens for a visitor, an agent and the bot of company `demo`",
+          responses: {
+            "200": json({
+              type: "object",
+              properties: {
+                company_id: { type: "string" },
+                user_id: { type: "string" },
+                agent_id: { type: "string" },
+                user: { type: "string" },
+                agent: { type: "string" },
+                bot: { type: "string" },
+              },
+            }),
+            "404": error,
+          },
+        },
+      },
       "/healthz": { get: { summary: "Liveness", responses: { "200": json({ type: "object" }) } } },
       "/readyz": {
         get: {

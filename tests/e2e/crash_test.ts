@@ -93,6 +93,12 @@ Deno.test("crash: kill -9 at random moments under load loses no acknowledged mes
   try {
     for (let round = 0; round < 3; round++) {
       const server = await startServer(dataDir);
+      if (round === 0) {
+        // With a configured secret the try-it demo is off.
+        assert.deepEqual(await (await fetch(`${server.url}/api/v1/demo`)).json(), {
+          enabled: false,
+        });
+      }
       const bob = await connect(server.url, "bob", { last_seq: agentLastSeq });
       watchAgent(bob);
       const clients = await Promise.all(users.map((u) => connect(server.url, u)));

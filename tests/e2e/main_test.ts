@@ -60,6 +60,7 @@ Deno.test("main.ts: starts with a generated secret, keeps events in DATA_DIR, st
     const secret = new TextEncoder().encode((await Deno.readTextFile(secretFile)).trim());
     const url = `http://127.0.0.1:${first.port}`;
     assert.deepEqual(await (await fetch(`${url}/healthz`)).json(), { ok: true });
+    assert.deepEqual(await (await fetch(`${url}/api/v1/demo`)).json(), { enabled: true });
 
     const alice = new Client(url, {
       auth: {

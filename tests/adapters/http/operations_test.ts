@@ -116,3 +116,27 @@ Deno.test("/openapi.json is a valid OpenAPI 3.1 document that lists every HTTP r
     doc.paths["/transfer_to_agent"].post.requestBody.content["application/json"].schema;
   assert.deepEqual(transfer.required?.sort(), ["company_id", "user_id"]);
 });
+
+Deno.test("the try-it demo mints working tokens only when the server has a demo minter", async () => {
+  const store = new MemoryEventStore();
+  const verifier = createJwtVerifier(SECRET);
+  const deps = {
+    system: new ActorSystem({ store, publisher: new RecordingPublisher(), clock: systemClock }),
+    store,
+    verifier,
+    clock: systemClock,
+    ids: randomIds,
+    log: silentLogger,
+  };
+  const off = createHttpApp(deps);
+  assert.deepEqual(await (await off.request("/api/v1/demo")).json(), { enabled: false });
+  assert.equal((await off.request("/api/v1/demo/tokens", { method: "POST" })).status, 404);
+  const { signToken } = await import("../../../src/auth.ts");
+  const on = createHttpApp({ ...deps, demo: (claims) => signToken(SECRET, claims) });
+  assert.deepEqual(await (await on.request("/api/v1/demo")).json(), { enabled: true });
+  const tokens = await (await on.request("/api/v1/demo/tokens", { method: "POST" })).json();
+  assert.equal((await verifier.verify(tokens.user)).role, "user");
+  assert.equal((await verifier.verify(tokens.agent)).role, "agent");
+  assert.equal((await verifier.verify(tokens.bot)).role, "bot");
+  assert.equal((await verifier.verify(tokens.user)).companyId, "demo");
+});
