@@ -133,10 +133,35 @@ export function appendToLog(log, node) {
   if (stick && !log.hidden) log.scrollTop = log.scrollHeight;
 }
 
-/** The `seq` of a log entry, or undefined (notices, messages not acknowledged yet). */
+/**
+ * Where a log entry sorts: a message by its `seq`, a notice just after the seq it was shown at
+ * (`data-after`); undefined for messages not acknowledged yet.
+ */
 function seqOf(node) {
-  const raw = node.dataset?.seq;
-  return raw === undefined ? undefined : Number(raw);
+  const seq = node.dataset?.seq;
+  if (seq !== undefined) return Number(seq);
+  const after = node.dataset?.after;
+  return after === undefined ? undefined : Number(after) + 0.5;
+}
+
+/** The greatest `seq` among a log's messages, or 0. */
+function newestSeq(log) {
+  let newest = 0;
+  for (const child of log.children) {
+    const s = child.dataset?.seq;
+    if (s !== undefined && Number(s) > newest) newest = Number(s);
+  }
+  return newest;
+}
+
+/**
+ * Appends a notice (an event without a seq: a handoff, presence, a reconnect), marked as
+ * coming after the newest message shown and after `floor` (the resume point), so history
+ * loaded later goes above it.
+ */
+export function appendNotice(log, node, floor = 0) {
+  node.dataset.after = String(Math.max(floor ?? 0, newestSeq(log)));
+  appendToLog(log, node);
 }
 
 /**
@@ -169,11 +194,12 @@ export function placeBySeq(log, node, seq) {
 
 /** The smallest `seq` among a log's messages, or undefined. */
 export function oldestSeq(log) {
+  let oldest;
   for (const child of log.children) {
-    const s = seqOf(child);
-    if (s !== undefined) return s;
+    const s = child.dataset?.seq;
+    if (s !== undefined && (oldest === undefined || Number(s) < oldest)) oldest = Number(s);
   }
-  return undefined;
+  return oldest;
 }
 
 /** A message bubble. */

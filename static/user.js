@@ -6,6 +6,7 @@
 
 import {
   $,
+  appendNotice,
   appendToLog,
   bubble,
   contextText,
@@ -134,7 +135,8 @@ function onMessage(m) {
 }
 
 function showNotice(text, kind = "") {
-  append(el("li", kind ? `notice ${kind}` : "notice", text));
+  appendNotice(els.log, el("li", kind ? `notice ${kind}` : "notice", text), cursor.value);
+  els.empty.hidden = true;
 }
 
 function onContext(payload) {
