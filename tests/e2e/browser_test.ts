@@ -1,0 +1,140 @@
+/**
+ * The pages in a real browser: a user and an agent in two browser contexts go through
+ * handoff → queued → claimed → chat both ways → resolve → back to the bot; a reload
+ * mid-chat loses nothing; markup in a message is shown as text and runs nothing.
+ */
+import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
+import { startEngine } from "../adapters/socketio/_harness.ts";
+import { launch, SCREENSHOTS, skipBrowser } from "./_browser.ts";
+
+const XSS = "<img src=x onerror=alert(1)>";
+
+async function connected(page: Page) {
+  await page.locator('#status[data-state="connected"]').waitFor({ timeout: 15_000 });
+}
+
+Deno.test({
+  name: "browser: user page and agent console go through handoff, claim, chat, reload and resolve",
+  ignore: skipBrowser,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const engine = await startEngine();
+    const browser = await launch();
+    const dialogs: string[] = [];
+    try {
+      const bot = await engine.token("acme", "chatbot", "bot");
+      const put = await fetch(`${engine.url}/api/v1/settings`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${bot}`, "content-type": "application/json" },
+        body: JSON.stringify({ assignment: "manual" }),
+      });
+      assert.equal(put.status, 200);
+      await put.body?.cancel();
+
+      const agentContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const userContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const agent = await agentContext.newPage();
+      const user = await userContext.newPage();
+      const errors: string[] = [];
+      for (const page of [agent, user]) {
+        page.on("dialog", (d) => {
+          dialogs.push(d.message());
+          d.dismiss();
+        });
+        page.on("pageerror", (e) => errors.push(String(e)));
+        page.on("console", (m) => {
+          if (m.type() === "error") errors.push(m.text());
+        });
+      }
+      await agent.goto(
+        `${engine.url}/admin.html?token=${await engine.token("acme", "bob", "admin")}`,
+      );
+      await connected(agent);
+      await user.goto(
+        `${engine.url}/user.html?token=${await engine.token("acme", "alice", "user")}`,
+      );
+      await connected(user);
+
+      // Handoff: the user waits in the queue, the agent sees the conversation.
+      const handoff = await fetch(`${engine.url}/transfer_to_agent`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${bot}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          user_id: "alice",
+          company_id: "acme",
+          context: "Asked twice for a refund",
+        }),
+      });
+      assert.equal(handoff.status, 200);
+      await handoff.body?.cancel();
+      await user.locator("#conversation-status", { hasText: /number 1 in the queue/i }).waitFor();
+      await agent.locator('#conversations button[data-user="alice"]').first().click();
+      await agent.locator("#context", { hasText: "Asked twice for a refund" }).waitFor();
+
+      // Claim: the user is told who they are chatting with.
+      await agent.locator("#claim").click();
+      await user.locator("#conversation-status", { hasText: /chatting with bob/i }).waitFor();
+
+      // Chat both ways, including markup that must stay text.
+      await user.locator("#message").fill("Hello from the browser");
+      await user.locator("#message").press("Enter");
+      await agent.locator("#logs .msg .text", { hasText: "Hello from the browser" }).waitFor();
+      await agent.locator("#message").fill("Hi Alice, I can help");
+      await agent.locator("#message").press("Enter");
+      await user.locator("#log .msg .text", { hasText: "Hi Alice, I can help" }).waitFor();
+      await user.locator("#message").fill(XSS);
+      await user.locator("#message").press("Enter");
+      await agent.locator("#logs .msg .text", { hasText: XSS }).waitFor();
+      assert.equal(await agent.locator("#logs img").count(), 0);
+      assert.equal(await user.locator("#log img").count(), 0);
+      assert.equal(await user.locator("#log .msg .text", { hasText: XSS }).textContent(), XSS);
+
+      // While the user's page is away, the agent writes; a reload then shows everything once.
+      await user.goto("about:blank");
+      await agent.locator("#message").fill("Written while you reloaded");
+      await agent.locator("#message").press("Enter");
+      await agent.locator("#logs .msg .text", { hasText: "Written while you reloaded" }).waitFor();
+      await user.goBack();
+      await connected(user);
+      await user.locator("#log .msg .text", { hasText: "Written while you reloaded" }).waitFor();
+      const texts = await user.locator("#log .msg .text").allTextContents();
+      for (
+        const t of [
+          "Hello from the browser",
+          "Hi Alice, I can help",
+          XSS,
+          "Written while you reloaded",
+        ]
+      ) {
+        assert.equal(
+          texts.filter((x) => x === t).length,
+          1,
+          `"${t}" shows once after the reload: ${JSON.stringify(texts)}`,
+        );
+      }
+
+      // Screenshots at desktop and mobile widths (the README names the folder).
+      await Deno.mkdir(SCREENSHOTS, { recursive: true });
+      await user.screenshot({ path: `${SCREENSHOTS}user-desktop.png` });
+      await agent.screenshot({ path: `${SCREENSHOTS}admin-desktop.png` });
+      await user.setViewportSize({ width: 375, height: 740 });
+      await agent.setViewportSize({ width: 375, height: 740 });
+      await user.screenshot({ path: `${SCREENSHOTS}user-mobile.png`, fullPage: true });
+      await agent.screenshot({ path: `${SCREENSHOTS}admin-mobile.png`, fullPage: true });
+      await user.setViewportSize({ width: 1280, height: 800 });
+      await agent.setViewportSize({ width: 1280, height: 800 });
+
+      // Resolve back to the bot.
+      await agent.locator("#resolve").click();
+      await user.locator("#conversation-status", { hasText: /back with the assistant/i }).waitFor();
+
+      assert.deepEqual(dialogs, [], "no script ran from a message");
+      assert.deepEqual(errors.filter((e) => !/favicon/.test(e)), []);
+    } finally {
+      await browser.close();
+      await engine.close();
+    }
+  },
+});
