@@ -392,8 +392,8 @@ export function evolve(state: CompanyState, event: CompanyEvent): CompanyState {
       const fromUser = senderRole === "user";
       const unseen = fromUser ? !anyAgentOnline(state) : !state.users.has(userId);
       let updated: Conversation = fromUser
-        ? { ...conversation, unreadByAgents: [...conversation.unreadByAgents, seq] }
-        : { ...conversation, unreadByUser: [...conversation.unreadByUser, seq] };
+        ? { ...conversation, unreadByAgents: withUnread(conversation.unreadByAgents, seq) }
+        : { ...conversation, unreadByUser: withUnread(conversation.unreadByUser, seq) };
       if (unseen) {
         const { messageId, senderId, text } = event.data;
         const pending: Pending = {
@@ -573,6 +573,13 @@ export function loadOf(state: CompanyState, agentId: string): number {
     if (c.status === "assigned" && c.assignee === agentId) n++;
   }
   return n;
+}
+
+/** Unread counts saturate: a conversation tracks its newest unread seqs only. */
+export const MAX_UNREAD = 100;
+
+function withUnread(unread: readonly number[], seq: number): readonly number[] {
+  return unread.length < MAX_UNREAD ? [...unread, seq] : [...unread.slice(1), seq];
 }
 
 function senderKey(role: string, id: string): string {
