@@ -40,7 +40,9 @@ export interface HttpDeps {
    * Mints demo tokens; given only when the server runs on its generated development secret,
    * so a configured deployment never hands out tokens.
    */
-  readonly demo?: (claims: { company_id: string; user_id: string; role: string }) => Promise<string>;
+  readonly demo?: (
+    claims: { company_id: string; user_id: string; role: string },
+  ) => Promise<string>;
 }
 
 const STATUS: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413 | 429 | 503> = {
@@ -173,7 +175,9 @@ export function createHttpApp(deps: HttpDeps): Hono {
   app.get("/api/v1/demo", (c) => c.json({ enabled: deps.demo !== undefined }));
   app.post("/api/v1/demo/tokens", async (c) => {
     const mint = deps.demo;
-    if (!mint) return fail(c, "not_found", "The demo is off: the server runs with a configured secret");
+    if (!mint) {
+      return fail(c, "not_found", "The demo is off: the server runs with a configured secret");
+    }
     const visitor = `visitor-${crypto.randomUUID().slice(0, 8)}`;
     const company = "demo";
     return c.json({

@@ -218,7 +218,9 @@ export function openApiDocument(schemas: {
       "/api/v1/demo": {
         get: {
           summary: "Whether the try-it demo is on (only with the generated development secret)",
-          responses: { "200": json({ type: "object", properties: { enabled: { type: "boolean" } } }) },
+          responses: {
+            "200": json({ type: "object", properties: { enabled: { type: "boolean" } } }),
+          },
         },
       },
       "/api/v1/demo/tokens": {
