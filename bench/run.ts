@@ -1,0 +1,463 @@
+/**
+ * `deno task bench [--quick]`: the engine against its ceiling (a bare Socket.IO relay) on
+ * this machine. Server and load generator are pinned to different cores; the server's CPU
+ * time per delivered message is the honest comparison. Prints a table and writes JSON to
+ * bench/results/latest.json.
+ */
+import { parseArgs } from "node:util";
+import { KvEventStore } from "../adapters/store/mod.ts";
+import {
+  type CompanyCommand,
+  type CompanyState,
+  decide,
+  deliveries,
+  evolve,
+  initialState,
+  toSnapshot,
+} from "../domain/mod.ts";
+import { ActorSystem } from "../src/company_actor.ts";
+import type { Publisher } from "../src/ports.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { quick: { type: "boolean", default: false } },
+});
+const quick = values.quick;
+const root = new URL("..", import.meta.url).pathname;
+const SECRET = "bench-secret-0123456789abcdef";
+const hasTaskset = (() => {
+  try {
+    return Deno.statSync("/usr/bin/taskset").isFile;
+  } catch {
+    return false;
+  }
+})();
+
+type Row = {
+  figure: string;
+  engine: number | string;
+  ceiling?: number | string;
+  unit: string;
+  target?: string;
+};
+const rows: Row[] = [];
+const results: Record<string, unknown> = {
+  quick,
+  machine: machine(),
+  at: new Date().toISOString(),
+};
+
+function machine() {
+  const cpu = (() => {
+    try {
+      return /model name\s*:\s*(.+)/.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1] ?? "unknown";
+    } catch {
+      return "unknown";
+    }
+  })();
+  return { cpu, cores: navigator.hardwareConcurrency, deno: Deno.version.deno, os: Deno.build.os };
+}
+
+function log(line: string) {
+  console.error(`[bench] ${line}`);
+}
+
+/** A server process pinned to core 0; resolves with its port and pid. */
+async function startServer(kind: "engine" | "relay", dataDir?: string) {
+  const script = kind === "engine" ? "main.ts" : "bench/relay.ts";
+  const deno = ["run", "-A", script];
+  const cmd = hasTaskset
+    ? ["/usr/bin/taskset", ["-c", "0", Deno.execPath(), ...deno]] as const
+    : [Deno.execPath(), deno] as const;
+  const child = new Deno.Command(cmd[0], {
+    args: [...cmd[1]],
+    cwd: root,
+    env: {
+      PORT: "0",
+      HOST: "127.0.0.1",
+      DATA_DIR: dataDir ?? "",
+      JWT_SECRET: SECRET,
+      LOG_LEVEL: "error",
+      RATE_LIMIT_SOCKET: "0",
+      RATE_LIMIT_CONNECT: "0",
+      RATE_LIMIT_HTTP: "0",
+    },
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while (!/(?:localhost:|listening )(\d+)/.test(out)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`${kind} exited: ${out}`);
+    out += value;
+  }
+  (async () => {
+    while (!(await reader.read()).done);
+  })();
+  const port = Number(/(?:localhost:|listening )(\d+)/.exec(out)![1]);
+  return { child, port, pid: child.pid };
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+function rssKb(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${pid}/status`))![1]);
+}
+
+/** Runs the load generator pinned to core 1; resolves with its JSON report. */
+async function loadgen(options: Record<string, unknown>) {
+  const args = ["run", "-A", "bench/loadgen.ts", JSON.stringify(options)];
+  const cmd = hasTaskset
+    ? ["/usr/bin/taskset", ["-c", "1", Deno.execPath(), ...args]] as const
+    : [Deno.execPath(), args] as const;
+  const started = performance.now();
+  const out = await new Deno.Command(cmd[0], {
+    args: [...cmd[1]],
+    cwd: root,
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) throw new Error("the load generator failed");
+  const report = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+  return { ...report, wallSeconds: (performance.now() - started) / 1000 };
+}
+
+/** One load run against a fresh server: the report plus the server's CPU figures. */
+async function measure(kind: "engine" | "relay", options: Record<string, unknown>) {
+  const dataDir = kind === "engine" ? await Deno.makeTempDir() : undefined;
+  const server = await startServer(kind, dataDir);
+  try {
+    const cpu0 = cpuSeconds(server.pid);
+    const report = await loadgen({
+      url: `http://127.0.0.1:${server.port}`,
+      target: kind,
+      secret: SECRET,
+      ...options,
+    });
+    const cpu = cpuSeconds(server.pid) - cpu0;
+    return {
+      ...report,
+      serverCpuSeconds: cpu,
+      serverCpuShare: cpu / report.wallSeconds,
+      serverMicrosPerDelivered: report.delivered ? (cpu * 1e6) / report.delivered : 0,
+    };
+  } finally {
+    server.child.kill("SIGTERM");
+    await server.child.status;
+    if (dataDir) await Deno.remove(dataDir, { recursive: true });
+  }
+}
+
+const fmt = (n: number, digits = 1) => Number.isFinite(n) ? n.toFixed(digits) : String(n);
+
+// (a) 1 company, 100 users, 10 agents, saturated ---------------------------------------
+const a = { companies: 1, users: 100, agents: 10, duration: quick ? 8 : 20, rate: 0, size: 100 };
+log(`(a) saturated: ${JSON.stringify(a)}`);
+const aEngine = await measure("engine", a);
+const aRelay = await measure("relay", a);
+results.a = { engine: aEngine, relay: aRelay };
+rows.push(
+  {
+    figure: "(a) delivered msg/s",
+    engine: aEngine.deliveredPerSecond,
+    ceiling: aRelay.deliveredPerSecond,
+    unit: "msg/s",
+  },
+  {
+    figure: "(a) server µs / delivered msg",
+    engine: aEngine.serverMicrosPerDelivered,
+    ceiling: aRelay.serverMicrosPerDelivered,
+    unit: "µs",
+    target: "≤ 1.4 × ceiling",
+  },
+  {
+    figure: "(a) p99 one-way latency",
+    engine: aEngine.latencyMs.p99,
+    ceiling: aRelay.latencyMs.p99,
+    unit: "ms",
+  },
+  {
+    figure: "(a) server CPU share",
+    engine: aEngine.serverCpuShare,
+    ceiling: aRelay.serverCpuShare,
+    unit: "cores",
+  },
+  {
+    figure: "(a) exactly once",
+    engine: String(aEngine.exactlyOnce),
+    ceiling: String(aRelay.exactlyOnce),
+    unit: "",
+  },
+);
+
+// (b) many companies at a fixed offered rate: half of (a)'s maximum -------------------------
+const bRate = Math.max(100, Math.floor(aEngine.sent / aEngine.sendSeconds / 2));
+const b = quick
+  ? { companies: 10, users: 20, agents: 2, duration: 8, rate: bRate, size: 100 }
+  : { companies: 100, users: 100, agents: 5, duration: 20, rate: bRate, size: 100 };
+log(`(b) offered rate: ${JSON.stringify(b)}`);
+const bEngine = await measure("engine", b);
+const bRelay = await measure("relay", b);
+results.b = { engine: bEngine, relay: bRelay };
+rows.push(
+  {
+    figure: `(b) offered ${bRate} msg/s: p50 latency`,
+    engine: bEngine.latencyMs.p50,
+    ceiling: bRelay.latencyMs.p50,
+    unit: "ms",
+  },
+  {
+    figure: "(b) p99 latency",
+    engine: bEngine.latencyMs.p99,
+    ceiling: bRelay.latencyMs.p99,
+    unit: "ms",
+    target: "≤ 25 ms",
+  },
+  {
+    figure: "(b) delivered msg/s",
+    engine: bEngine.deliveredPerSecond,
+    ceiling: bRelay.deliveredPerSecond,
+    unit: "msg/s",
+  },
+  {
+    figure: "(b) exactly once",
+    engine: String(bEngine.exactlyOnce),
+    ceiling: String(bRelay.exactlyOnce),
+    unit: "",
+  },
+);
+
+// (c) idle sockets: RSS per socket and connect rate --------------------------------------
+async function idle(kind: "engine" | "relay", n: number) {
+  const dataDir = kind === "engine" ? await Deno.makeTempDir() : undefined;
+  const server = await startServer(kind, dataDir);
+  try {
+    const before = rssKb(server.pid);
+    const args = [
+      "run",
+      "-A",
+      "bench/loadgen.ts",
+      JSON.stringify({
+        url: `http://127.0.0.1:${server.port}`,
+        target: kind,
+        secret: SECRET,
+        companies: Math.ceil(n / 1000),
+        users: Math.min(n, 1000),
+        agents: 0,
+        duration: 0,
+        rate: 0,
+        size: 0,
+        idle: true,
+      }),
+    ];
+    const gen = new Deno.Command(Deno.execPath(), {
+      args,
+      cwd: root,
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const reader = gen.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    while (!out.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out += value;
+    }
+    const report = JSON.parse(out.trim());
+    await new Promise((r) => setTimeout(r, 1000)); // let the server settle before reading RSS
+    const after = rssKb(server.pid);
+    gen.kill("SIGTERM");
+    await gen.status;
+    return {
+      ...report,
+      rssBeforeKb: before,
+      rssAfterKb: after,
+      kbPerSocket: (after - before) / report.sockets,
+    };
+  } finally {
+    server.child.kill("SIGTERM");
+    await server.child.status;
+    if (dataDir) await Deno.remove(dataDir, { recursive: true });
+  }
+}
+const idleCount = quick ? 2000 : 10_000;
+log(`(c) ${idleCount} idle sockets`);
+const cEngine = await idle("engine", idleCount);
+const cRelay = await idle("relay", idleCount);
+results.c = { engine: cEngine, relay: cRelay };
+rows.push(
+  {
+    figure: `(c) RSS per idle socket (${idleCount})`,
+    engine: cEngine.kbPerSocket,
+    ceiling: cRelay.kbPerSocket,
+    unit: "KB",
+    target: "≤ 40 KB",
+  },
+  {
+    figure: "(c) connects per second",
+    engine: cEngine.sockets / cEngine.connectSeconds,
+    ceiling: cRelay.sockets / cRelay.connectSeconds,
+    unit: "/s",
+  },
+);
+
+// (d) cold recovery of a company with many events, with and without a snapshot ------------
+const recoveryEvents = quick ? 100_000 : 1_000_000;
+log(`(d) recovery of ${recoveryEvents} events`);
+{
+  const dir = await Deno.makeTempDir();
+  const store = await KvEventStore.open(`${dir}/events.kv`);
+  let state: CompanyState = initialState();
+  let version = 0;
+  const chunk = 500;
+  for (let i = 0; version < recoveryEvents; i++) {
+    const events = [];
+    for (let j = 0; j < chunk && version + events.length < recoveryEvents; j++) {
+      const n = i * chunk + j;
+      const user = `u${n % 200}`;
+      const d = decide(state, {
+        type: "SendMessage",
+        data: {
+          sender: { userId: user, role: "user" },
+          userId: user,
+          text: `message ${n}`,
+          messageId: `m${n}`,
+          conversationId: `c${n}`,
+          at: n,
+        },
+      });
+      if (!d.ok) continue;
+      for (const e of d.events) {
+        state = evolve(state, e);
+        events.push({ ...e, v: 1 });
+      }
+    }
+    await store.append("acme", version, events);
+    version += events.length;
+  }
+  const silent: Publisher = { publish() {} };
+  const load = async () => {
+    const system = new ActorSystem({
+      store,
+      publisher: silent,
+      clock: { now: () => 0 },
+      snapshotEvery: Number.MAX_SAFE_INTEGER,
+    });
+    const t0 = performance.now();
+    await system.actor("acme").current();
+    const seconds = (performance.now() - t0) / 1000;
+    await system.stop();
+    return seconds;
+  };
+  const full = await load();
+  await store.saveSnapshot("acme", state.version, toSnapshot(state));
+  const snap = await load();
+  store.close();
+  await Deno.remove(dir, { recursive: true });
+  results.d = { events: version, fullSeconds: full, snapshotSeconds: snap };
+  rows.push(
+    {
+      figure: `(d) recovery, full replay (${version} events)`,
+      engine: version / full,
+      unit: "events/s",
+    },
+    {
+      figure: "(d) recovery with a snapshot",
+      engine: version / snap,
+      unit: "events/s",
+      target: "≥ 200,000",
+    },
+  );
+}
+
+// (e) the pure core: decide+evolve, and deliveries ---------------------------------------
+{
+  let state = initialState();
+  const connectAll: CompanyCommand[] = [];
+  for (let u = 0; u < 100; u++) {
+    connectAll.push({
+      type: "Connect",
+      data: { userId: `u${u}`, role: "user", socketId: `s${u}`, at: 0 },
+    });
+  }
+  for (let a = 0; a < 10; a++) {
+    connectAll.push({
+      type: "Connect",
+      data: { userId: `a${a}`, role: "agent", socketId: `sa${a}`, at: 0 },
+    });
+  }
+  for (const c of connectAll) {
+    const d = decide(state, c);
+    if (d.ok) { for (const e of d.events) state = evolve(state, e); }
+  }
+  const n = quick ? 100_000 : 500_000;
+  let events = 0;
+  let t0 = performance.now();
+  const sample = [];
+  for (let i = 0; i < n; i++) {
+    const user = `u${i % 100}`;
+    const d = decide(state, {
+      type: "SendMessage",
+      data: {
+        sender: { userId: user, role: "user" },
+        userId: user,
+        text: "hello",
+        messageId: `m${i}`,
+        conversationId: `c${i}`,
+        at: i,
+      },
+    });
+    if (!d.ok) continue;
+    for (const e of d.events) {
+      state = evolve(state, e);
+      events++;
+      if (sample.length < 10_000) sample.push(e);
+    }
+  }
+  const decideEvolve = events / ((performance.now() - t0) / 1000);
+  t0 = performance.now();
+  let out = 0;
+  for (let r = 0; r < 20; r++) for (const e of sample) out += deliveries(state, e).length;
+  const deliveriesPerSecond = (20 * sample.length) / ((performance.now() - t0) / 1000);
+  results.e = { decideEvolvePerSecond: decideEvolve, deliveriesPerSecond, deliveriesComputed: out };
+  rows.push(
+    {
+      figure: "(e) decide + evolve",
+      engine: decideEvolve,
+      unit: "events/s",
+      target: "evolve ≥ 1,000,000",
+    },
+    { figure: "(e) deliveries()", engine: deliveriesPerSecond, unit: "events/s" },
+  );
+}
+
+// Report --------------------------------------------------------------------------------
+const table = [
+  ["figure", "engine", "ceiling", "ratio", "unit", "target"],
+  ...rows.map((r) => {
+    const ratio = typeof r.engine === "number" && typeof r.ceiling === "number" && r.ceiling !== 0
+      ? fmt(r.engine / r.ceiling, 2)
+      : "";
+    return [
+      r.figure,
+      typeof r.engine === "number" ? fmt(r.engine) : r.engine,
+      r.ceiling === undefined ? "" : typeof r.ceiling === "number" ? fmt(r.ceiling) : r.ceiling,
+      ratio,
+      r.unit,
+      r.target ?? "",
+    ];
+  }),
+];
+const widths = table[0].map((_, i) => Math.max(...table.map((row) => String(row[i]).length)));
+for (const row of table) {
+  console.log(row.map((cell, i) => String(cell).padEnd(widths[i])).join("  "));
+}
+results.rows = rows;
+await Deno.mkdir(`${root}bench/results`, { recursive: true });
+await Deno.writeTextFile(`${root}bench/results/latest.json`, JSON.stringify(results, null, 2));
+console.log(`\nJSON: bench/results/latest.json (${JSON.stringify(results.machine)})`);
