@@ -88,19 +88,21 @@ export function deliveries(state: CompanyState, event: CompanyEvent): Delivery[]
       // The bot's transcript is history, not live traffic: it is read with `history`.
       if (transcript) return [];
       const payload = messagePayload({ ...event.data, seq, at: event.at });
-      const self: Audience = senderRole === "user"
-        ? { kind: "user", userId }
-        : { kind: "agent", userId: senderId };
       const other: Audience = senderRole === "user" ? AGENTS : { kind: "user", userId };
-      return [
-        { to: other, event: "message", payload },
-        {
-          to: self,
-          ...(socketId === undefined ? {} : { except: socketId }),
-          event: "message",
-          payload,
-        },
-      ];
+      const out: Delivery[] = [{ to: other, event: "message", payload }];
+      // The sender's other tabs get a copy; a sender with no other tab costs no second emit.
+      const own = senderRole === "user"
+        ? state.users.get(userId)
+        : senderRole === "agent"
+        ? state.agents.get(senderId)?.sockets
+        : undefined;
+      if (own && own.some((s) => s !== socketId)) {
+        const self: Audience = senderRole === "user"
+          ? { kind: "user", userId }
+          : { kind: "agent", userId: senderId };
+        out.push({ to: self, ...(socketId === undefined ? {} : { except: socketId }), event: "message", payload });
+      }
+      return out;
     }
     case "HandedOff": {
       const { userId, context } = event.data;

@@ -108,7 +108,8 @@ Deno.test("decide() ResetPresence clears everyone online, and does nothing when 
 // SendMessage -------------------------------------------------------------------------
 
 Deno.test("decide() SendMessage from a user opens a queued conversation and reaches every agent", () => {
-  const out = given(MANUAL, ev.connected("alice", "user"), ev.connected("bob", "agent"))
+  const history = [MANUAL, ev.connected("alice", "user"), ev.connected("bob", "agent")];
+  const out = given(...history, ev.connected("alice", "user", "alice-s2"))
     .when(cmd.send(alice, "alice", "hi", "alice-s1"))
     .then(
       ev.opened("alice"),
@@ -116,14 +117,22 @@ Deno.test("decide() SendMessage from a user opens a queued conversation and reac
       ev.sent("alice", "alice", "user", "hi", "m-hi", "alice-s1"),
     );
   assert.deepEqual(only(out.deliveries(), "message"), [
-    { to: AGENTS, event: "message", payload: message(6, "alice", "user", "hi") },
+    { to: AGENTS, event: "message", payload: message(7, "alice", "user", "hi") },
     {
       to: { kind: "user", userId: "alice" },
       except: "alice-s1",
       event: "message",
-      payload: message(6, "alice", "user", "hi"),
+      payload: message(7, "alice", "user", "hi"),
     },
   ]);
+  // With no other tab there is no copy to send.
+  const single = given(...history).when(cmd.send(alice, "alice", "hi", "alice-s1"))
+    .then(
+      ev.opened("alice"),
+      ev.queued("alice", "message"),
+      ev.sent("alice", "alice", "user", "hi", "m-hi", "alice-s1"),
+    );
+  assert.deepEqual(only(single.deliveries(), "message").map((d) => d.to), [AGENTS]);
 });
 
 Deno.test("decide() SendMessage from an agent reaches the named user and the agent's other tabs", () => {
@@ -131,6 +140,7 @@ Deno.test("decide() SendMessage from an agent reaches the named user and the age
     MANUAL,
     ev.connected("alice", "user"),
     ev.connected("bob", "agent"),
+    ev.connected("bob", "agent", "bob-s2"),
     ev.opened("alice"),
     ev.queued("alice"),
     ev.assigned("alice", "bob"),
@@ -141,13 +151,13 @@ Deno.test("decide() SendMessage from an agent reaches the named user and the age
     {
       to: { kind: "user", userId: "alice" },
       event: "message",
-      payload: message(7, "bob", "agent", "hello"),
+      payload: message(8, "bob", "agent", "hello"),
     },
     {
       to: { kind: "agent", userId: "bob" },
       except: "bob-s1",
       event: "message",
-      payload: message(7, "bob", "agent", "hello"),
+      payload: message(8, "bob", "agent", "hello"),
     },
   ]);
 });
