@@ -100,7 +100,12 @@ export function deliveries(state: CompanyState, event: CompanyEvent): Delivery[]
         const self: Audience = senderRole === "user"
           ? { kind: "user", userId }
           : { kind: "agent", userId: senderId };
-        out.push({ to: self, ...(socketId === undefined ? {} : { except: socketId }), event: "message", payload });
+        out.push({
+          to: self,
+          ...(socketId === undefined ? {} : { except: socketId }),
+          event: "message",
+          payload,
+        });
       }
       return out;
     }
