@@ -88,11 +88,10 @@ export function decide(state: CompanyState, command: CompanyCommand): Decision {
         })
           .drain(at);
       }
-      if (sender.role === "agent" && status !== "assigned") {
-        // An agent replying to a waiting (or bot-owned) conversation takes it.
-        if (!hasRoom(plan.state, sender.userId)) {
-          return reject("conflict", "You are at your chat capacity: resolve or release one first");
-        }
+      // An agent replying to a waiting (or bot-owned) conversation takes it, if they have room;
+      // at capacity the reply still goes out (the predecessor's agents could always write)
+      // and the conversation keeps its place in the queue.
+      if (sender.role === "agent" && status !== "assigned" && hasRoom(plan.state, sender.userId)) {
         plan.emit({
           type: "ConversationAssigned",
           at,

@@ -424,7 +424,7 @@ Deno.test("decide() an agent's choice of away outlives a reconnect", () => {
     .then(ev.opened("ann"), ev.handedOff("ann", "x"), ev.queued("ann"));
 });
 
-Deno.test("decide() an agent at capacity replying to a queued conversation is refused, not half-served", () => {
+Deno.test("decide() an agent at capacity replying to a queued conversation writes without taking it", () => {
   const full = [
     MANUAL,
     ev.settings({ maxChatsPerAgent: 1 }),
@@ -433,11 +433,13 @@ Deno.test("decide() an agent at capacity replying to a queued conversation is re
     ev.assigned("ann", "bob", "claim"),
     ...handedOff("ben"),
   ];
-  given(...full).when(cmd.send({ userId: "bob", role: "agent" }, "ben", "hello")).thenRejects(
-    "conflict",
+  given(...full).when(cmd.send({ userId: "bob", role: "agent" }, "ben", "hello"))
+    .then(ev.sent("ben", "bob", "agent", "hello"));
+  assert.deepEqual(
+    given(...full, ev.sent("ben", "bob", "agent", "hello")).state.queue,
+    ["ben"],
+    "ben keeps his place in the queue",
   );
-  given(...full).when(cmd.send({ userId: "bob", role: "agent" }, "ann", "still here"))
-    .then(ev.sent("ann", "bob", "agent", "still here"));
 });
 
 Deno.test("evolve() a changed webhook URL takes over waiting events; a URL set anew hears only what follows", () => {
