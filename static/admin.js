@@ -31,6 +31,7 @@ import {
   showIdentity,
   wireComposer,
   wireConnectForm,
+  wireTyping,
 } from "./chat_common.js";
 
 const TOKEN_KEY = "livechat.admin.token";
@@ -741,6 +742,7 @@ const connection = createConnection({
     s.on("queue", onQueue);
     s.on("agent_status", onAgentStatus);
     s.on("read", onRead);
+    s.on("typing", (payload) => onTyping(payload));
   },
 });
 
@@ -774,6 +776,15 @@ function send(userId, content) {
 
 wireConnectForm(els, connection, showTokenIdentity);
 wireComposer(els, connection, (content) => send(selected, content), () => selected !== null);
+// Agents type in the selected conversation; they see its user (and other agents) typing there.
+const onTyping = wireTyping({
+  input: els.message,
+  form: els.composer,
+  indicator: $("typing"),
+  connection,
+  target: () => selected,
+  shows: (p) => p.user_id === selected && String(p.from) !== me,
+});
 els.claim.addEventListener("click", () => act("claim", {}, "Claimed."));
 els.release.addEventListener("click", () => act("release", {}, "Released to the queue."));
 els.resolve.addEventListener(

@@ -575,3 +575,46 @@ export function prefillToken(els, storageKey, connection, showTokenIdentity) {
     connection.connect();
   }
 }
+
+/**
+ * Typing indicators, both ways: while the input changes, `typing {typing: true}` is sent
+ * (at most every 2 s) and `false` after 3 s without a keystroke or on send; someone else's
+ * `typing` shows as "<name> is typing…" for a few seconds at most. Text only.
+ */
+export function wireTyping({ input, form, indicator, connection, target, shows }) {
+  let typing = false;
+  let lastSent = 0;
+  let idle;
+  const send = (value) => {
+    const socket = connection.socket;
+    const user = target();
+    if (!socket?.connected || user === null) return;
+    socket.volatile.emit(
+      "typing",
+      user === undefined ? { typing: value } : { user_id: user, typing: value },
+    );
+  };
+  const stop = () => {
+    clearTimeout(idle);
+    if (typing) send(false);
+    typing = false;
+  };
+  input.addEventListener("input", () => {
+    const now = Date.now();
+    if (!typing || now - lastSent > 2000) {
+      send(true);
+      lastSent = now;
+    }
+    typing = true;
+    clearTimeout(idle);
+    idle = setTimeout(stop, 3000);
+  });
+  form.addEventListener("submit", stop);
+  let hide;
+  return function onTyping(payload) {
+    if (!payload || typeof payload !== "object" || !shows(payload)) return;
+    clearTimeout(hide);
+    indicator.textContent = payload.typing ? `${String(payload.from)} is typing…` : "";
+    if (payload.typing) hide = setTimeout(() => (indicator.textContent = ""), 6000);
+  };
+}

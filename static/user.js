@@ -28,6 +28,7 @@ import {
   showIdentity,
   wireComposer,
   wireConnectForm,
+  wireTyping,
 } from "./chat_common.js";
 
 const TOKEN_KEY = "livechat.user.token";
@@ -277,6 +278,7 @@ const connection = createConnection({
     s.on("chatbot_context", onContext);
     s.on("conversation", onConversation);
     s.on("queue", onQueue);
+    s.on("typing", (payload) => onTyping(payload));
   },
 });
 
@@ -303,6 +305,15 @@ function send(content) {
 
 wireConnectForm(els, connection, showTokenIdentity);
 wireComposer(els, connection, send);
+// Users type in their own conversation (no user_id); they see agents typing.
+const onTyping = wireTyping({
+  input: els.message,
+  form: els.composer,
+  indicator: $("typing"),
+  connection,
+  target: () => undefined,
+  shows: (p) => p.role === "agent",
+});
 els.older.addEventListener("click", loadOlder);
 document.addEventListener("visibilitychange", scheduleRead);
 prefillToken(els, TOKEN_KEY, connection, showTokenIdentity);

@@ -178,8 +178,10 @@ export function createHttpApp(deps: HttpDeps): Hono {
     if (!mint) {
       return fail(c, "not_found", "The demo is off: the server runs with a configured secret");
     }
-    const visitor = `visitor-${crypto.randomUUID().slice(0, 8)}`;
-    const company = "demo";
+    // Each demo is a company of its own, so abandoned demos never fill anyone's capacity.
+    const session = crypto.randomUUID().slice(0, 8);
+    const visitor = `visitor-${session}`;
+    const company = `demo-${session}`;
     return c.json({
       company_id: company,
       user_id: visitor,

@@ -225,7 +225,7 @@ export function openApiDocument(schemas: {
       },
       "/api/v1/demo/tokens": {
         post: {
-          summary: "Fresh demo tokens for a visitor, an agent and the bot of company `demo`",
+          summary: "Fresh demo tokens for a visitor, an agent and the bot of a new demo company",
           responses: {
             "200": json({
               type: "object",

@@ -79,9 +79,11 @@ Deno.test({
 
       // Chat both ways, including markup that must stay text.
       await user.locator("#message").fill("Hello from the browser");
+      await agent.locator("#typing", { hasText: "alice is typing" }).waitFor();
       await user.locator("#message").press("Enter");
       await agent.locator("#logs .msg .text", { hasText: "Hello from the browser" }).waitFor();
       await agent.locator("#message").fill("Hi Alice, I can help");
+      await user.locator("#typing", { hasText: "bob is typing" }).waitFor();
       await agent.locator("#message").press("Enter");
       await user.locator("#log .msg .text", { hasText: "Hi Alice, I can help" }).waitFor();
       await user.locator("#message").fill(XSS);
@@ -132,6 +134,79 @@ Deno.test({
 
       assert.deepEqual(dialogs, [], "no script ran from a message");
       assert.deepEqual(errors.filter((e) => !/favicon/.test(e)), []);
+    } finally {
+      await browser.close();
+      await engine.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "browser: the embeddable widget chats with an agent, survives a reload, and shows markup as text",
+  ignore: skipBrowser,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const engine = await startEngine();
+    const browser = await launch();
+    const dialogs: string[] = [];
+    try {
+      const agent = await engine.connect("acme", "bob", "admin");
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const page = await context.newPage();
+      page.on("dialog", (d) => {
+        dialogs.push(d.message());
+        d.dismiss();
+      });
+      await page.goto(
+        `${engine.url}/widget.html?token=${await engine.token("acme", "alice", "user")}`,
+      );
+      await page.locator('[data-livechat="bubble"]').click();
+      const input = page.locator('[data-livechat="input"]');
+      await input.fill("Hello from the widget");
+      await page.locator('[data-livechat="send"]').click();
+      const first = await agent.nextWhere<{ content: string }>(
+        "message",
+        (m) => m.content === "Hello from the widget",
+      );
+      assert.equal(first.content, "Hello from the widget");
+      await page.locator('[data-livechat="status"]', { hasText: /chatting with bob/i }).waitFor();
+
+      await agent.request("message", { to: "user", user_id: "alice", content: XSS });
+      const theirs = page.locator('[data-livechat="message"][data-role="agent"] .text', {
+        hasText: XSS,
+      });
+      await theirs.waitFor();
+      assert.equal(await theirs.textContent(), XSS);
+      assert.equal(await page.locator('[data-livechat="messages"] img').count(), 0);
+
+      await Deno.mkdir(SCREENSHOTS, { recursive: true });
+      await page.screenshot({ path: `${SCREENSHOTS}widget-desktop.png` });
+      await page.setViewportSize({ width: 375, height: 740 });
+      await page.screenshot({ path: `${SCREENSHOTS}widget-mobile.png` });
+      await page.setViewportSize({ width: 1280, height: 800 });
+
+      // A reload keeps everything, each once; what the agent wrote meanwhile arrives too.
+      await page.goto("about:blank");
+      await agent.request("message", {
+        to: "user",
+        user_id: "alice",
+        content: "while you were away",
+      });
+      await page.goBack();
+      await page.locator('[data-livechat="bubble"]').click();
+      await page.locator('[data-livechat="message"] .text', { hasText: "while you were away" })
+        .waitFor();
+      const texts = await page.locator('[data-livechat="message"] .text').allTextContents();
+      for (const t of ["Hello from the widget", XSS, "while you were away"]) {
+        assert.equal(
+          texts.filter((x) => x === t).length,
+          1,
+          `"${t}" once: ${JSON.stringify(texts)}`,
+        );
+      }
+      assert.deepEqual(dialogs, []);
     } finally {
       await browser.close();
       await engine.close();
