@@ -165,6 +165,10 @@ function conversationOf(userId) {
     log.setAttribute("aria-relevant", "additions text");
     log.setAttribute("aria-label", `Messages with ${userId}`);
     log.hidden = userId !== selected;
+    // Infinite scroll back: reaching the top loads the previous page of history.
+    log.addEventListener("scroll", () => {
+      if (log.scrollTop < 40 && !els.older.hidden && !els.older.disabled) loadOlder();
+    });
     els.logs.append(log);
     conv = {
       userId,
@@ -603,9 +607,12 @@ async function loadOlder() {
     els.actionHint.textContent = `Could not load earlier messages: ${errorText(ack)}`;
     return;
   }
+  // Older messages go above: keep what the agent was reading where it was.
+  const fromBottom = conv.log.scrollHeight - conv.log.scrollTop;
   for (const m of Array.isArray(ack.messages) ? ack.messages : []) {
     showMessage(m, { live: false });
   }
+  conv.log.scrollTop = conv.log.scrollHeight - fromBottom;
   if (ack.has_more !== true) conv.historyDone = true;
   renderOlder();
 }
