@@ -213,3 +213,46 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "browser: the try-it page opens a demo visitor and agent with fresh tokens and plays the handoff",
+  ignore: skipBrowser,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const engine = await startEngine(undefined, { demo: true });
+    const browser = await launch();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${engine.url}/`);
+      await page.locator("#demo-start").click();
+      await page.locator("#demo-ready").waitFor();
+      const visitor = new URL(
+        (await page.locator("#demo-visitor").getAttribute("href"))!,
+        engine.url,
+      );
+      const agentUrl = new URL(
+        (await page.locator("#demo-agent").getAttribute("href"))!,
+        engine.url,
+      );
+      assert.equal(visitor.pathname, "/widget.html");
+      assert.equal(agentUrl.pathname, "/admin.html");
+
+      const agent = await browser.newPage();
+      await agent.goto(agentUrl.href);
+      await agent.locator('#status[data-state="connected"]').waitFor({ timeout: 15_000 });
+      const widget = await browser.newPage();
+      await widget.goto(visitor.href);
+      await widget.locator('[data-livechat="bubble"]').click();
+      await page.locator("#demo-handoff").click();
+      await page.locator("#demo-result", { hasText: /200|ok/i }).waitFor();
+      await widget.locator('[data-livechat="status"]', { hasText: /chatting with|queue/i })
+        .waitFor();
+      await agent.locator("#conversations button").first().waitFor();
+    } finally {
+      await browser.close();
+      await engine.close();
+    }
+  },
+});

@@ -3,7 +3,7 @@ import { io, type Socket } from "socket.io-client";
 import { startServer } from "../../../adapters/server.ts";
 import { SocketIoPublisher } from "../../../adapters/socketio/socket_server.ts";
 import { MemoryEventStore } from "../../../adapters/store/mod.ts";
-import { createJwtVerifier } from "../../../src/auth.ts";
+import { createJwtVerifier, signToken } from "../../../src/auth.ts";
 import type { CompanyState } from "../../../domain/mod.ts";
 import { ActorSystem } from "../../../src/company_actor.ts";
 import { silentLogger } from "../../../src/log.ts";
@@ -16,7 +16,7 @@ import { SECRET, tokenFor } from "../../_tokens.ts";
 /** Starts an engine over `store` (in memory by default), with webhooks retrying fast. */
 export async function startEngine(
   store: EventStore = new MemoryEventStore(),
-  limits: { socketRate?: number; connectRate?: number; httpRate?: number } = {},
+  limits: { socketRate?: number; connectRate?: number; httpRate?: number; demo?: boolean } = {},
 ) {
   const publisher = new SocketIoPublisher();
   const metrics = new Metrics();
@@ -45,6 +45,7 @@ export async function startEngine(
     log: silentLogger,
     metrics,
     ...limits,
+    demo: limits.demo ? (claims) => signToken(SECRET, claims) : undefined,
   }, { port: 0, hostname: "127.0.0.1" });
   const clients: Client[] = [];
   return {
