@@ -9,6 +9,7 @@ import type { EventStore, NewEvent, StoredEvent } from "../../src/ports.ts";
 // an atomic operation. Values are UTF-8 JSON, so their size is known before the commit.
 const MAX_VALUE_BYTES = 65_000;
 const MAX_MUTATIONS = 999; // 1,000 less the head key
+const MAX_CHECKS = 100;
 const MAX_BYTES_PER_APPEND = 800_000;
 
 interface Head {
@@ -34,39 +35,134 @@ export class KvEventStore implements EventStore {
     return (await this.#readHead(stream)).version;
   }
 
-  async append(
+  /**
+   * Appends are queued and committed together: appends to different streams (companies) that
+   * arrive while a commit is in flight share the next atomic operation, each guarded by its
+   * own head check. A stream appears at most once per operation, so a stale writer is still
+   * caught. If a shared operation fails, its appends are retried one by one.
+   */
+  append(
     stream: string,
     expectedVersion: number,
     events: readonly NewEvent[],
   ): Promise<number> {
-    if (events.length === 0) return expectedVersion;
+    if (events.length === 0) return Promise.resolve(expectedVersion);
     const values = events.map(({ type, at, data, v = 1 }) =>
       encoder.encode(JSON.stringify({ type, at, v, data }))
     );
-    const tagCount = events.reduce((n, e) => n + (e.tags?.length ?? 0), 0);
-    checkSize(values, tagCount);
-    const headKey = ["head", stream];
-    let head = this.#heads.get(stream) ?? await this.#readHead(stream);
+    const tags = events.map((e) => e.tags ?? []);
+    const mutations = values.length + tags.reduce((n, t) => n + t.length, 0) + 1;
+    const bytes = values.reduce((n, v) => n + v.length, 0);
+    try {
+      checkSize(values, mutations - values.length - 1);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => {
+      this.#queue.push({
+        stream,
+        expectedVersion,
+        values,
+        tags,
+        mutations,
+        bytes,
+        resolve,
+        reject,
+      });
+      if (!this.#flushing) this.#flush();
+    });
+  }
+
+  readonly #queue: PendingAppend[] = [];
+  #flushing = false;
+
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    try {
+      while (this.#queue.length > 0) {
+        const batch: PendingAppend[] = [];
+        const streams = new Set<string>();
+        let mutations = 0;
+        let bytes = 0;
+        for (let i = 0; i < this.#queue.length;) {
+          const p = this.#queue[i];
+          const fits = mutations + p.mutations <= MAX_MUTATIONS + 1 &&
+            bytes + p.bytes <= MAX_BYTES_PER_APPEND && batch.length < MAX_CHECKS;
+          if (!streams.has(p.stream) && (batch.length === 0 || fits)) {
+            batch.push(p);
+            streams.add(p.stream);
+            mutations += p.mutations;
+            bytes += p.bytes;
+            this.#queue.splice(i, 1);
+          } else i++;
+        }
+        if (batch.length === 1 || !(await this.#commitTogether(batch))) {
+          for (const p of batch) {
+            await this.#commitOne(p).then(p.resolve, p.reject);
+          }
+        }
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  /** One atomic operation for several streams; false if it failed (then each is retried alone). */
+  async #commitTogether(batch: PendingAppend[]): Promise<boolean> {
+    const heads = await Promise.all(
+      batch.map((p) => this.#heads.get(p.stream) ?? this.#readHead(p.stream)),
+    );
+    // Versions only grow, so a head already past the expected version is a conflict for sure.
+    const ready = batch.filter((p, i) => {
+      if (heads[i].version === p.expectedVersion) return true;
+      p.reject(new VersionConflictError(p.stream, p.expectedVersion, heads[i].version));
+      return false;
+    });
+    batch.length = 0;
+    batch.push(...ready);
+    if (batch.length === 0) return true;
+    const op = this.kv.atomic();
+    for (const p of batch) {
+      op.check({ key: ["head", p.stream], versionstamp: this.#heads.get(p.stream)!.versionstamp });
+      write(op, p);
+    }
+    let result: Deno.KvCommitResult | Deno.KvCommitError;
+    try {
+      result = await op.commit();
+    } catch {
+      return false;
+    }
+    if (!result.ok) return false;
+    for (const p of batch) {
+      const version = p.expectedVersion + p.values.length;
+      this.#heads.set(p.stream, {
+        version,
+        versionstamp: (result as Deno.KvCommitResult).versionstamp,
+      });
+      p.resolve(version);
+    }
+    return true;
+  }
+
+  async #commitOne(p: PendingAppend): Promise<number> {
+    const headKey = ["head", p.stream];
+    let head = this.#heads.get(p.stream) ?? await this.#readHead(p.stream);
     for (let attempt = 0;; attempt++) {
-      if (head.version !== expectedVersion) {
-        throw new VersionConflictError(stream, expectedVersion, head.version);
+      if (head.version !== p.expectedVersion) {
+        throw new VersionConflictError(p.stream, p.expectedVersion, head.version);
       }
       const op = this.kv.atomic().check({ key: headKey, versionstamp: head.versionstamp });
-      values.forEach((value, i) => {
-        const seq = expectedVersion + i + 1;
-        op.set(["ev", stream, seq], value);
-        for (const tag of events[i].tags ?? []) op.set(["tag", stream, tag, seq], seq);
-      });
-      const version = expectedVersion + values.length;
-      const result = await op.set(headKey, version).commit();
+      write(op, p);
+      const result = await op.commit();
       if (result.ok) {
-        this.#heads.set(stream, { version, versionstamp: result.versionstamp });
+        const version = p.expectedVersion + p.values.length;
+        this.#heads.set(p.stream, { version, versionstamp: result.versionstamp });
         return version;
       }
       // The cached head was stale: another writer moved the stream. Read it and decide again.
-      head = await this.#readHead(stream);
-      if (attempt > 0 && head.version === expectedVersion) {
-        throw new VersionConflictError(stream, expectedVersion, head.version);
+      head = await this.#readHead(p.stream);
+      if (attempt > 0 && head.version === p.expectedVersion) {
+        throw new VersionConflictError(p.stream, p.expectedVersion, head.version);
       }
     }
   }
@@ -175,6 +271,27 @@ export class KvEventStore implements EventStore {
     this.#heads.set(stream, head);
     return head;
   }
+}
+
+interface PendingAppend {
+  readonly stream: string;
+  readonly expectedVersion: number;
+  readonly values: readonly Uint8Array[];
+  readonly tags: readonly (readonly string[])[];
+  readonly mutations: number;
+  readonly bytes: number;
+  readonly resolve: (version: number) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** The writes of one append: its events, their index entries, and the new head. */
+function write(op: Deno.AtomicOperation, p: PendingAppend): void {
+  p.values.forEach((value, i) => {
+    const seq = p.expectedVersion + i + 1;
+    op.set(["ev", p.stream, seq], value);
+    for (const tag of p.tags[i]) op.set(["tag", p.stream, tag, seq], seq);
+  });
+  op.set(["head", p.stream], p.expectedVersion + p.values.length);
 }
 
 function decode(seq: number, value: Uint8Array): StoredEvent {

@@ -44,3 +44,30 @@ Deno.test("KvEventStore: two handles on one file catch each other's stale writes
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("KvEventStore: concurrent appends to many streams share commits, and a stale one fails alone", async () => {
+  const store = await KvEventStore.open(":memory:");
+  try {
+    await store.append("s3", 0, [{ type: "A", at: 1, data: {} }]);
+    const appends = Array.from(
+      { length: 50 },
+      (_, i) =>
+        store.append(`s${i}`, i === 3 ? 0 : 0, [{ type: "A", at: 1, data: { i } }, {
+          type: "B",
+          at: 1,
+          data: {},
+        }]),
+    );
+    const results = await Promise.allSettled(appends);
+    results.forEach((r, i) => {
+      if (i === 3) assert.equal(r.status === "rejected" && r.reason.name, "VersionConflictError");
+      else assert.deepEqual(r, { status: "fulfilled", value: 2 });
+    });
+    for (let i = 0; i < 50; i++) assert.equal(await store.version(`s${i}`), i === 3 ? 1 : 2);
+    const seqs: number[] = [];
+    for await (const e of store.read("s7")) seqs.push(e.seq);
+    assert.deepEqual(seqs, [1, 2]);
+  } finally {
+    store.close();
+  }
+});
