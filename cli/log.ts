@@ -9,6 +9,7 @@
 import { parseArgs } from "node:util";
 import { KvEventStore } from "../adapters/store/kv_event_store.ts";
 import { loadConfig } from "../src/config.ts";
+import type { StoredEvent } from "../src/ports.ts";
 import {
   audience,
   concerns,
@@ -99,7 +100,7 @@ export async function main(
       if (!values.check) return 0;
       const store = await openStore(config.kvPath);
       try {
-        const company = values.company ?? await onlyCompany(store);
+        const company = values.company ?? await companyOf(store, events[0]);
         const diff = differences(state, await liveState(store, company));
         if (diff.length === 0) {
           print(`check: the replay matches company ${company} at seq ${state.version}`);
@@ -154,13 +155,22 @@ async function openStore(path: string): Promise<KvEventStore> {
   return KvEventStore.open(path);
 }
 
-async function onlyCompany(store: KvEventStore): Promise<string> {
-  const companies: string[] = [];
-  for await (const c of store.streams()) companies.push(c);
-  if (companies.length !== 1) {
-    throw new UsageError("--check needs --company ID (the log has several companies)");
+/** The company whose log begins with the export's first event (an export names no company). */
+async function companyOf(store: KvEventStore, first: StoredEvent | undefined): Promise<string> {
+  const matches: string[] = [];
+  for await (const company of store.streams()) {
+    for await (const e of store.read(company, { limit: 1 })) {
+      if (first && exportLine(e) === exportLine(first)) matches.push(company);
+    }
   }
-  return companies[0];
+  if (matches.length !== 1) {
+    throw new UsageError(
+      matches.length === 0
+        ? "--check found no company whose log starts like this export: give --company ID"
+        : "--check matches several companies: give --company ID",
+    );
+  }
+  return matches[0];
 }
 
 function describe(step: Step, withDeliveries: boolean): string {

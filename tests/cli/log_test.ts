@@ -116,6 +116,10 @@ Deno.test("log replay --check passes on a faithful export and fails on a corrupt
     const ok = await run(["replay", good, "--check", "--company", "acme"]);
     assert.equal(ok.code, 0, ok.out.join("\n"));
     assert.match(ok.out.at(-1)!, /matches company acme/);
+    // Without --company, the company is found by the export's first event.
+    const inferred = await run(["replay", good, "--check"]);
+    assert.equal(inferred.code, 0, inferred.out.join("\n"));
+    assert.match(inferred.out.at(-1)!, /matches company acme/);
 
     const corrupted = lines.map((l) => l.replace('"returnToBot":true', '"returnToBot":false'));
     assert.notDeepEqual(corrupted, lines);
