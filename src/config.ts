@@ -58,9 +58,9 @@ const SCHEMA = {
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   CORS_ORIGINS: z.string().trim().default("*"),
   MAX_MESSAGE_LENGTH: integer(1, 8000).default(4000),
-  RATE_LIMIT_SOCKET: integer(0, 1_000_000).default(50),
-  RATE_LIMIT_CONNECT: integer(0, 1_000_000).default(50),
-  RATE_LIMIT_HTTP: integer(0, 1_000_000).default(50),
+  RATE_LIMIT_SOCKET: integer(0, 1_000_000).default(100),
+  RATE_LIMIT_CONNECT: integer(0, 1_000_000).default(200),
+  RATE_LIMIT_HTTP: integer(0, 1_000_000).default(200),
   SNAPSHOT_EVERY: integer(10, 10_000_000).default(1000),
   JWT_PUBLIC_KEY: z.string().trim().includes("BEGIN PUBLIC KEY", {
     message: "must be a PEM public key",

@@ -158,6 +158,12 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
   const origins = deps.corsOrigins ?? "*";
   const io = new Server(httpServer, {
     cors: { origin: origins === "*" ? "*" : [...origins] },
+    // CORS headers do not bind WebSockets: a browser handshake from an origin not on the
+    // list is refused here. Clients that send no Origin (servers, tests) are not browsers.
+    allowRequest: (req, callback) => {
+      const origin = req.headers.origin;
+      callback(null, origins === "*" || origin === undefined || origins.includes(origin));
+    },
     maxHttpBufferSize: 64 * 1024,
     serveClient: true,
   });

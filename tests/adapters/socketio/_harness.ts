@@ -16,7 +16,13 @@ import { SECRET, tokenFor } from "../../_tokens.ts";
 /** Starts an engine over `store` (in memory by default), with webhooks retrying fast. */
 export async function startEngine(
   store: EventStore = new MemoryEventStore(),
-  limits: { socketRate?: number; connectRate?: number; httpRate?: number; demo?: boolean } = {},
+  limits: {
+    socketRate?: number;
+    connectRate?: number;
+    httpRate?: number;
+    demo?: boolean;
+    corsOrigins?: string[];
+  } = {},
 ) {
   const publisher = new SocketIoPublisher();
   const metrics = new Metrics();

@@ -396,3 +396,19 @@ Deno.test("http: an address over its request rate gets 429 rate_limited", async 
     await engine.close();
   }
 });
+
+Deno.test("socket: CORS_ORIGINS refuses a browser handshake from another origin, WebSocket included", async () => {
+  const engine = await startEngine(undefined, { corsOrigins: ["http://good.example"] });
+  try {
+    const token = await engine.token("acme", "alice", "user");
+    const evil = engine.raw({ auth: { token }, extraHeaders: { Origin: "http://evil.example" } });
+    await evil.next("connect_error");
+    assert.equal(evil.socket.connected, false);
+    const good = engine.raw({ auth: { token }, extraHeaders: { Origin: "http://good.example" } });
+    await good.connected();
+    const server = engine.raw({ auth: { token } }); // no Origin: not a browser
+    await server.connected();
+  } finally {
+    await engine.close();
+  }
+});
