@@ -2,7 +2,7 @@
  * Routing: who receives what when an event happens. Pure; the Socket.IO adapter only
  * maps audiences to rooms (inside the event's company) and emits.
  */
-import { anyAgentOnline, evolve, isOnline, loadOf } from "./decider.ts";
+import { anyAgentOnline, evolve, isOnline, loadOf, MAX_UNREAD } from "./decider.ts";
 import type {
   Audience,
   CompanyEvent,
@@ -107,6 +107,20 @@ export function deliveries(state: CompanyState, event: CompanyEvent): Delivery[]
           payload,
         });
       }
+      // The receiving side's unread count moved: its `conversation` says so.
+      const conversation = state.conversations.get(userId);
+      if (conversation) {
+        const forAgents = senderRole === "user";
+        const unread = Math.min(
+          (forAgents ? conversation.unreadByAgents : conversation.unreadByUser).length + 1,
+          MAX_UNREAD,
+        );
+        out.push({
+          to: other,
+          event: "conversation",
+          payload: { ...conversationView(state, conversation, forAgents), unread },
+        });
+      }
       return out;
     }
     case "HandedOff": {
@@ -142,9 +156,12 @@ export function deliveries(state: CompanyState, event: CompanyEvent): Delivery[]
     case "MessagesRead": {
       const { userId, readerId, readerRole, seq: upTo } = event.data;
       const payload = { user_id: userId, reader: readerId, role: readerRole, seq: upTo };
+      const after = evolve(state, event);
+      const conversation = after.conversations.get(userId);
       return [
         { to: { kind: "user", userId }, event: "read", payload },
         { to: AGENTS, event: "read", payload },
+        ...(conversation ? conversationChanged(after, conversation) : []),
       ];
     }
     case "ConversationOpened":

@@ -147,7 +147,7 @@ Deno.test("decide() SendMessage from an agent reaches the named user and the age
   )
     .when(cmd.send(bob, "alice", "hello", "bob-s1"))
     .then(ev.sent("alice", "bob", "agent", "hello", "m-hello", "bob-s1"));
-  assert.deepEqual(out.deliveries(), [
+  assert.deepEqual(only(out.deliveries(), "message"), [
     {
       to: { kind: "user", userId: "alice" },
       event: "message",
@@ -160,6 +160,8 @@ Deno.test("decide() SendMessage from an agent reaches the named user and the age
       payload: message(8, "bob", "agent", "hello"),
     },
   ]);
+  const unread = out.deliveries().find((d) => d.event === "conversation");
+  assert.deepEqual([unread?.to, unread?.payload.unread], [{ kind: "user", userId: "alice" }, 1]);
 });
 
 Deno.test("decide() SendMessage in an open conversation does not open another", () => {
