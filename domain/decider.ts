@@ -318,10 +318,18 @@ export function evolve(state: CompanyState, event: CompanyEvent): CompanyState {
             offlineAt: null,
             lastAssignedSeq: agent?.lastAssignedSeq ?? 0,
           };
-        const conversations = anyAgentOnline(state) ? state.conversations : mapValues(
-          state.conversations,
-          (c) => c.forAgents.length ? { ...c, forAgents: [] } : c,
-        );
+        // The agent is shown what was kept for agents (by `deliveries`); remember how far.
+        const conversations = mapValues(state.conversations, (c) => {
+          const last = c.forAgents.at(-1)?.seq;
+          if (last === undefined || backlogSeenBy(c, userId) >= last) return c;
+          return {
+            ...c,
+            backlogSeen: [
+              ...c.backlogSeen.filter(([id]) => id !== userId),
+              [userId, last] as const,
+            ],
+          };
+        });
         return { ...next, agents: withEntry(state.agents, userId, updated), conversations };
       }
       const sockets = socketsOf(state, role, userId);
@@ -364,6 +372,7 @@ export function evolve(state: CompanyState, event: CompanyEvent): CompanyState {
         queuedAt: null,
         releasedBy: null,
         forAgents: [],
+        backlogSeen: [],
         forUser: [],
         unreadByAgents: [],
         unreadByUser: [],
@@ -445,12 +454,15 @@ export function evolve(state: CompanyState, event: CompanyEvent): CompanyState {
         : event.data.toAgentId;
       const conversation = state.conversations.get(userId);
       if (!conversation) return next;
+      // The assignee has now been shown what was kept (by `deliveries`): nothing is kept after.
       const updated: Conversation = {
         ...conversation,
         status: "assigned",
         assignee: agentId,
         queuedAt: null,
         releasedBy: null,
+        forAgents: [],
+        backlogSeen: [],
       };
       const agent = state.agents.get(agentId);
       return {
@@ -471,6 +483,8 @@ export function evolve(state: CompanyState, event: CompanyEvent): CompanyState {
         status: returnToBot ? "bot" : "resolved",
         assignee: null,
         queuedAt: null,
+        forAgents: [],
+        backlogSeen: [],
       };
       return {
         ...next,
@@ -572,6 +586,11 @@ export function loadOf(state: CompanyState, agentId: string): number {
     if (c.status === "assigned" && c.assignee === agentId) n++;
   }
   return n;
+}
+
+/** The seq of the last kept item an agent was shown (0 if none). */
+export function backlogSeenBy(c: Conversation, agentId: string): number {
+  return c.backlogSeen.find(([id]) => id === agentId)?.[1] ?? 0;
 }
 
 /** Unread counts saturate: a conversation tracks its newest unread seqs only. */

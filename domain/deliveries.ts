@@ -2,7 +2,7 @@
  * Routing: who receives what when an event happens. Pure; the Socket.IO adapter only
  * maps audiences to rooms (inside the event's company) and emits.
  */
-import { anyAgentOnline, evolve, isOnline, loadOf, MAX_UNREAD } from "./decider.ts";
+import { backlogSeenBy, evolve, isOnline, loadOf, MAX_UNREAD } from "./decider.ts";
 import type {
   Audience,
   CompanyEvent,
@@ -53,8 +53,13 @@ export function deliveries(state: CompanyState, event: CompanyEvent): Delivery[]
       const open = [...state.conversations.values()].filter(
         (c) => c.status === "queued" || c.status === "assigned",
       );
-      const waiting = anyAgentOnline(state) || resumed ? [] : [...state.conversations.values()]
-        .flatMap((c) => c.forAgents.map((p) => ({ c, p })))
+      // What users said while no agent was online, not yet shown to this agent (a resuming
+      // socket gets it from the log instead).
+      const waiting = resumed ? [] : [...state.conversations.values()]
+        .flatMap((c) => {
+          const seen = backlogSeenBy(c, userId);
+          return c.forAgents.filter((p) => p.seq > seen).map((p) => ({ c, p }));
+        })
         .sort((a, b) => a.p.seq - b.p.seq);
       return [
         { to: socket, event: "user_list", payload: { users: [...state.users.keys()] } },
@@ -143,7 +148,18 @@ export function deliveries(state: CompanyState, event: CompanyEvent): Delivery[]
     case "ConversationResolved": {
       const after = evolve(state, event);
       const conversation = after.conversations.get(event.data.userId);
+      // The agent who picks the conversation up is shown what was kept that they have not seen.
+      const assignee = event.type === "ConversationAssigned"
+        ? event.data.agentId
+        : event.type === "ConversationTransferred"
+        ? event.data.toAgentId
+        : undefined;
+      const before = state.conversations.get(event.data.userId);
+      const kept = assignee && before
+        ? before.forAgents.filter((p) => p.seq > backlogSeenBy(before, assignee))
+        : [];
       return [
+        ...kept.map((p) => pendingDelivery({ kind: "agent", userId: assignee! }, before!, p, true)),
         ...(conversation ? conversationChanged(after, conversation) : []),
         ...queueChanges(state, after),
         ...agentLoadChanges(state, after, event),

@@ -312,8 +312,10 @@ export interface Conversation {
   readonly queuedAt: number | null;
   /** The agent who released it back to the queue: auto assignment gives it to someone else. */
   readonly releasedBy: string | null;
-  /** Kept for the first agent who comes online. */
+  /** What users said while no agent was online: kept until the conversation is assigned. */
   readonly forAgents: readonly Pending[];
+  /** Per agent, the last kept item they were shown (so nobody gets one twice). */
+  readonly backlogSeen: readonly (readonly [string, number])[];
   /** Kept for the user's next connection. */
   readonly forUser: readonly Pending[];
   /** Seqs of the user's messages no agent has read yet. */

@@ -203,10 +203,28 @@ Deno.test("deliveries() a user's message sent with no agent online reaches the f
     },
     { to: socket, event: "message", payload: message(6, "alice", "user", "anyone?") },
   ]);
-  // Once an agent has them, the next agent gets no copy.
+  // While the conversation waits, the next agent to connect is shown them too; bob's second
+  // tab is not shown them again; once it is assigned, nobody is.
   const later = given(...history, ev.connected("bob", "agent")).when(cmd.connect("dave", "agent"))
     .then(ev.connected("dave", "agent"));
-  assert.deepEqual(only(later.deliveries(), "message", "chatbot_context"), []);
+  assert.deepEqual(only(later.deliveries(), "message").map((d) => d.payload.content), ["anyone?"]);
+  const tab = given(...history, ev.connected("bob", "agent")).when(
+    cmd.connect("bob", "agent", "bob-s2"),
+  )
+    .then(ev.connected("bob", "agent", "bob-s2"));
+  assert.deepEqual(only(tab.deliveries(), "message", "chatbot_context"), []);
+  const assigned = given(
+    ...history,
+    ev.connected("bob", "agent"),
+    ev.assigned("alice", "bob", "claim"),
+  );
+  assert.deepEqual(
+    only(
+      assigned.when(cmd.connect("dave", "agent")).then(ev.connected("dave", "agent")).deliveries(),
+      "message",
+    ),
+    [],
+  );
 });
 
 Deno.test("deliveries() an agent's message to an offline user reaches the user's next connection", () => {

@@ -461,3 +461,45 @@ Deno.test("evolve() a changed webhook URL takes over waiting events; a URL set a
   ).state;
   assert.equal(again.webhookSince, 3);
 });
+
+Deno.test("deliveries() the agent who picks up a conversation is shown what its user said while no agent was online", () => {
+  const history = [
+    MANUAL,
+    ev.connected("ann", "user"),
+    ...handedOff("ann"),
+    ev.sent("ann", "ann", "user", "hello? anyone?"),
+    online("bob"), // shown the kept message on connect
+    online("dave"), // so is dave
+  ];
+  const claimed = given(...history).when(cmd.claim("dave", "ann")).then(
+    ev.assigned("ann", "dave", "claim"),
+  );
+  assert.deepEqual(
+    claimed.deliveries().filter((d) => d.event === "message"),
+    [],
+    "dave already has it",
+  );
+  // An agent who was never shown it gets it when the conversation is transferred to them.
+  const transfer = given(...history, ev.assigned("ann", "dave", "claim"));
+  assert.deepEqual(transfer.state.conversations.get("ann")?.forAgents, []);
+  const fresh = given(
+    MANUAL,
+    ev.connected("ann", "user"),
+    ...handedOff("ann"),
+    ev.sent("ann", "ann", "user", "hello?"),
+  );
+  const auto = fresh.when(cmd.settings({ assignment: "auto" }));
+  assert.ok(auto); // no agent online: nothing to assign
+  const viaClaim = given(
+    MANUAL,
+    ev.connected("ann", "user"),
+    ...handedOff("ann"),
+    ev.sent("ann", "ann", "user", "hello?"),
+    { type: "PresenceReset", at, data: {} },
+  );
+  assert.equal(
+    viaClaim.state.conversations.get("ann")?.forAgents.length,
+    2,
+    "context and message are kept",
+  );
+});

@@ -10,6 +10,7 @@ import {
   evolve,
   fold,
   initialState,
+  isOnline,
   loadOf,
   pickAgent,
 } from "../../domain/mod.ts";
@@ -54,6 +55,11 @@ function run(commands: readonly CompanyCommand[]) {
   const out: Delivery[] = [];
   const reached: Delivery[] = [];
   for (const command of commands) {
+    // Agents act through their sockets: an agent with none sends nothing (as the adapter ensures).
+    if (
+      command.type === "SendMessage" && command.data.sender.role === "agent" &&
+      !isOnline(state.agents.get(command.data.sender.userId))
+    ) continue;
     const decision = decide(state, command);
     if (!decision.ok) continue;
     for (const event of decision.events) {
