@@ -302,8 +302,8 @@ export function createHttpApp(deps: HttpDeps): Hono {
   app.get("/api/v1/companies/:company_id/events", async (c) => {
     const caller = await authenticate(c, deps.verifier);
     if (caller instanceof Response) return caller;
-    if (caller.role === "user") {
-      return fail(c, "forbidden", "The log is for agents and the company's bot");
+    if (caller.role !== "agent") {
+      return fail(c, "forbidden", "The log is for the company's admins (agents)");
     }
     if (caller.companyId !== c.req.param("company_id")) {
       return fail(c, "forbidden", "The token does not belong to this company");
@@ -418,7 +418,7 @@ async function authenticate(c: Context, verifier: JwtVerifier): Promise<Principa
   const header = c.req.header("authorization") ?? "";
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!match) {
-    return fail(c, "unauthorized", "Send the bot token as 'Authorization: Bearer <token>'");
+    return fail(c, "unauthorized", "Send a token as 'Authorization: Bearer <token>'");
   }
   try {
     return await verifier.verify(match[1]);

@@ -199,7 +199,7 @@ export function openApiDocument(schemas: {
       "/api/v1/companies/{company_id}/events": {
         get: {
           summary:
-            "The company's event log as NDJSON, paginated (an agent or bot token of that company)",
+            "The company's event log as NDJSON, paginated (admin-only: an agent token of that company)",
           security: bearer,
           parameters: [
             { name: "company_id", in: "path", required: true, schema: { type: "string" } },

@@ -369,7 +369,13 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
             type: "MarkRead",
             data: { reader: { userId, role }, userId: target, seq: p.seq, at: deps.clock.now() },
           });
-          return outcome.ok ? { ok: true, seq: p.seq } : { ok: false, error: outcome.error };
+          if (!outcome.ok) return { ok: false, error: outcome.error };
+          // A read mark never runs ahead of the log: the ack says what was recorded.
+          const read = outcome.events.find((e) => e.type === "MessagesRead");
+          const seq = read?.type === "MessagesRead"
+            ? read.data.seq
+            : Math.min(p.seq, deps.system.actor(companyId).state.version);
+          return { ok: true, seq };
         }),
       history: (payload) =>
         parse(History, payload ?? {}, async (p) => {
