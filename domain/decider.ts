@@ -530,8 +530,27 @@ export function evolve(state: CompanyState, event: CompanyEvent): CompanyState {
 
 /** Folds events over a state (the initial one unless given). */
 export function fold(events: Iterable<CompanyEvent>, state = initialState()): CompanyState {
-  for (const event of events) state = evolve(state, event);
-  return state;
+  // The intermediate states of a fold are never seen outside it, so the maps it copies can be
+  // written in place after their first copy: each map is copied once per fold, not once per
+  // event. The given state is never touched, and nothing outside sees a map change.
+  const outer = drafts;
+  drafts = new Set();
+  try {
+    for (const event of events) state = evolve(state, event);
+    return state;
+  } finally {
+    drafts = outer;
+  }
+}
+
+/** Inside `fold`: the maps this fold made, which it may write in place. */
+let drafts: Set<ReadonlyMap<string, unknown>> | null = null;
+
+function draft<V>(map: ReadonlyMap<string, V>): Map<string, V> {
+  if (drafts?.has(map)) return map as Map<string, V>;
+  const copy = new Map(map);
+  drafts?.add(copy);
+  return copy;
 }
 
 /** A timer the runtime must deliver: at `due`, dispatch `command`. */
@@ -695,11 +714,11 @@ function reject(code: ErrorCode, message: string): Decision {
 }
 
 function withEntry<V>(map: ReadonlyMap<string, V>, key: string, value: V): ReadonlyMap<string, V> {
-  return new Map(map).set(key, value);
+  return draft(map).set(key, value);
 }
 
 function without<V>(map: ReadonlyMap<string, V>, key: string): ReadonlyMap<string, V> {
-  const copy = new Map(map);
+  const copy = draft(map);
   copy.delete(key);
   return copy;
 }

@@ -13,6 +13,7 @@ import {
   isOnline,
   loadOf,
   pickAgent,
+  toSnapshot,
 } from "../../domain/mod.ts";
 
 /** Commands over a small pool of identities, so connects, tabs and conversations collide. */
@@ -97,7 +98,14 @@ Deno.test("evolve() over any generated history is deterministic, also when folde
         assert.deepEqual(fold(events), state);
         assert.deepEqual(fold(events), fold(events));
         const k = events.length ? cut % events.length : 0;
-        assert.deepEqual(fold(events.slice(k), fold(events.slice(0, k))), state);
+        const head = fold(events.slice(0, k));
+        const before = JSON.stringify(toSnapshot(head));
+        assert.deepEqual(fold(events.slice(k), head), state);
+        assert.equal(
+          JSON.stringify(toSnapshot(head)),
+          before,
+          "fold never changes its start state",
+        );
         assert.equal(state.version, events.length);
       },
     ),
