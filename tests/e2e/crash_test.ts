@@ -7,44 +7,19 @@ import assert from "node:assert/strict";
 import { KvEventStore } from "../../adapters/store/mod.ts";
 import { signToken } from "../../src/auth.ts";
 import { Client } from "../adapters/socketio/_harness.ts";
+import { startMain } from "./_main_process.ts";
 
-const root = new URL("../..", import.meta.url).pathname;
 const SECRET = "crash-test-secret-0123456789";
 const key = new TextEncoder().encode(SECRET);
 
-async function startServer(dataDir: string) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys",
-      "main.ts",
-    ],
-    cwd: root,
-    env: {
-      PORT: "0",
-      DATA_DIR: dataDir,
-      JWT_SECRET: SECRET,
-      LOG_LEVEL: "error",
-      RATE_LIMIT_SOCKET: "0",
-    },
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  while (!/localhost:(\d+)/.test(out)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`server exited: ${out}`);
-    out += value;
-  }
-  (async () => {
-    while (!(await reader.read()).done);
-  })();
-  return { child, url: `http://127.0.0.1:${/localhost:(\d+)/.exec(out)![1]}` };
+function startServer(dataDir: string) {
+  return startMain({
+    PORT: "0",
+    DATA_DIR: dataDir,
+    JWT_SECRET: SECRET,
+    LOG_LEVEL: "error",
+    RATE_LIMIT_SOCKET: "0",
+  });
 }
 
 type Ack = { ok: boolean; id: string; seq: number };

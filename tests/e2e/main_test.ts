@@ -2,52 +2,9 @@
 import assert from "node:assert/strict";
 import { signToken } from "../../src/auth.ts";
 import { Client } from "../adapters/socketio/_harness.ts";
+import { startMain, stopMain as stop } from "./_main_process.ts";
 
 const root = new URL("../..", import.meta.url).pathname;
-
-/** Starts `main.ts` and resolves with its port once it prints that it listens. */
-async function startMain(env: Record<string, string>) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys",
-      "main.ts",
-    ],
-    cwd: root,
-    env: { LOG_LEVEL: "warn", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  while (!/listening on http:\/\/localhost:(\d+)/.test(out)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`main.ts exited before listening: ${out}`);
-    out += value;
-  }
-  const port = Number(/listening on http:\/\/localhost:(\d+)/.exec(out)![1]);
-  // Keep draining stdout so the child never blocks on a full pipe.
-  const rest = (async () => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return out;
-      out += value;
-    }
-  })();
-  return { child, port, banner: () => out, rest };
-}
-
-async function stop(main: Awaited<ReturnType<typeof startMain>>) {
-  main.child.kill("SIGTERM");
-  const status = await main.child.status;
-  await main.rest;
-  await main.child.stderr.cancel();
-  return status;
-}
 
 Deno.test("main.ts: starts with a generated secret, keeps events in DATA_DIR, stops on SIGTERM with 0, and loses nothing across a restart", async () => {
   const dataDir = await Deno.makeTempDir();
