@@ -3,6 +3,7 @@
  * @module
  */
 export type * from "./types.ts";
+export { ERROR_CODES } from "./types.ts";
 export {
   anyAgentOnline,
   assignedTo,

@@ -27,15 +27,19 @@ export interface Participant {
 }
 
 /** Error codes shared by the domain, the acks and the HTTP answers (DESIGN §5.2). */
-export type ErrorCode =
-  | "invalid_payload"
-  | "unauthorized"
-  | "forbidden"
-  | "not_found"
-  | "conflict"
-  | "too_large"
-  | "rate_limited"
-  | "unavailable";
+export const ERROR_CODES = [
+  "invalid_payload",
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "conflict",
+  "too_large",
+  "rate_limited",
+  "unavailable",
+] as const;
+
+/** One of `ERROR_CODES`. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** A business refusal: a value, never a throw. */
 export interface Rejection {

@@ -3,6 +3,7 @@
  * validate the requests, so the docs cannot drift from what the server accepts.
  */
 import { z } from "zod";
+import { ERROR_CODES } from "../../domain/mod.ts";
 
 const error = {
   description: "An error",
@@ -17,16 +18,7 @@ const error = {
             required: ["code", "message"],
             properties: {
               code: {
-                enum: [
-                  "invalid_payload",
-                  "unauthorized",
-                  "forbidden",
-                  "not_found",
-                  "conflict",
-                  "too_large",
-                  "rate_limited",
-                  "unavailable",
-                ],
+                enum: [...ERROR_CODES],
               },
               message: { type: "string" },
             },

@@ -5,18 +5,10 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { ERROR_CODES } from "../../domain/mod.ts";
 import { startEngine } from "./socketio/_harness.ts";
 
-const CODES = new Set([
-  "invalid_payload",
-  "unauthorized",
-  "forbidden",
-  "not_found",
-  "conflict",
-  "too_large",
-  "rate_limited",
-  "unavailable",
-]);
+const CODES = new Set<string>(ERROR_CODES);
 const EVENTS = [
   "message",
   "claim",

@@ -1,6 +1,20 @@
 /** `main.ts` as a child process, the way an operator runs it. */
 
 const root = new URL("../..", import.meta.url).pathname;
+/** How `deno task start` runs `main.ts`. */
+export const MAIN_ARGS = [
+  "run",
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-sys",
+  "main.ts",
+];
+
+/** The project root, where `main.ts` runs. */
+export const ROOT = root;
+
 const LISTENING = /listening on http:\/\/localhost:(\d+)/;
 
 /** A running `main.ts`: its process, port, and everything it printed so far. */
@@ -17,15 +31,7 @@ export interface MainProcess {
 /** Starts `main.ts` with `env` and resolves once it prints the port it listens on. */
 export async function startMain(env: Record<string, string>): Promise<MainProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys",
-      "main.ts",
-    ],
+    args: MAIN_ARGS,
     cwd: root,
     env: { LOG_LEVEL: "warn", ...env },
     stdout: "piped",

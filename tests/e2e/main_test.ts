@@ -2,9 +2,7 @@
 import assert from "node:assert/strict";
 import { signToken } from "../../src/auth.ts";
 import { Client } from "../adapters/socketio/_harness.ts";
-import { startMain, stopMain as stop } from "./_main_process.ts";
-
-const root = new URL("../..", import.meta.url).pathname;
+import { MAIN_ARGS, ROOT, startMain, stopMain as stop } from "./_main_process.ts";
 
 Deno.test("main.ts: starts with a generated secret, keeps events in DATA_DIR, stops on SIGTERM with 0, and loses nothing across a restart", async () => {
   const dataDir = await Deno.makeTempDir();
@@ -57,16 +55,8 @@ Deno.test("main.ts: starts with a generated secret, keeps events in DATA_DIR, st
 
 Deno.test("main.ts: a wrong setting stops it with one line naming the variable", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys",
-      "main.ts",
-    ],
-    cwd: root,
+    args: MAIN_ARGS,
+    cwd: ROOT,
     env: { PORT: "not-a-port" },
   }).output();
   assert.equal(out.code, 1);
