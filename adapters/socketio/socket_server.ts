@@ -23,6 +23,7 @@ import { AuthError, type JwtVerifier, type Principal } from "../../src/auth.ts";
 import type { Logger } from "../../src/log.ts";
 import type { Clock, EventStore, Ids, Publisher } from "../../src/ports.ts";
 import { describe } from "../http/http_app.ts";
+import { coalesceWrites } from "./_coalesce.ts";
 
 /** What the socket server needs. */
 export interface SocketDeps {
@@ -168,6 +169,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
     serveClient: true,
   });
   deps.publisher.bind(io);
+  coalesceWrites(io);
   deps.metrics?.gauge("chat_connected_sockets", "Connected sockets, by role.", () => {
     const count = { user: 0, agent: 0 };
     for (const socket of io.of("/").sockets.values()) {
