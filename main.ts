@@ -88,6 +88,7 @@ async function main(): Promise<void> {
     await server.close();
     await system.stop();
     await webhooks.stop();
+    await store.flushIndex().catch(() => {}); // what is left is indexed at the next start
     store.close();
     clearTimeout(timer);
     Deno.exit(0);

@@ -71,3 +71,75 @@ Deno.test("KvEventStore: concurrent appends to many streams share commits, and a
     store.close();
   }
 });
+
+const tagged = (n: number, tag: string) => ({ type: "M", at: n, data: { n }, tags: [tag] });
+const seqsOf = async (store: KvEventStore, tag: string, options = { limit: 100 }) =>
+  (await store.readTagged("acme", tag, options)).map((e) => e.seq);
+const indexKeys = async (store: KvEventStore) => {
+  const keys: unknown[] = [];
+  for await (const { key } of store.kv.list({ prefix: ["tag", "acme"] })) keys.push(key.slice(2));
+  return keys;
+};
+
+Deno.test("KvEventStore: the tag index is written after the append, and reads agree before and after", async () => {
+  const store = await KvEventStore.open(":memory:");
+  try {
+    await store.append("acme", 0, [tagged(1, "ann"), tagged(2, "ben"), tagged(3, "ann")]);
+    assert.deepEqual(await indexKeys(store), []); // not on the chat path
+    assert.deepEqual(await seqsOf(store, "ann"), [1, 3]);
+    await store.flushIndex();
+    assert.deepEqual(await indexKeys(store), [["ann", 1], ["ann", 3], ["ben", 2]]);
+    assert.equal((await store.kv.get(["indexed", "acme"])).value, 3);
+    // Part indexed, part past the checkpoint: one answer, oldest first, no duplicates.
+    await store.append("acme", 3, [tagged(4, "ann"), { type: "X", at: 5, data: {} }]);
+    await store.append("acme", 5, [tagged(6, "ann")]);
+    assert.deepEqual(await seqsOf(store, "ann"), [1, 3, 4, 6]);
+    assert.deepEqual(await seqsOf(store, "ann", { limit: 3 }), [3, 4, 6]);
+    assert.deepEqual(await seqsOf(store, "ann", { before: 6, limit: 2 } as never), [3, 4]);
+    await store.flushIndex();
+    assert.equal((await store.kv.get(["indexed", "acme"])).value, 6);
+    assert.deepEqual(await seqsOf(store, "ann", { limit: 3 }), [3, 4, 6]);
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("KvEventStore: tags left unindexed by a stopped process are found, and indexed by the next", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const first = await KvEventStore.open(`${dir}/events.kv`);
+    await first.append("acme", 0, [tagged(1, "ann"), tagged(2, "ben")]);
+    first.close(); // stops before its index was written
+    const second = await KvEventStore.open(`${dir}/events.kv`);
+    assert.deepEqual(await seqsOf(second, "ann"), [1]);
+    await second.append("acme", 2, [tagged(3, "ann")]);
+    await second.flushIndex();
+    assert.deepEqual(await indexKeys(second), [["ann", 1], ["ann", 3], ["ben", 2]]);
+    assert.equal((await second.kv.get(["indexed", "acme"])).value, 3);
+    second.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("KvEventStore: a writer indexes another writer's events that fell between its own", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const a = await KvEventStore.open(`${dir}/events.kv`);
+    const b = await KvEventStore.open(`${dir}/events.kv`);
+    await a.append("acme", 0, [tagged(1, "ann")]);
+    assert.equal(await b.version("acme"), 1);
+    await b.append("acme", 1, [tagged(2, "ben")]);
+    b.close(); // b never writes its index
+    await assert.rejects(a.append("acme", 1, [tagged(2, "ann")]), {
+      name: "VersionConflictError",
+    });
+    await a.append("acme", 2, [tagged(3, "ann")]);
+    await a.flushIndex();
+    assert.deepEqual(await indexKeys(a), [["ann", 1], ["ann", 3], ["ben", 2]]);
+    assert.equal((await a.kv.get(["indexed", "acme"])).value, 3);
+    a.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
