@@ -655,11 +655,15 @@ export function pickAgent(state: CompanyState, avoid?: string | null): string | 
 /** Events decided so far, applied to a working state so later steps see them. */
 class Plan {
   readonly events: CompanyEvent[] = [];
-  constructor(public state: CompanyState) {}
+  readonly states: CompanyState[];
+  constructor(public state: CompanyState) {
+    this.states = [state];
+  }
 
   emit(event: CompanyEvent): this {
     this.events.push(event);
     this.state = evolve(this.state, event);
+    this.states.push(this.state);
     return this;
   }
 
@@ -696,7 +700,9 @@ class Plan {
   }
 
   done(): Decision {
-    return { ok: true, events: this.events };
+    return this.events.length > 0
+      ? { ok: true, events: this.events, states: this.states }
+      : { ok: true, events: [] };
   }
 
   private assign(userId: string, agentId: string, at: number): void {

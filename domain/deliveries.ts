@@ -17,9 +17,17 @@ type Payload = Delivery["payload"];
 
 const AGENTS = { kind: "agents" } as const;
 
-/** The deliveries of `event`, given the state just before it was applied. */
-export function deliveries(state: CompanyState, event: CompanyEvent): Delivery[] {
+/**
+ * The deliveries of `event`, given the state just before it was applied (and the state after
+ * it, when the caller has it already).
+ */
+export function deliveries(
+  state: CompanyState,
+  event: CompanyEvent,
+  applied?: CompanyState,
+): Delivery[] {
   const seq = state.version + 1;
+  const next = () => applied ?? evolve(state, event);
   switch (event.type) {
     case "SocketConnected": {
       const { userId, role, socketId, resumed } = event.data;
@@ -48,7 +56,7 @@ export function deliveries(state: CompanyState, event: CompanyEvent): Delivery[]
           ),
         ];
       }
-      const after = evolve(state, event);
+      const after = next();
       const comingOnline = !isOnline(state.agents.get(userId));
       const open = [...state.conversations.values()].filter(
         (c) => c.status === "queued" || c.status === "assigned",
@@ -83,7 +91,7 @@ export function deliveries(state: CompanyState, event: CompanyEvent): Delivery[]
         return [{
           to: AGENTS,
           event: "agent_status",
-          payload: agentView(evolve(state, event), userId),
+          payload: agentView(next(), userId),
         }];
       }
       return [{ to: AGENTS, event: "user_disconnected", payload: { user_id: userId } }];
@@ -134,7 +142,7 @@ export function deliveries(state: CompanyState, event: CompanyEvent): Delivery[]
         { to: { kind: "user", userId }, event: "chatbot_context", payload: { context } },
         { to: AGENTS, event: "chatbot_context", payload: { context, user_id: userId } },
       ];
-      const after = evolve(state, event);
+      const after = next();
       const conversation = after.conversations.get(userId);
       // A fresh handoff is announced by the queueing that follows; a repeated one here.
       if (conversation && conversation.status !== "bot") {
@@ -146,7 +154,7 @@ export function deliveries(state: CompanyState, event: CompanyEvent): Delivery[]
     case "ConversationAssigned":
     case "ConversationTransferred":
     case "ConversationResolved": {
-      const after = evolve(state, event);
+      const after = next();
       const conversation = after.conversations.get(event.data.userId);
       // The agent who picks the conversation up is shown what was kept that they have not seen.
       const assignee = event.type === "ConversationAssigned"
@@ -166,13 +174,13 @@ export function deliveries(state: CompanyState, event: CompanyEvent): Delivery[]
       ];
     }
     case "AgentStatusChanged": {
-      const after = evolve(state, event);
+      const after = next();
       return [{ to: AGENTS, event: "agent_status", payload: agentView(after, event.data.agentId) }];
     }
     case "MessagesRead": {
       const { userId, readerId, readerRole, seq: upTo } = event.data;
       const payload = { user_id: userId, reader: readerId, role: readerRole, seq: upTo };
-      const after = evolve(state, event);
+      const after = next();
       const conversation = after.conversations.get(userId);
       return [
         { to: { kind: "user", userId }, event: "read", payload },

@@ -279,6 +279,11 @@ export type Decision =
   | {
     readonly ok: true;
     readonly events: readonly CompanyEvent[];
+    /**
+     * With events: the state before each, then after the last (one more than `events`). The
+     * decider applied them to decide; a runtime takes them instead of applying them again.
+     */
+    readonly states?: readonly CompanyState[];
     /** Deliveries that are not recorded (typing). */
     readonly notify?: readonly Delivery[];
     /** A resent message: what the first send became; nothing new was recorded. */

@@ -231,11 +231,13 @@ export class CompanyActor {
         continue;
       }
       const from = events.length;
-      for (const event of decision.events) {
-        out.push(...deliveries(state, event));
-        state = evolve(state, event);
+      // The decider applied its events already: its states are the ones before and after each.
+      const states = decision.states ?? statesOf(state, decision.events);
+      decision.events.forEach((event, i) => {
+        out.push(...deliveries(states[i], event, states[i + 1]));
         events.push(event);
-      }
+      });
+      state = states[states.length - 1];
       if (decision.notify) out.push(...decision.notify);
       const to = events.length;
       const duplicateOf = decision.duplicateOf;
@@ -325,6 +327,13 @@ export class CompanyActor {
     clearTimeout(this.#timer);
     if (!this.#stopped) this.#timer = setTimeout(() => this.#schedule(), 1000);
   }
+}
+
+/** The state before each event and after the last. */
+function statesOf(state: CompanyState, events: readonly CompanyEvent[]): CompanyState[] {
+  const states = [state];
+  for (const event of events) states.push(evolve(states[states.length - 1], event));
+  return states;
 }
 
 /** Creates company actors on first use and keeps them. */

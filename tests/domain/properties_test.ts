@@ -317,3 +317,32 @@ Deno.test("lifecycle: under any interleaving no agent exceeds capacity, nothing 
     { numRuns: 400 },
   );
 });
+
+Deno.test("decide() states are the ones evolve gives: before each event, then after the last", () => {
+  fc.assert(
+    fc.property(lifecycleArb(), (commands) => {
+      let state = initialState();
+      for (const command of commands) {
+        const decision = decide(state, command);
+        if (!decision.ok) continue;
+        if (decision.events.length === 0) {
+          assert.equal(decision.states, undefined);
+          continue;
+        }
+        const states = decision.states!;
+        assert.equal(states.length, decision.events.length + 1);
+        assert.equal(states[0], state);
+        decision.events.forEach((event, i) => {
+          assert.deepEqual(states[i + 1], evolve(states[i], event));
+          // What deliveries see of the state after is the same whether given or computed.
+          assert.deepEqual(
+            deliveries(states[i], event, states[i + 1]),
+            deliveries(states[i], event),
+          );
+        });
+        state = states[states.length - 1];
+      }
+    }),
+    { numRuns: 200 },
+  );
+});
