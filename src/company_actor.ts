@@ -57,7 +57,7 @@ export interface ActorDeps {
   readonly observer?: CommitObserver;
   /** Commands decided and committed together at most (default 256). */
   readonly maxBatch?: number;
-  /** A snapshot is kept every this many events (default 1000). */
+  /** A snapshot is kept every this many events (default 1000), or twice the conversations. */
   readonly snapshotEvery?: number;
   readonly metrics?: Metrics;
 }
@@ -276,7 +276,10 @@ export class CompanyActor {
     for (const answer of answers) answer(stored);
     if (events.some((e) => TIMER_EVENTS.has(e.type))) this.#schedule();
     if (stored.length > 0) this.deps.observer?.committed(this.companyId, stored, state);
-    if (state.version - this.#snapshotVersion >= (this.deps.snapshotEvery ?? 1000)) {
+    // Spaced by the state's size too, so a large company does not spend more on snapshots than
+    // on its events; recovery then replays at most about twice the state's size.
+    const every = Math.max(this.deps.snapshotEvery ?? 1000, 2 * state.conversations.size);
+    if (state.version - this.#snapshotVersion >= every) {
       this.#snapshot(state);
     }
   }

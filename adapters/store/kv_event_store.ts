@@ -240,6 +240,8 @@ export class KvEventStore implements EventStore {
   /** Per stream: the index entries of appended events not yet written, and their range. */
   readonly #unindexed = new Map<string, Unindexed>();
   #pendingEntries = 0;
+  /** Each stream's index checkpoint, as this process last read or wrote it. */
+  readonly #indexed = new Map<string, number>();
   #indexTimer: ReturnType<typeof setTimeout> | undefined;
   #indexing: Promise<void> | null = null;
 
@@ -273,84 +275,124 @@ export class KvEventStore implements EventStore {
     }, delay);
   }
 
-  /** Writes the waiting index entries and moves each stream's checkpoint past them. */
+  /**
+   * Writes the waiting index entries and moves each stream's checkpoint past them: all
+   * streams in as few atomic operations as the limits allow (one, mostly).
+   */
   async #writeIndex(): Promise<void> {
     const streams = [...this.#unindexed];
     this.#unindexed.clear();
     this.#pendingEntries = 0;
-    for (let s = 0; s < streams.length; s++) {
-      const [stream, pending] = streams[s];
-      try {
-        const indexed = (await this.kv.get<number>(["indexed", stream])).value ?? 0;
-        let entries = pending.entries;
-        if (pending.gap || indexed < pending.from - 1) {
-          // Events this process did not append (another writer's, or a stopped process's
-          // not yet indexed): read their tags back from the log.
-          entries = [];
-          const range = {
-            start: ["ev", stream, indexed + 1],
-            end: ["ev", stream, pending.upTo + 1],
-          };
-          for await (const { key, value } of this.kv.list<Uint8Array>(range)) {
-            for (const tag of JSON.parse(decoder.decode(value)).tags ?? []) {
-              entries.push([key[2] as number, tag]);
-            }
-          }
-        }
+    let done = 0; // streams whose entries are committed
+    try {
+      const unknown = streams.map(([stream]) => stream).filter((s) => !this.#indexed.has(s));
+      for (let i = 0; i < unknown.length; i += 10) {
+        const keys = unknown.slice(i, i + 10).map((stream) => ["indexed", stream]);
+        const found = await this.kv.getMany<number[]>(keys);
+        found.forEach((e, j) => this.#indexed.set(unknown[i + j], e.value ?? 0));
+      }
+      // Per stream, runs of entries that each end with the checkpoint they complete.
+      const units: { stream: string; upTo: number; entries: [number, string][]; last: boolean }[] =
+        [];
+      for (const [stream, pending] of streams) {
+        const entries = pending.gap || this.#indexed.get(stream)! < pending.from - 1
+          ? await this.#tagsInLog(stream, this.#indexed.get(stream)!, pending.upTo)
+          : pending.entries;
         const size = MAX_MUTATIONS - 1;
         for (let i = 0; i === 0 || i < entries.length; i += size) {
-          const op = this.kv.atomic();
-          for (const [seq, tag] of entries.slice(i, i + size)) {
-            op.set(["tag", stream, tag, seq], seq);
-          }
           const next = entries[i + size];
-          op.set(["indexed", stream], next ? next[0] - 1 : pending.upTo);
-          await op.commit();
+          const last = next === undefined;
+          units.push({
+            stream,
+            upTo: last ? pending.upTo : next[0] - 1,
+            entries: entries.slice(i, i + size),
+            last,
+          });
         }
-      } catch (error) {
-        // Keep what was not written, before what came since.
-        for (const [name, left] of streams.slice(s)) {
-          const later = this.#unindexed.get(name);
-          this.#unindexed.set(
-            name,
-            later
-              ? {
-                ...left,
-                upTo: later.upTo,
-                entries: [...left.entries, ...later.entries],
-                gap: left.gap || later.gap || later.from !== left.upTo + 1,
-              }
-              : left,
-          );
+      }
+      for (let u = 0; u < units.length;) {
+        const op = this.kv.atomic();
+        let mutations = 0;
+        const inOp = [];
+        for (; u < units.length && mutations + units[u].entries.length + 1 <= MAX_MUTATIONS; u++) {
+          const unit = units[u];
+          for (const [seq, tag] of unit.entries) op.set(["tag", unit.stream, tag, seq], seq);
+          op.set(["indexed", unit.stream], unit.upTo);
+          mutations += unit.entries.length + 1;
+          inOp.push(unit);
         }
-        throw error;
+        await op.commit();
+        for (const unit of inOp) {
+          this.#indexed.set(unit.stream, unit.upTo);
+          if (unit.last) done++;
+        }
+      }
+    } catch (error) {
+      // Keep what was not written, before what came since; the log has it all anyway.
+      for (const [stream, left] of streams.slice(done)) {
+        const later = this.#unindexed.get(stream);
+        this.#unindexed.set(stream, {
+          from: left.from,
+          upTo: later?.upTo ?? left.upTo,
+          entries: [...left.entries, ...(later?.entries ?? [])],
+          gap: true, // read back from the log next time: part may be written
+        });
+      }
+      throw error;
+    }
+  }
+
+  /** The index entries of a stream's events with `after < seq <= upTo`, read from the log. */
+  async #tagsInLog(stream: string, after: number, upTo: number): Promise<[number, string][]> {
+    const entries: [number, string][] = [];
+    const range = { start: ["ev", stream, after + 1], end: ["ev", stream, upTo + 1] };
+    for await (const { key, value } of this.kv.list<Uint8Array>(range)) {
+      for (const tag of JSON.parse(decoder.decode(value)).tags ?? []) {
+        entries.push([key[2] as number, tag]);
       }
     }
+    return entries;
   }
 
   /**
    * Snapshots can outgrow one value (64 KB), so one is written as chunks under its version,
-   * then made current by moving a pointer; the previous snapshot's chunks are then removed.
+   * then made current by moving a pointer; the previous snapshot's chunks are then removed,
+   * all in one atomic operation when it fits. One snapshot is written at a time: companies
+   * that reach their snapshot point together do not crowd the chat path's commits.
    */
-  async saveSnapshot(stream: string, version: number, snapshot: unknown): Promise<void> {
+  saveSnapshot(stream: string, version: number, snapshot: unknown): Promise<void> {
+    const saved = this.#snapshots.then(() => this.#saveSnapshot(stream, version, snapshot));
+    this.#snapshots = saved.catch(() => {});
+    return saved;
+  }
+
+  #snapshots: Promise<void> = Promise.resolve();
+
+  async #saveSnapshot(stream: string, version: number, snapshot: unknown): Promise<void> {
     const bytes = encoder.encode(JSON.stringify(snapshot));
     const chunks = Math.ceil(bytes.length / MAX_VALUE_BYTES);
+    const chunk = (c: number) => bytes.subarray(c * MAX_VALUE_BYTES, (c + 1) * MAX_VALUE_BYTES);
+    const previous = (await this.kv.get<{ version: number; chunks: number }>(["snap_head", stream]))
+      .value;
+    const stale = previous && previous.version !== version ? previous.chunks : 0;
+    if (bytes.length <= MAX_BYTES_PER_APPEND && chunks + 1 + stale <= MAX_MUTATIONS) {
+      const op = this.kv.atomic();
+      for (let c = 0; c < chunks; c++) op.set(["snap", stream, version, c], chunk(c));
+      op.set(["snap_head", stream], { version, chunks });
+      for (let c = 0; c < stale; c++) op.delete(["snap", stream, previous!.version, c]);
+      await op.commit();
+      return;
+    }
     for (let i = 0; i < chunks; i += 10) {
       const op = this.kv.atomic();
       for (let c = i; c < Math.min(i + 10, chunks); c++) {
-        op.set(
-          ["snap", stream, version, c],
-          bytes.subarray(c * MAX_VALUE_BYTES, (c + 1) * MAX_VALUE_BYTES),
-        );
+        op.set(["snap", stream, version, c], chunk(c));
       }
       await op.commit();
     }
-    const previous = await this.kv.get<{ version: number }>(["snap_head", stream]);
     await this.kv.set(["snap_head", stream], { version, chunks });
-    if (previous.value && previous.value.version !== version) {
-      for await (
-        const { key } of this.kv.list({ prefix: ["snap", stream, previous.value.version] })
-      ) {
+    if (previous && previous.version !== version) {
+      for await (const { key } of this.kv.list({ prefix: ["snap", stream, previous.version] })) {
         await this.kv.delete(key);
       }
     }

@@ -143,3 +143,42 @@ Deno.test("KvEventStore: a writer indexes another writer's events that fell betw
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("KvEventStore: snapshots past one atomic operation's size round-trip, and leave no stale chunks", async () => {
+  const store = await KvEventStore.open(":memory:");
+  const chunkKeys = async () => {
+    const keys: unknown[] = [];
+    for await (const { key } of store.kv.list({ prefix: ["snap", "acme"] })) keys.push(key[2]);
+    return keys;
+  };
+  try {
+    const huge = { rows: Array.from({ length: 12_000 }, (_, i) => `row ${i} `.repeat(12)) };
+    assert.ok(JSON.stringify(huge).length > 1_000_000);
+    await store.saveSnapshot("acme", 10, huge);
+    assert.deepEqual(await store.loadSnapshot("acme"), { version: 10, snapshot: huge });
+    await store.saveSnapshot("acme", 20, { small: true });
+    assert.deepEqual(await chunkKeys(), [20]);
+    await store.saveSnapshot("acme", 30, huge);
+    assert.deepEqual(await store.loadSnapshot("acme"), { version: 30, snapshot: huge });
+    assert.ok((await chunkKeys()).every((v) => v === 30));
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("KvEventStore: snapshots saved at once are written one after another, the last kept", async () => {
+  const store = await KvEventStore.open(":memory:");
+  try {
+    const saves = [1, 2, 3, 4, 5].map((v) =>
+      store.saveSnapshot("acme", v * 10, { v, pad: "x".repeat(100_000) })
+    );
+    await Promise.all([...saves, store.saveSnapshot("globex", 7, { g: true })]);
+    assert.equal((await store.loadSnapshot("acme"))?.version, 50);
+    assert.deepEqual(await store.loadSnapshot("globex"), { version: 7, snapshot: { g: true } });
+    const left: unknown[] = [];
+    for await (const { key } of store.kv.list({ prefix: ["snap", "acme"] })) left.push(key[2]);
+    assert.ok(left.every((v) => v === 50), `stale chunks: ${left}`);
+  } finally {
+    store.close();
+  }
+});
