@@ -1,14 +1,16 @@
 /**
- * Fewer writes: engine.io hands a WebSocket transport every packet waiting for a socket at
- * once, and the transport writes them one frame (one system call) each. Corking the TCP
- * socket around that hand-over sends them in one write. A delivery batch gives each agent
- * two frames per message (`message` and `conversation`), so this halves the writes at least.
+ * Fewer writes. engine.io hands a WebSocket transport every packet waiting for a socket at
+ * once, and the transport writes them one frame (one system call) each: corking the TCP
+ * socket around that hand-over sends them in one write. And a delivery batch gives each agent
+ * two frames per message at least (`message` and `conversation`): holding the recipients'
+ * transports while the batch is emitted makes it one hand-over, so one write per socket.
  */
 import type { Server } from "socket.io";
 
 /** The parts of engine.io's WebSocket transport this touches (not in its public types). */
 interface WsTransport {
   readonly name: string;
+  writable: boolean;
   send(packets: unknown[]): void;
   readonly socket?: { readonly _socket?: { cork(): void; uncork(): void } };
 }
@@ -32,6 +34,38 @@ function corkEachSend(transport: WsTransport): void {
       send.call(this, packets);
     } finally {
       tcp.uncork();
+    }
+  };
+}
+
+/** The engine.io socket under a Socket.IO socket: its transport and its packet buffer. */
+interface EngineSocket {
+  readonly transport: WsTransport;
+  flush(): void;
+}
+
+/**
+ * Holds the idle WebSocket transports of the sockets in `rooms`: what is emitted to them
+ * waits in engine.io's buffer. The returned function lets each go, which writes its buffer.
+ * Emits are synchronous, so hold, emit and release run in one turn.
+ */
+export function holdWrites(io: Server, rooms: Iterable<string>): () => void {
+  const nsp = io.of("/");
+  const held: EngineSocket[] = [];
+  for (const room of rooms) {
+    for (const id of nsp.adapter.rooms.get(room) ?? []) {
+      const conn = nsp.sockets.get(id)?.conn as EngineSocket | undefined;
+      const transport = conn?.transport;
+      // Only an idle one: a transport mid-write already buffers until its drain.
+      if (!transport || transport.name !== "websocket" || !transport.writable) continue;
+      transport.writable = false;
+      held.push(conn!);
+    }
+  }
+  return () => {
+    for (const conn of held) {
+      conn.transport.writable = true;
+      conn.flush();
     }
   };
 }

@@ -23,7 +23,7 @@ import { AuthError, type JwtVerifier, type Principal } from "../../src/auth.ts";
 import type { Logger } from "../../src/log.ts";
 import type { Clock, EventStore, Ids, Publisher } from "../../src/ports.ts";
 import { describe } from "../http/http_app.ts";
-import { coalesceWrites } from "./_coalesce.ts";
+import { coalesceWrites, holdWrites } from "./_coalesce.ts";
 
 /** What the socket server needs. */
 export interface SocketDeps {
@@ -79,10 +79,20 @@ export class SocketIoPublisher implements Publisher {
 
   publish(companyId: string, deliveries: readonly Delivery[]): void {
     const io = this.#io;
-    if (!io) return;
-    for (const delivery of deliveries) {
+    if (!io || deliveries.length === 0) return;
+    const rooms = deliveries.map((d) => roomOf(companyId, d.to));
+    const release = deliveries.length > 1 ? holdWrites(io, new Set(rooms)) : undefined;
+    try {
+      this.#emit(io, companyId, deliveries, rooms);
+    } finally {
+      release?.();
+    }
+  }
+
+  #emit(io: Server, companyId: string, deliveries: readonly Delivery[], rooms: string[]): void {
+    for (const [i, delivery] of deliveries.entries()) {
       const { to, except, event, payload } = delivery;
-      const target = io.to(roomOf(companyId, to));
+      const target = io.to(rooms[i]);
       (except === undefined ? target : target.except(except)).emit(event, payload);
       if (this.#held.size === 0) continue;
       for (const [socketId, held] of this.#held) {
