@@ -262,6 +262,7 @@ export class KvEventStore implements EventStore {
   }
 
   #indexSoon(delay: number): void {
+    if (this.#closed) return;
     if (this.#indexing || (this.#indexTimer !== undefined && delay > 0)) return;
     clearTimeout(this.#indexTimer);
     this.#indexTimer = setTimeout(() => {
@@ -438,9 +439,12 @@ export class KvEventStore implements EventStore {
   }
 
   close(): void {
+    this.#closed = true;
     clearTimeout(this.#indexTimer);
     this.kv.close();
   }
+
+  #closed = false;
 
   async #readHead(stream: string): Promise<Head> {
     const entry = await this.kv.get<number>(["head", stream]);
