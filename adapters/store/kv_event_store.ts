@@ -201,7 +201,8 @@ export class KvEventStore implements EventStore {
     // Past the checkpoint, the events themselves say their tags; newest first.
     const indexed = (await this.kv.get<number>(["indexed", stream])).value ?? 0;
     const recent: StoredEvent[] = [];
-    const tail = this.kv.list<Uint8Array>(
+    // An older page (`before` at or below the checkpoint) is all in the index.
+    const tail = before !== undefined && before <= indexed + 1 ? [] : this.kv.list<Uint8Array>(
       before === undefined
         ? { prefix: ["ev", stream], start: ["ev", stream, indexed + 1] }
         : { start: ["ev", stream, indexed + 1], end: ["ev", stream, before] },

@@ -99,6 +99,14 @@ Deno.test("KvEventStore: the tag index is written after the append, and reads ag
     await store.flushIndex();
     assert.equal((await store.kv.get(["indexed", "acme"])).value, 6);
     assert.deepEqual(await seqsOf(store, "ann", { limit: 3 }), [3, 4, 6]);
+    // Older pages, at and below the checkpoint, come from the index alone.
+    for (const before of [7, 6, 4, 2, 1]) {
+      assert.deepEqual(
+        await seqsOf(store, "ann", { before, limit: 10 } as never),
+        [1, 3, 4, 6].filter((seq) => seq < before),
+        `before ${before}`,
+      );
+    }
   } finally {
     store.close();
   }
