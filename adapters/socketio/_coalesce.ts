@@ -63,9 +63,15 @@ export function holdWrites(io: Server, rooms: Iterable<string>): () => void {
     }
   }
   return () => {
+    let failure: unknown;
     for (const conn of held) {
       conn.transport.writable = true;
-      conn.flush();
+      try {
+        conn.flush();
+      } catch (error) {
+        failure ??= error; // the others are still let go
+      }
     }
+    if (failure !== undefined) throw failure;
   };
 }

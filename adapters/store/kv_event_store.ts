@@ -9,16 +9,21 @@
  * `["indexed", stream]` below which it is complete, and `readTagged` reads the events past
  * the checkpoint directly. A process that stops before indexing leaves events past the
  * checkpoint: still found, and indexed by the next process that appends to the stream.
+ * `["format"]` marks this layout; a database without it is upgraded when opened.
  */
 import { AppendTooLargeError, VersionConflictError } from "../../src/errors.ts";
 import type { EventStore, NewEvent, StoredEvent } from "../../src/ports.ts";
 
-// Deno KV's limits (FIELD_NOTES): 65,536 bytes a value, 1,000 mutations and 819,200 bytes
-// an atomic operation. Values are UTF-8 JSON, so their size is known before the commit.
+// Deno KV's limits (FIELD_NOTES): 65,536 bytes a value, 1,000 mutations, 819,200 bytes and
+// 81,920 bytes of keys (mutations' and checks') an atomic operation. Values are UTF-8 JSON, so
+// their size is known before the commit; so is a key's (`keyBytes`).
 const MAX_VALUE_BYTES = 65_000;
 const MAX_MUTATIONS = 999; // 1,000 less the head key
 const MAX_CHECKS = 100;
 const MAX_BYTES_PER_APPEND = 800_000;
+const MAX_KEY_BYTES = 80_000;
+/** The layout this code writes: 2, the tag index follows the append (see above). */
+const FORMAT = 2;
 /** Index entries waiting: written at once past this many, else after INDEX_DELAY_MS. */
 const INDEX_BATCH = 900;
 const INDEX_DELAY_MS = 100;
@@ -39,7 +44,34 @@ export class KvEventStore implements EventStore {
 
   /** Opens (or creates) the KV database at `path`; `":memory:"` for a throwaway one. */
   static async open(path: string): Promise<KvEventStore> {
-    return new KvEventStore(await Deno.openKv(path));
+    const store = new KvEventStore(await Deno.openKv(path));
+    await store.#upgrade();
+    return store;
+  }
+
+  /**
+   * A database written before the index moved beside the chat path (it has no `["format"]`
+   * key) indexed every event's tags in its append: each stream's checkpoint is its head. Every
+   * operation checks that no process has marked the database yet, and one that marked it did
+   * so before appending anything, so no newer append is taken for indexed.
+   */
+  async #upgrade(): Promise<void> {
+    const format = await this.kv.get<number>(["format"]);
+    if (format.value !== null) return;
+    const unmarked = { key: ["format"], versionstamp: null };
+    let op = this.kv.atomic().check(unmarked);
+    let keys = keyBytes("format") * 2;
+    for await (const { key, value } of this.kv.list<number>({ prefix: ["head"] })) {
+      const size = keyBytes("indexed", key[1] as string);
+      if (keys + size > MAX_KEY_BYTES) {
+        if (!(await op.commit()).ok) return; // another process upgraded it meanwhile
+        op = this.kv.atomic().check(unmarked);
+        keys = keyBytes("format") * 2;
+      }
+      op.set(["indexed", key[1] as string], value);
+      keys += size;
+    }
+    await op.set(["format"], FORMAT).commit();
   }
 
   async version(stream: string): Promise<number> {
@@ -66,8 +98,10 @@ export class KvEventStore implements EventStore {
     const tags = events.map((e) => e.tags ?? []);
     const mutations = values.length + 1;
     const bytes = values.reduce((n, v) => n + v.length, 0);
+    // Each event's key, and the head key twice (its check and its write).
+    const keys = values.length * keyBytes("ev", stream, 0) + 2 * keyBytes("head", stream);
     try {
-      checkSize(values);
+      checkSize(values, keys);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -79,6 +113,7 @@ export class KvEventStore implements EventStore {
         tags,
         mutations,
         bytes,
+        keys,
         resolve,
         reject,
       });
@@ -97,15 +132,18 @@ export class KvEventStore implements EventStore {
         const streams = new Set<string>();
         let mutations = 0;
         let bytes = 0;
+        let keys = 0;
         for (let i = 0; i < this.#queue.length;) {
           const p = this.#queue[i];
           const fits = mutations + p.mutations <= MAX_MUTATIONS + 1 &&
-            bytes + p.bytes <= MAX_BYTES_PER_APPEND && batch.length < MAX_CHECKS;
+            bytes + p.bytes <= MAX_BYTES_PER_APPEND && keys + p.keys <= MAX_KEY_BYTES &&
+            batch.length < MAX_CHECKS;
           if (!streams.has(p.stream) && (batch.length === 0 || fits)) {
             batch.push(p);
             streams.add(p.stream);
             mutations += p.mutations;
             bytes += p.bytes;
+            keys += p.keys;
             this.#queue.splice(i, 1);
           } else i++;
         }
@@ -272,7 +310,9 @@ export class KvEventStore implements EventStore {
         .catch(() => {/* events past the checkpoint are still found; written next time */})
         .finally(() => {
           this.#indexing = null;
-          if (this.#unindexed.size > 0) this.#indexSoon(INDEX_DELAY_MS);
+          if (this.#unindexed.size > 0) {
+            this.#indexSoon(this.#pendingEntries >= INDEX_BATCH ? 0 : INDEX_DELAY_MS);
+          }
         });
     }, delay);
   }
@@ -293,34 +333,40 @@ export class KvEventStore implements EventStore {
         const found = await this.kv.getMany<number[]>(keys);
         found.forEach((e, j) => this.#indexed.set(unknown[i + j], e.value ?? 0));
       }
-      // Per stream, runs of entries that each end with the checkpoint they complete.
-      const units: { stream: string; upTo: number; entries: [number, string][]; last: boolean }[] =
-        [];
+      // Per stream, runs of entries that each end with the checkpoint they complete, each small
+      // enough for one atomic operation; then as many runs an operation as fit.
+      const units: Unit[] = [];
       for (const [stream, pending] of streams) {
         const entries = pending.gap || this.#indexed.get(stream)! < pending.from - 1
           ? await this.#tagsInLog(stream, this.#indexed.get(stream)!, pending.upTo)
           : pending.entries;
-        const size = MAX_MUTATIONS - 1;
-        for (let i = 0; i === 0 || i < entries.length; i += size) {
-          const next = entries[i + size];
-          const last = next === undefined;
-          units.push({
-            stream,
-            upTo: last ? pending.upTo : next[0] - 1,
-            entries: entries.slice(i, i + size),
-            last,
-          });
+        const checkpointKey = keyBytes("indexed", stream);
+        let unit: Unit = { stream, upTo: pending.upTo, entries: [], keys: checkpointKey };
+        for (const entry of entries) {
+          const size = keyBytes("tag", stream, entry[1], entry[0]);
+          if (unit.entries.length + 1 >= MAX_MUTATIONS || unit.keys + size > MAX_KEY_BYTES) {
+            units.push({ ...unit, upTo: entry[0] - 1 });
+            unit = { stream, upTo: pending.upTo, entries: [], keys: checkpointKey };
+          }
+          unit.entries.push(entry);
+          unit.keys += size;
         }
+        units.push({ ...unit, last: true });
       }
       for (let u = 0; u < units.length;) {
         const op = this.kv.atomic();
         let mutations = 0;
+        let keys = 0;
         const inOp = [];
-        for (; u < units.length && mutations + units[u].entries.length + 1 <= MAX_MUTATIONS; u++) {
+        for (; u < units.length; u++) {
           const unit = units[u];
+          const fits = mutations + unit.entries.length + 1 <= MAX_MUTATIONS &&
+            keys + unit.keys <= MAX_KEY_BYTES;
+          if (inOp.length > 0 && !fits) break;
           for (const [seq, tag] of unit.entries) op.set(["tag", unit.stream, tag, seq], seq);
           op.set(["indexed", unit.stream], unit.upTo);
           mutations += unit.entries.length + 1;
+          keys += unit.keys;
           inOp.push(unit);
         }
         await op.commit();
@@ -435,8 +481,11 @@ export class KvEventStore implements EventStore {
   async flushIndex(): Promise<void> {
     clearTimeout(this.#indexTimer);
     this.#indexTimer = undefined;
-    await this.#indexing;
-    if (this.#unindexed.size > 0) await this.#writeIndex();
+    while (this.#indexing) await this.#indexing;
+    if (this.#unindexed.size === 0) return;
+    const writing = this.#writeIndex();
+    this.#indexing = writing.catch(() => {}).finally(() => (this.#indexing = null));
+    await writing;
   }
 
   close(): void {
@@ -455,6 +504,17 @@ export class KvEventStore implements EventStore {
   }
 }
 
+/** Index entries of one stream that go in one atomic operation, and the checkpoint after. */
+interface Unit {
+  readonly stream: string;
+  readonly upTo: number;
+  readonly entries: [seq: number, tag: string][];
+  /** The encoded size of their keys and the checkpoint's. */
+  keys: number;
+  /** The stream's last unit of this write. */
+  readonly last?: boolean;
+}
+
 /** A stream's appends since its index was last written: seqs `from..upTo`. */
 interface Unindexed {
   readonly from: number;
@@ -470,6 +530,8 @@ interface PendingAppend {
   readonly values: readonly Uint8Array[];
   readonly tags: readonly (readonly string[])[];
   readonly mutations: number;
+  /** The encoded size of its keys. */
+  readonly keys: number;
   readonly bytes: number;
   readonly resolve: (version: number) => void;
   readonly reject: (error: unknown) => void;
@@ -479,6 +541,13 @@ interface PendingAppend {
 function write(op: Deno.AtomicOperation, p: PendingAppend): void {
   p.values.forEach((value, i) => op.set(["ev", p.stream, p.expectedVersion + i + 1], value));
   op.set(["head", p.stream], p.expectedVersion + p.values.length);
+}
+
+/** The encoded size of a key (Deno KV's tuple encoding: a tag byte, the bytes, a terminator). */
+function keyBytes(...parts: (string | number)[]): number {
+  let n = 0;
+  for (const part of parts) n += typeof part === "number" ? 9 : encoder.encode(part).length + 2;
+  return n;
 }
 
 /** A stored event without its tags, which are the index's business. */
@@ -491,10 +560,16 @@ function decode(
   return { seq, type, at, v, data };
 }
 
-function checkSize(values: readonly Uint8Array[]): void {
+function checkSize(values: readonly Uint8Array[], keys: number): void {
   if (values.length > MAX_MUTATIONS) {
     throw new AppendTooLargeError(
       `Cannot append ${values.length} events at once: the limit is ${MAX_MUTATIONS} writes`,
+    );
+  }
+  if (keys > MAX_KEY_BYTES) {
+    throw new AppendTooLargeError(
+      `Cannot append ${values.length} events at once: their keys take ${keys} bytes, ` +
+        `the limit is ${MAX_KEY_BYTES}`,
     );
   }
   let total = 0;

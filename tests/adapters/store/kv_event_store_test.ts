@@ -190,3 +190,58 @@ Deno.test("KvEventStore: snapshots saved at once are written one after another, 
     store.close();
   }
 });
+
+Deno.test("KvEventStore: a database of the previous layout (tags indexed in each append) keeps its history", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // What the previous version wrote: events without tags, the index, the head; no format.
+    const kv = await Deno.openKv(`${dir}/events.kv`);
+    const event = (n: number) =>
+      new TextEncoder().encode(JSON.stringify({ type: "M", at: n, v: 1, data: { n } }));
+    await kv.atomic()
+      .set(["ev", "acme", 1], event(1)).set(["tag", "acme", "ann", 1], 1)
+      .set(["ev", "acme", 2], event(2)).set(["tag", "acme", "ben", 2], 2)
+      .set(["ev", "acme", 3], event(3)).set(["tag", "acme", "ann", 3], 3)
+      .set(["head", "acme"], 3).commit();
+    kv.close();
+    const store = await KvEventStore.open(`${dir}/events.kv`);
+    assert.deepEqual(await seqsOf(store, "ann"), [1, 3]);
+    assert.deepEqual(await seqsOf(store, "ann", { before: 3, limit: 5 } as never), [1]);
+    assert.equal((await store.kv.get(["indexed", "acme"])).value, 3);
+    await store.append("acme", 3, [tagged(4, "ann")]);
+    assert.deepEqual(await seqsOf(store, "ann"), [1, 3, 4]);
+    store.close();
+    // Marked once: opening again changes nothing, and the unindexed tail is still found.
+    const again = await KvEventStore.open(`${dir}/events.kv`);
+    assert.equal((await again.kv.get(["indexed", "acme"])).value, 3);
+    assert.deepEqual(await seqsOf(again, "ann"), [1, 3, 4]);
+    again.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("KvEventStore: index writes and appends stay under an atomic operation's 80 KiB of keys", async () => {
+  const store = await KvEventStore.open(":memory:");
+  try {
+    const company = crypto.randomUUID();
+    let version = 0;
+    const users = Array.from({ length: 950 }, () => `history:${crypto.randomUUID()}`);
+    for (let i = 0; i < users.length; i += 50) {
+      const batch = users.slice(i, i + 50).map((tag, j) => ({ ...tagged(i + j, tag) }));
+      version = await store.append(company, version, batch);
+    }
+    await store.flushIndex();
+    assert.equal((await store.kv.get(["indexed", company])).value, 950);
+    let indexed = 0;
+    for await (const _ of store.kv.list({ prefix: ["tag", company] })) indexed++;
+    assert.equal(indexed, 950);
+    // Long company ids: an append whose keys alone pass the limit is refused as too large.
+    const long = "c".repeat(1000);
+    const many = Array.from({ length: 100 }, (_, i) => ({ type: "M", at: i, data: {} }));
+    await assert.rejects(store.append(long, 0, many), { name: "AppendTooLargeError" });
+    assert.equal(await store.append(long, 0, many.slice(0, 50)), 50);
+  } finally {
+    store.close();
+  }
+});
