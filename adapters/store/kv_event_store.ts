@@ -59,17 +59,30 @@ export class KvEventStore implements EventStore {
     const format = await this.kv.get<number>(["format"]);
     if (format.value !== null) return;
     const unmarked = { key: ["format"], versionstamp: null };
-    let op = this.kv.atomic().check(unmarked);
-    let keys = keyBytes("format") * 2;
+    const heads: [string, number][] = [];
     for await (const { key, value } of this.kv.list<number>({ prefix: ["head"] })) {
-      const size = keyBytes("indexed", key[1] as string);
-      if (keys + size > MAX_KEY_BYTES) {
-        if (!(await op.commit()).ok) return; // another process upgraded it meanwhile
-        op = this.kv.atomic().check(unmarked);
-        keys = keyBytes("format") * 2;
+      heads.push([key[1] as string, value]);
+    }
+    let op = this.kv.atomic().check(unmarked);
+    let keys = 2 * keyBytes("format");
+    let mutations = 1;
+    for (let i = 0; i < heads.length; i += 10) {
+      // A stream with a checkpoint already follows this layout: its own tail is indexed later.
+      const part = heads.slice(i, i + 10);
+      const known = await this.kv.getMany<number[]>(part.map(([s]) => ["indexed", s]));
+      for (const [j, [stream, head]] of part.entries()) {
+        if (known[j].value !== null) continue;
+        const size = keyBytes("indexed", stream);
+        if (keys + size > MAX_KEY_BYTES || mutations + 1 > MAX_MUTATIONS) {
+          if (!(await op.commit()).ok) return; // another process upgraded it meanwhile
+          op = this.kv.atomic().check(unmarked);
+          keys = 2 * keyBytes("format");
+          mutations = 1;
+        }
+        op.set(["indexed", stream], head);
+        keys += size;
+        mutations++;
       }
-      op.set(["indexed", key[1] as string], value);
-      keys += size;
     }
     await op.set(["format"], FORMAT).commit();
   }
@@ -97,11 +110,12 @@ export class KvEventStore implements EventStore {
     );
     const tags = events.map((e) => e.tags ?? []);
     const mutations = values.length + 1;
-    const bytes = values.reduce((n, v) => n + v.length, 0);
     // Each event's key, and the head key twice (its check and its write).
     const keys = values.length * keyBytes("ev", stream, 0) + 2 * keyBytes("head", stream);
+    // The payload limit counts values and keys (a written key twice).
+    const bytes = values.reduce((n, v) => n + v.length, 0) + 2 * keys;
     try {
-      checkSize(values, keys);
+      checkSize(values, keys, bytes);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -306,15 +320,23 @@ export class KvEventStore implements EventStore {
     clearTimeout(this.#indexTimer);
     this.#indexTimer = setTimeout(() => {
       this.#indexTimer = undefined;
-      this.#indexing = this.#writeIndex()
-        .catch(() => {/* events past the checkpoint are still found; written next time */})
-        .finally(() => {
-          this.#indexing = null;
-          if (this.#unindexed.size > 0) {
-            this.#indexSoon(this.#pendingEntries >= INDEX_BATCH ? 0 : INDEX_DELAY_MS);
-          }
-        });
+      this.#startIndexing()?.catch(() => {
+        // Events past the checkpoint are still found; they are written next time.
+      });
     }, delay);
+  }
+
+  /** Starts writing the index unless a write runs already; one runs at a time. */
+  #startIndexing(): Promise<void> | undefined {
+    if (this.#indexing || this.#closed) return undefined;
+    const writing = this.#writeIndex();
+    this.#indexing = writing.catch(() => {}).finally(() => {
+      this.#indexing = null;
+      if (this.#unindexed.size > 0) {
+        this.#indexSoon(this.#pendingEntries >= INDEX_BATCH ? 0 : INDEX_DELAY_MS);
+      }
+    });
+    return writing;
   }
 
   /**
@@ -479,13 +501,10 @@ export class KvEventStore implements EventStore {
 
   /** Writes the index entries still waiting (the server calls it before closing). */
   async flushIndex(): Promise<void> {
+    while (this.#indexing) await this.#indexing;
     clearTimeout(this.#indexTimer);
     this.#indexTimer = undefined;
-    while (this.#indexing) await this.#indexing;
-    if (this.#unindexed.size === 0) return;
-    const writing = this.#writeIndex();
-    this.#indexing = writing.catch(() => {}).finally(() => (this.#indexing = null));
-    await writing;
+    if (this.#unindexed.size > 0) await this.#startIndexing();
   }
 
   close(): void {
@@ -546,7 +565,14 @@ function write(op: Deno.AtomicOperation, p: PendingAppend): void {
 /** The encoded size of a key (Deno KV's tuple encoding: a tag byte, the bytes, a terminator). */
 function keyBytes(...parts: (string | number)[]): number {
   let n = 0;
-  for (const part of parts) n += typeof part === "number" ? 9 : encoder.encode(part).length + 2;
+  for (const part of parts) {
+    if (typeof part === "number") n += 9;
+    else {
+      const bytes = encoder.encode(part);
+      n += bytes.length + 2;
+      for (const b of bytes) if (b === 0) n++; // a 0x00 inside a string is escaped
+    }
+  }
   return n;
 }
 
@@ -560,7 +586,7 @@ function decode(
   return { seq, type, at, v, data };
 }
 
-function checkSize(values: readonly Uint8Array[], keys: number): void {
+function checkSize(values: readonly Uint8Array[], keys: number, bytes: number): void {
   if (values.length > MAX_MUTATIONS) {
     throw new AppendTooLargeError(
       `Cannot append ${values.length} events at once: the limit is ${MAX_MUTATIONS} writes`,
@@ -572,18 +598,16 @@ function checkSize(values: readonly Uint8Array[], keys: number): void {
         `the limit is ${MAX_KEY_BYTES}`,
     );
   }
-  let total = 0;
   for (const value of values) {
     if (value.length > MAX_VALUE_BYTES) {
       throw new AppendTooLargeError(
         `Cannot store an event of ${value.length} bytes: the limit is ${MAX_VALUE_BYTES}`,
       );
     }
-    total += value.length;
   }
-  if (total > MAX_BYTES_PER_APPEND) {
+  if (bytes > MAX_BYTES_PER_APPEND) {
     throw new AppendTooLargeError(
-      `Cannot append ${total} bytes at once: the limit is ${MAX_BYTES_PER_APPEND}`,
+      `Cannot append ${bytes} bytes at once: the limit is ${MAX_BYTES_PER_APPEND}`,
     );
   }
 }

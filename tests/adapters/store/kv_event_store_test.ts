@@ -245,3 +245,47 @@ Deno.test("KvEventStore: index writes and appends stay under an atomic operation
     store.close();
   }
 });
+
+Deno.test("KvEventStore: upgrading a previous-layout database of many companies respects the operation limits", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const kv = await Deno.openKv(`${dir}/events.kv`);
+    const companies = Array.from({ length: 1_200 }, (_, i) => `company-${i}`);
+    for (let i = 0; i < companies.length; i += 400) {
+      const op = kv.atomic();
+      for (const c of companies.slice(i, i + 400)) op.set(["head", c], 7);
+      await op.commit();
+    }
+    // A stream that follows the new layout already keeps its own checkpoint.
+    await kv.set(["indexed", "company-5"], 3);
+    kv.close();
+    const store = await KvEventStore.open(`${dir}/events.kv`);
+    const marked = await store.kv.getMany<number[]>(
+      ["company-0", "company-5", "company-1199"].map((c) => ["indexed", c]),
+    );
+    assert.deepEqual(marked.map((e) => e.value), [7, 3, 7]);
+    assert.equal((await store.kv.get(["format"])).value, 2);
+    store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("KvEventStore: an append past an operation's payload, keys counted, is refused as too large", async () => {
+  const store = await KvEventStore.open(":memory:");
+  try {
+    // 198 values of about 4 KB fit in 800,000 bytes; with their keys they do not.
+    const company = "c".repeat(200);
+    const text = "x".repeat(4_000);
+    const many = Array.from({ length: 198 }, (_, i) => ({ type: "M", at: i, data: { text } }));
+    await assert.rejects(store.append(company, 0, many), { name: "AppendTooLargeError" });
+    assert.equal(await store.append(company, 0, many.slice(0, 99)), 99);
+    // Ids with NUL bytes take more room in keys than their length says.
+    const nul = "\u0000".repeat(500);
+    const small = Array.from({ length: 80 }, (_, i) => ({ type: "M", at: i, data: {} }));
+    await assert.rejects(store.append(nul, 0, small), { name: "AppendTooLargeError" });
+    assert.equal(await store.append(nul, 0, small.slice(0, 40)), 40);
+  } finally {
+    store.close();
+  }
+});
