@@ -102,10 +102,16 @@ export class CompanyActor {
   #loaded = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #snapshotVersion = 0;
+  /** Whether this actor has saved a snapshot yet. */
+  #snapshotted = false;
+  /** This company's share of a snapshot period in [0, 1), from its id. */
+  readonly #phase: number;
   #snapshotting: Promise<void> | null = null;
   #stopped = false;
 
-  constructor(readonly companyId: string, readonly deps: ActorDeps) {}
+  constructor(readonly companyId: string, readonly deps: ActorDeps) {
+    this.#phase = phaseOf(companyId);
+  }
 
   /** Commands waiting in the mailbox. */
   get depth(): number {
@@ -279,9 +285,10 @@ export class CompanyActor {
     // Spaced by the state's size too, so a large company does not spend more on snapshots than
     // on its events; recovery then replays at most about twice the state's size.
     const every = Math.max(this.deps.snapshotEvery ?? 1000, 2 * state.conversations.size);
-    if (state.version - this.#snapshotVersion >= every) {
-      this.#snapshot(state);
-    }
+    // The first one waits a share of a period more, fixed per company, so companies that run
+    // alike (or start together) do not all snapshot at once.
+    const due = this.#snapshotted ? every : every * (1 + this.#phase);
+    if (state.version - this.#snapshotVersion >= due) this.#snapshot(state);
   }
 
   /** Saves a snapshot beside the chat path; recovery then replays only the events after it. */
@@ -292,7 +299,10 @@ export class CompanyActor {
       state.version,
       toSnapshot(state),
     )
-      .then(() => void (this.#snapshotVersion = state.version))
+      .then(() => {
+        this.#snapshotVersion = state.version;
+        this.#snapshotted = true;
+      })
       .catch((error) =>
         this.deps.log?.warn("snapshot.failed", { company: this.companyId, error: String(error) })
       )
@@ -330,6 +340,15 @@ export class CompanyActor {
     clearTimeout(this.#timer);
     if (!this.#stopped) this.#timer = setTimeout(() => this.#schedule(), 1000);
   }
+}
+
+/** A number in [0, 1) spread evenly over ids (FNV-1a, then murmur3's finalizer to mix). */
+function phaseOf(id: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
+  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+  return ((hash ^ (hash >>> 16)) >>> 0) / 2 ** 32;
 }
 
 /** The state before each event and after the last. */

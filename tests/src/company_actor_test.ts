@@ -248,3 +248,25 @@ Deno.test("ActorSystem: snapshots every N events; recovery from snapshot + tail 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("ActorSystem: companies with the same traffic take their first snapshots at different points", async () => {
+  const store = new MemoryEventStore();
+  const actors = new ActorSystem({
+    store,
+    publisher: new RecordingPublisher(),
+    clock,
+    snapshotEvery: 20,
+  });
+  const companies = Array.from({ length: 30 }, (_, i) => `company-${i}`);
+  for (let n = 0; n < 45; n++) {
+    // One event each; every company sees the same commands, one at a time.
+    await Promise.all(companies.map((c) => actors.dispatch(c, connect(`u${n}`, "user"))));
+  }
+  await actors.stop();
+  const versions = await Promise.all(
+    companies.map(async (c) => (await store.loadSnapshot(c))?.version),
+  );
+  // Without the spread every company's latest snapshot would be at the same version.
+  assert.ok(versions.every((v) => v !== undefined && v >= 20), `${versions}`);
+  assert.ok(new Set(versions).size >= 10, `snapshots at ${versions}`);
+});
