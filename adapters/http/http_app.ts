@@ -172,6 +172,20 @@ export function createHttpApp(deps: HttpDeps): Hono {
   });
   app.get("/openapi.json", (c) => c.json(document));
 
+  // Before every API route, the demo's token minting included.
+  const limiter = new KeyedLimiter(
+    { perSecond: deps.httpRate ?? 0, burst: (deps.httpRate ?? 0) * 2 },
+    deps.clock,
+  );
+  const limited = createMiddleware(async (c, next) => {
+    if (!limiter.take(clientAddress(c))) {
+      return fail(c, "rate_limited", "Too many requests: slow down");
+    }
+    await next();
+  });
+  app.use("/transfer_to_agent", limited);
+  app.use("/api/*", limited);
+
   app.get("/api/v1/demo", (c) => c.json({ enabled: deps.demo !== undefined }));
   app.post("/api/v1/demo/tokens", async (c) => {
     const mint = deps.demo;
@@ -192,19 +206,6 @@ export function createHttpApp(deps: HttpDeps): Hono {
     });
   });
   app.get("/docs", (c) => c.redirect("/docs.html"));
-
-  const limiter = new KeyedLimiter(
-    { perSecond: deps.httpRate ?? 0, burst: (deps.httpRate ?? 0) * 2 },
-    deps.clock,
-  );
-  const limited = createMiddleware(async (c, next) => {
-    if (!limiter.take(clientAddress(c))) {
-      return fail(c, "rate_limited", "Too many requests: slow down");
-    }
-    await next();
-  });
-  app.use("/transfer_to_agent", limited);
-  app.use("/api/*", limited);
 
   app.post(
     "/transfer_to_agent",

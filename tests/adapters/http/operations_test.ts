@@ -8,7 +8,7 @@ import { ActorSystem } from "../../../src/company_actor.ts";
 import { silentLogger } from "../../../src/log.ts";
 import { randomIds, systemClock } from "../../../src/ports.ts";
 import { SECRET } from "../../_tokens.ts";
-import { RecordingPublisher } from "../../_fakes.ts";
+import { FakeClock, RecordingPublisher } from "../../_fakes.ts";
 import { startEngine } from "../socketio/_harness.ts";
 
 const SAMPLE =
@@ -140,4 +140,26 @@ Deno.test("the try-it demo mints working tokens only when the server has a demo 
   assert.equal((await verifier.verify(tokens.bot)).role, "bot");
   assert.match((await verifier.verify(tokens.user)).companyId, /^demo-[0-9a-f]{8}$/);
   assert.equal(tokens.company_id, (await verifier.verify(tokens.agent)).companyId);
+});
+
+Deno.test("the demo's token minting is rate limited like the rest of the API", async () => {
+  const store = new MemoryEventStore();
+  const clock = new FakeClock();
+  const app = createHttpApp({
+    system: new ActorSystem({ store, publisher: new RecordingPublisher(), clock }),
+    store,
+    verifier: createJwtVerifier(SECRET),
+    clock,
+    ids: randomIds,
+    log: silentLogger,
+    httpRate: 2,
+    demo: () => Promise.resolve("minted"),
+  });
+  const statuses = [];
+  for (let i = 0; i < 6; i++) {
+    statuses.push((await app.request("/api/v1/demo/tokens", { method: "POST" })).status);
+  }
+  assert.deepEqual(statuses, [200, 200, 200, 200, 429, 429], "a burst of twice the rate, then 429");
+  clock.time += 1000;
+  assert.equal((await app.request("/api/v1/demo/tokens", { method: "POST" })).status, 200);
 });
