@@ -24,6 +24,7 @@ async function main(): Promise<void> {
     store,
     log,
     stateOf: (id): CompanyState => system.actor(id).state,
+    allowPrivate: config.webhookAllowPrivate,
   });
   const system: ActorSystem = new ActorSystem({
     store,
@@ -62,6 +63,7 @@ async function main(): Promise<void> {
     socketRate: config.socketRate,
     connectRate: config.connectRate,
     httpRate: config.httpRate,
+    webhookAllowPrivate: config.webhookAllowPrivate,
     metrics,
     // The try-it demo mints tokens, so it exists only on the generated development secret.
     ...(secret.generated ? { demo: (claims) => signToken(secret.key, claims, 4 * 3600) } : {}),

@@ -34,6 +34,8 @@ export interface Config {
   /** Required `iss` and `aud` claims, when set. */
   readonly jwtIssuer: string | undefined;
   readonly jwtAudience: string | undefined;
+  /** Webhooks may target loopback and private addresses (tests, local development). */
+  readonly webhookAllowPrivate: boolean;
 }
 
 /** A setting with a wrong value. */
@@ -72,6 +74,8 @@ const SCHEMA = {
   }).optional(),
   JWT_ISSUER: z.string().trim().min(1).optional(),
   JWT_AUDIENCE: z.string().trim().min(1).optional(),
+  WEBHOOK_ALLOW_PRIVATE: z.enum(["true", "false"], { message: "must be true or false" })
+    .default("false"),
 } as const;
 
 /** Reads the settings from `env` (the process environment by default). */
@@ -104,5 +108,6 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     jwtAlgorithms: (read("JWT_ALGORITHMS") ?? "RS256").split(","),
     jwtIssuer: read("JWT_ISSUER"),
     jwtAudience: read("JWT_AUDIENCE"),
+    webhookAllowPrivate: read("WEBHOOK_ALLOW_PRIVATE") === "true",
   };
 }

@@ -8,6 +8,7 @@ import type { CompanyEvent, CompanyState, Settings } from "../domain/mod.ts";
 import type { CommitObserver } from "./company_actor.ts";
 import type { Logger } from "./log.ts";
 import type { EventStore, StoredEvent } from "./ports.ts";
+import { isPublicAddress, parseIp } from "./net_address.ts";
 
 /** The webhook event types. */
 export type WebhookType =
@@ -98,6 +99,63 @@ export async function recoverAll(
   return states.size;
 }
 
+// Names that reach the machine itself or a cloud's metadata service without DNS.
+const INTERNAL_NAMES =
+  /^(localhost|.+\.localhost|metadata|metadata\.google\.internal|metadata\.goog)$/;
+
+const INTERNAL = "points at a loopback, private, link-local or metadata address";
+
+/**
+ * Why the webhook URL may not be called, judged without DNS (an IP literal, `localhost`,
+ * a metadata name, a scheme other than http(s)), or null if it may.
+ */
+export function webhookTargetProblem(url: string): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return "is not a URL";
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") return "must be an http(s) URL";
+  // The URL parser has already turned 2130706433, 0x7f.1 and the like into dotted form.
+  const host = parsed.hostname.replace(/\.$/, "").toLowerCase();
+  if (INTERNAL_NAMES.test(host)) return INTERNAL;
+  if (parseIp(host) && !isPublicAddress(host)) return INTERNAL;
+  return null;
+}
+
+/** A host's addresses (A and AAAA records). */
+export type ResolveHost = (host: string) => Promise<string[]>;
+
+/** Both record types through `Deno.resolveDns`; throws only if neither lookup answers. */
+export async function resolveHost(host: string): Promise<string[]> {
+  const lookups = await Promise.allSettled([
+    Deno.resolveDns(host, "A"),
+    Deno.resolveDns(host, "AAAA"),
+  ]);
+  const found = lookups.flatMap((l) => (l.status === "fulfilled" ? l.value : []));
+  if (found.length === 0 && lookups[0].status === "rejected") throw lookups[0].reason;
+  return found;
+}
+
+/**
+ * Why the webhook URL may not be called now: `webhookTargetProblem`, or its host resolving
+ * to any address that is not public. Null if it may.
+ */
+export async function checkWebhookTarget(
+  url: string,
+  resolve: ResolveHost = resolveHost,
+): Promise<string | null> {
+  const problem = webhookTargetProblem(url);
+  if (problem) return problem;
+  const host = new URL(url).hostname.replace(/\.$/, "");
+  if (parseIp(host)) return null;
+  const addresses = await resolve(host);
+  if (addresses.length === 0) return "does not resolve to any address";
+  const internal = addresses.find((a) => !isPublicAddress(a));
+  return internal === undefined ? null : `resolves to ${internal}, which is not a public address`;
+}
+
 /** What the dispatcher needs. */
 export interface WebhookDeps {
   readonly store: EventStore;
@@ -110,6 +168,10 @@ export interface WebhookDeps {
   readonly maxDelayMs?: number;
   /** One attempt's time limit in ms. */
   readonly timeoutMs?: number;
+  /** Lets webhooks reach loopback and private addresses (tests, local development). */
+  readonly allowPrivate?: boolean;
+  /** Looks a webhook host up before each attempt (`Deno.resolveDns` by default). */
+  readonly resolveHost?: ResolveHost;
 }
 
 /** Delivers each company's lifecycle events in order, retrying with backoff until accepted. */
@@ -206,32 +268,56 @@ export class WebhookDispatcher implements CommitObserver {
         "user-agent": "live-chat-engine-webhooks",
       };
       if (settings.webhookSecret) headers["x-signature"] = await sign(settings.webhookSecret, raw);
-      try {
-        const res = await doFetch(settings.webhookUrl!, {
-          method: "POST",
-          headers,
-          body: raw,
-          signal: AbortSignal.any([
-            this.#stop.signal,
-            AbortSignal.timeout(this.deps.timeoutMs ?? 10_000),
-          ]),
-        });
-        await res.body?.cancel();
-        if (res.ok) return true;
-        // A 4xx other than a timeout or a rate limit will not change on retry: retrying it
-        // forever would hold back every later event of the company.
-        if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
-          this.deps.log?.error("webhook.dropped", { id: body.id, status: res.status, attempt });
-          return true;
+      if (await this.#reachable(settings.webhookUrl!, body.id, attempt)) {
+        try {
+          const res = await doFetch(settings.webhookUrl!, {
+            method: "POST",
+            headers,
+            body: raw,
+            // A redirect could lead anywhere, an internal address included: it counts as a failure.
+            redirect: "manual",
+            signal: AbortSignal.any([
+              this.#stop.signal,
+              AbortSignal.timeout(this.deps.timeoutMs ?? 10_000),
+            ]),
+          });
+          await res.body?.cancel();
+          if (res.ok) return true;
+          // A 4xx other than a timeout or a rate limit will not change on retry: retrying it
+          // forever would hold back every later event of the company.
+          if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
+            this.deps.log?.error("webhook.dropped", { id: body.id, status: res.status, attempt });
+            return true;
+          }
+          this.deps.log?.warn("webhook.rejected", { id: body.id, status: res.status, attempt });
+        } catch (error) {
+          if (this.#stop.signal.aborted) return false;
+          this.deps.log?.warn("webhook.failed", { id: body.id, error: String(error), attempt });
         }
-        this.deps.log?.warn("webhook.rejected", { id: body.id, status: res.status, attempt });
-      } catch (error) {
-        if (this.#stop.signal.aborted) return false;
-        this.deps.log?.warn("webhook.failed", { id: body.id, error: String(error), attempt });
       }
       if (!(await this.#wait(delay))) return false;
       delay = Math.min(delay * 2, this.deps.maxDelayMs ?? 60_000);
     }
+  }
+
+  /**
+   * Whether the URL may be called now; checked at each attempt, since a name may resolve
+   * elsewhere now than when it was set. A refusal counts as a failed attempt.
+   */
+  async #reachable(url: string, id: string, attempt: number): Promise<boolean> {
+    if (this.deps.allowPrivate) return true;
+    try {
+      const refused = await checkWebhookTarget(url, this.deps.resolveHost);
+      if (refused === null) return true;
+      this.deps.log?.warn("webhook.refused_target", {
+        id,
+        reason: `'webhook_url' ${refused}`,
+        attempt,
+      });
+    } catch (error) {
+      this.deps.log?.warn("webhook.failed", { id, error: String(error), attempt });
+    }
+    return false;
   }
 
   #wait(ms: number): Promise<boolean> {

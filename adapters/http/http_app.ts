@@ -18,6 +18,7 @@ import { AuthError, type JwtVerifier, type Principal } from "../../src/auth.ts";
 import type { Logger } from "../../src/log.ts";
 import type { Clock, EventStore, Ids } from "../../src/ports.ts";
 import { MAX_HISTORY_PAGE, readHistory } from "../../src/history.ts";
+import { webhookTargetProblem } from "../../src/webhooks.ts";
 
 /** What the HTTP app needs. */
 export interface HttpDeps {
@@ -36,6 +37,8 @@ export interface HttpDeps {
   /** API requests per second per client address (0 or unset: unlimited). */
   readonly httpRate?: number;
   readonly metrics?: Metrics;
+  /** Accepts webhook URLs on loopback and private addresses (tests, local development). */
+  readonly webhookAllowPrivate?: boolean;
   /**
    * Mints demo tokens; given only when the server runs on its generated development secret,
    * so a configured deployment never hands out tokens.
@@ -350,6 +353,10 @@ export function createHttpApp(deps: HttpDeps): Hono {
       const parsed = SettingsBody.safeParse(body);
       if (!parsed.success) return fail(c, "invalid_payload", describe(parsed.error));
       const p = parsed.data;
+      const target = p.webhook_url && !deps.webhookAllowPrivate
+        ? webhookTargetProblem(p.webhook_url)
+        : null;
+      if (target) return fail(c, "invalid_payload", `'webhook_url' ${target}`);
       const changes: Partial<Settings> = {
         ...(p.assignment === undefined ? {} : { assignment: p.assignment }),
         ...(p.max_chats_per_agent === undefined ? {} : { maxChatsPerAgent: p.max_chats_per_agent }),

@@ -59,3 +59,13 @@ Deno.test("loadSecret() generates a random owner-only secret once and reuses it"
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("loadConfig() WEBHOOK_ALLOW_PRIVATE is off unless set to true; another value stops start-up", () => {
+  assert.equal(loadConfig({}).webhookAllowPrivate, false);
+  assert.equal(loadConfig({ WEBHOOK_ALLOW_PRIVATE: "true" }).webhookAllowPrivate, true);
+  assert.equal(loadConfig({ WEBHOOK_ALLOW_PRIVATE: "false" }).webhookAllowPrivate, false);
+  assert.throws(
+    () => loadConfig({ WEBHOOK_ALLOW_PRIVATE: "yes" }),
+    /^ConfigError: Invalid WEBHOOK_ALLOW_PRIVATE: must be true or false$/,
+  );
+});

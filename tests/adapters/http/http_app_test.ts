@@ -7,7 +7,7 @@ import { silentLogger } from "../../../src/log.ts";
 import { FakeClock, RecordingPublisher, sequentialIds } from "../../_fakes.ts";
 import { SECRET, token, tokenFor, unsignedToken } from "../../_tokens.ts";
 
-function setup() {
+function setup(options: { webhookAllowPrivate?: boolean } = {}) {
   const publisher = new RecordingPublisher();
   const store = new MemoryEventStore();
   const clock = new FakeClock();
@@ -19,6 +19,7 @@ function setup() {
     clock,
     ids: sequentialIds("conv"),
     log: silentLogger,
+    ...options,
   });
   return { app, publisher, store };
 }
@@ -182,6 +183,48 @@ async function call(
   });
   return { status: res.status, json: await res.json() };
 }
+
+Deno.test("PUT /api/v1/settings refuses a webhook_url on loopback, private, link-local or metadata addresses unless allowed", async () => {
+  const { app, store } = setup();
+  const bot = await tokenFor("acme", "chatbot", "bot");
+  const internal = [
+    "http://169.254.169.254/latest/meta-data/",
+    "http://127.0.0.1:9/",
+    "http://localhost:8080/hooks",
+    "http://api.localhost/hooks",
+    "http://metadata.google.internal/computeMetadata/v1/",
+    "http://10.1.2.3/hooks",
+    "http://172.20.0.1/hooks",
+    "http://192.168.1.1/hooks",
+    "http://100.64.0.1/hooks",
+    "http://0.0.0.0:8080/",
+    "http://[::1]/hooks",
+    "http://[::]/hooks",
+    "http://[fd00:ec2::254]/",
+    "http://[fe80::1]/hooks",
+    "http://[::ffff:169.254.169.254]/",
+    "http://2130706433/", // 127.0.0.1 as one number
+    "http://0x7f.1/",
+  ];
+  for (const webhook_url of internal) {
+    const res = await call(app, "PUT", "/api/v1/settings", bot, { webhook_url });
+    assert.equal(res.status, 400, webhook_url);
+    assert.equal(res.json.error.code, "invalid_payload");
+    assert.match(res.json.error.message, /^'webhook_url' points at a loopback, private/);
+  }
+  assert.equal(await store.version("acme"), 0, "nothing was recorded");
+  const external = await call(app, "PUT", "/api/v1/settings", bot, {
+    webhook_url: "https://93.184.215.14/hooks",
+  });
+  assert.equal(external.status, 200);
+
+  const allowed = setup({ webhookAllowPrivate: true });
+  for (const webhook_url of ["http://127.0.0.1:9/", "http://169.254.169.254/"]) {
+    const res = await call(allowed.app, "PUT", "/api/v1/settings", bot, { webhook_url });
+    assert.equal(res.status, 200, webhook_url);
+    assert.equal(res.json.webhook_url, webhook_url);
+  }
+});
 
 Deno.test("GET/PUT /api/v1/settings: the bot reads and changes its company's settings; the secret is never echoed", async () => {
   const { app, store } = setup();

@@ -31,6 +31,7 @@ export async function startEngine(
     stateOf: (id): CompanyState => system.actor(id).state,
     baseDelayMs: 20,
     maxDelayMs: 100,
+    allowPrivate: true, // the receivers listen on 127.0.0.1
   });
   const system: ActorSystem = new ActorSystem({
     store,
@@ -50,6 +51,7 @@ export async function startEngine(
     ids: randomIds,
     log: silentLogger,
     metrics,
+    webhookAllowPrivate: true,
     ...limits,
     demo: limits.demo ? (claims) => signToken(SECRET, claims) : undefined,
   }, { port: 0, hostname: "127.0.0.1" });
