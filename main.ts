@@ -63,6 +63,7 @@ async function main(): Promise<void> {
     socketRate: config.socketRate,
     connectRate: config.connectRate,
     httpRate: config.httpRate,
+    trustProxy: config.trustProxy,
     webhookAllowPrivate: config.webhookAllowPrivate,
     metrics,
     // The try-it demo mints tokens, so it exists only on the generated development secret.

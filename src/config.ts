@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import type { LogLevel } from "./log.ts";
+import { type Cidr, parseCidr, type TrustProxy } from "./net_address.ts";
 
 /** The engine's settings. */
 export interface Config {
@@ -34,6 +35,8 @@ export interface Config {
   /** Required `iss` and `aud` claims, when set. */
   readonly jwtIssuer: string | undefined;
   readonly jwtAudience: string | undefined;
+  /** Which peers' `X-Forwarded-For` names the client: a hop count, or proxy ranges; 0: none. */
+  readonly trustProxy: TrustProxy;
   /** Webhooks may target loopback and private addresses (tests, local development). */
   readonly webhookAllowPrivate: boolean;
 }
@@ -74,6 +77,17 @@ const SCHEMA = {
   }).optional(),
   JWT_ISSUER: z.string().trim().min(1).optional(),
   JWT_AUDIENCE: z.string().trim().min(1).optional(),
+  TRUST_PROXY: z.string().trim().default("0").transform((value, ctx): TrustProxy => {
+    if (/^\d{1,2}$/.test(value)) return Number(value);
+    const ranges = value.split(",").map((part) => parseCidr(part));
+    if (ranges.every((r): r is Cidr => r !== null)) return ranges;
+    ctx.addIssue({
+      code: "custom",
+      message:
+        "must be a hop count such as 1, or proxy addresses or CIDR ranges separated by commas",
+    });
+    return z.NEVER;
+  }),
   WEBHOOK_ALLOW_PRIVATE: z.enum(["true", "false"], { message: "must be true or false" })
     .default("false"),
 } as const;
@@ -108,6 +122,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     jwtAlgorithms: (read("JWT_ALGORITHMS") ?? "RS256").split(","),
     jwtIssuer: read("JWT_ISSUER"),
     jwtAudience: read("JWT_AUDIENCE"),
+    trustProxy: read("TRUST_PROXY"),
     webhookAllowPrivate: read("WEBHOOK_ALLOW_PRIVATE") === "true",
   };
 }

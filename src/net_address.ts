@@ -130,3 +130,39 @@ export function isPublicAddress(address: string | Uint8Array): boolean {
   if (ip.length === 16 && inCidr(ip, SIX_TO_FOUR)) return isPublicAddress(ip.slice(2, 6));
   return !NOT_PUBLIC.some((range) => inCidr(ip, range));
 }
+
+/** Which peers may say who the client is: a hop count (0: nobody) or the proxies' ranges. */
+export type TrustProxy = number | readonly Cidr[];
+
+/** An address in its usual text form (IPv6 uncompressed, lowercase), or the text as given. */
+export function formatIp(text: string): string {
+  const ip = parseIp(text);
+  if (!ip) return text.trim();
+  if (ip.length === 4) return ip.join(".");
+  const groups = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((ip[i] << 8) | ip[i + 1]).toString(16));
+  return groups.join(":");
+}
+
+/**
+ * The client's address: the peer's own, unless the peer is a trusted proxy; then the
+ * nearest `X-Forwarded-For` entry not added by a trusted proxy. With a hop count `n`, the
+ * peer and the `n - 1` proxies before it are trusted (the `n`-th entry from the right is
+ * the client); with ranges, every proxy whose address lies in one. An entry that is not an
+ * address stops the walk, so a garbled header cannot name anyone but its sender.
+ */
+export function clientAddress(
+  peer: string,
+  forwardedFor: string | undefined,
+  trust: TrustProxy,
+): string {
+  const chain = [...(forwardedFor ?? "").split(","), peer].map((s) => s.trim()).filter(Boolean);
+  let i = chain.length - 1;
+  const trusted = (address: string) => {
+    if (typeof trust === "number") return chain.length - 1 - i < trust;
+    const ip = parseIp(address);
+    return ip !== null && trust.some((range) => inCidr(ip, range));
+  };
+  while (i > 0 && trusted(chain[i]) && parseIp(chain[i - 1])) i--;
+  return formatIp(chain[i] ?? peer);
+}

@@ -58,3 +58,54 @@ export class KeyedLimiter {
     for (const [key, bucket] of this.#buckets) if (bucket.full()) this.#buckets.delete(key);
   }
 }
+
+/** Whether a credential looks like a JWT (three base64url parts), so is worth verifying. */
+export function hasTokenShape(value: unknown): value is string {
+  return typeof value === "string" && value.length <= 16_384 &&
+    /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(value);
+}
+
+/** An attempt's fate: over the rate, or let through with what verifying its token gave. */
+export type Admission<P> =
+  | { readonly limited: true }
+  | { readonly limited: false; readonly verified: PromiseSettledResult<P> };
+
+/**
+ * Attempts (connections, requests) counted in two pools, so a flood without a valid token
+ * cannot lock out the holders of valid ones: an attempt with no token, or with one that fails
+ * verification, counts against its client address; one with a valid token against its
+ * identity. An attempt without anything shaped like a token is refused before any token work.
+ */
+export class AttemptLimiter {
+  readonly #unverified: KeyedLimiter;
+  readonly #verified: KeyedLimiter;
+
+  constructor(readonly rate: Rate, readonly clock: Clock) {
+    this.#unverified = new KeyedLimiter(rate, clock);
+    this.#verified = new KeyedLimiter(rate, clock);
+  }
+
+  /** Counts one attempt from `address` presenting `token`; `identity` names a verified one. */
+  async admit<P>(
+    address: string,
+    token: string | undefined,
+    verify: (token: string | undefined) => Promise<P>,
+    identity: (principal: P) => string,
+  ): Promise<Admission<P>> {
+    const shaped = hasTokenShape(token);
+    if (!shaped && !this.#unverified.take(address)) return { limited: true };
+    let verified: PromiseSettledResult<P>;
+    try {
+      verified = { status: "fulfilled", value: await verify(token) };
+    } catch (reason) {
+      verified = { status: "rejected", reason };
+    }
+    if (shaped) {
+      const allowed = verified.status === "fulfilled"
+        ? this.#verified.take(identity(verified.value))
+        : this.#unverified.take(address);
+      if (!allowed) return { limited: true };
+    }
+    return { limited: false, verified };
+  }
+}

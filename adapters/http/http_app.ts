@@ -7,7 +7,8 @@ import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
-import { KeyedLimiter } from "../../src/rate_limit.ts";
+import { AttemptLimiter } from "../../src/rate_limit.ts";
+import { clientAddress as forwardedClient, type TrustProxy } from "../../src/net_address.ts";
 import type { Metrics } from "../../src/metrics.ts";
 import { exportLine } from "../../src/replay.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -34,8 +35,13 @@ export interface HttpDeps {
   readonly staticDir?: string;
   /** The largest request body, in bytes (default 32 KiB). */
   readonly maxBodyBytes?: number;
-  /** API requests per second per client address (0 or unset: unlimited). */
+  /**
+   * API requests per second per client address without a valid token, and per identity with
+   * one (0 or unset: unlimited).
+   */
   readonly httpRate?: number;
+  /** Which peers' `X-Forwarded-For` names the client (0 or unset: nobody's). */
+  readonly trustProxy?: TrustProxy;
   readonly metrics?: Metrics;
   /** Accepts webhook URLs on loopback and private addresses (tests, local development). */
   readonly webhookAllowPrivate?: boolean;
@@ -131,6 +137,7 @@ export function createHttpApp(deps: HttpDeps): Hono {
     deps.metrics?.httpRequests.inc({ method: c.req.method, route, status: String(c.res.status) });
     deps.log.debug("http.request", {
       request_id: id,
+      address: clientAddress(c, deps.trustProxy),
       method: c.req.method,
       route,
       status: c.res.status,
@@ -176,14 +183,18 @@ export function createHttpApp(deps: HttpDeps): Hono {
   app.get("/openapi.json", (c) => c.json(document));
 
   // Before every API route, the demo's token minting included.
-  const limiter = new KeyedLimiter(
+  const limiter = new AttemptLimiter(
     { perSecond: deps.httpRate ?? 0, burst: (deps.httpRate ?? 0) * 2 },
     deps.clock,
   );
   const limited = createMiddleware(async (c, next) => {
-    if (!limiter.take(clientAddress(c))) {
-      return fail(c, "rate_limited", "Too many requests: slow down");
-    }
+    const admission = await limiter.admit(
+      clientAddress(c, deps.trustProxy),
+      bearerToken(c),
+      () => verifyRequest(c, deps.verifier),
+      (p) => JSON.stringify([p.companyId, p.userId]),
+    );
+    if (admission.limited) return fail(c, "rate_limited", "Too many requests: slow down");
     await next();
   });
   app.use("/transfer_to_agent", limited);
@@ -399,11 +410,17 @@ export function createHttpApp(deps: HttpDeps): Hono {
   return app;
 }
 
-/** The peer's address when served by `node:http` (@hono/node-server), else a shared key. */
-function clientAddress(c: Context): string {
+/**
+ * The client's address: the peer's when served by `node:http` (@hono/node-server), or the
+ * one its trusted proxy names; a shared key when there is no peer (`app.request`).
+ */
+function clientAddress(c: Context, trust: TrustProxy = 0): string {
   const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)
     ?.incoming;
-  return incoming?.socket?.remoteAddress ?? "local";
+  const peer = incoming?.socket?.remoteAddress;
+  return peer === undefined
+    ? "local"
+    : forwardedClient(peer, c.req.header("x-forwarded-for"), trust);
 }
 
 /** Settings as the API shows them; the webhook secret is never echoed back. */
@@ -422,14 +439,29 @@ function fail(c: Context, code: ErrorCode, message: string): Response {
   return c.json({ error: { code, message } }, STATUS[code]);
 }
 
+/** The bearer token of the `Authorization` header, if there is one. */
+function bearerToken(c: Context): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "")?.[1];
+}
+
+// One verification per request: the rate limiter's, reused by the handler.
+const verifications = new WeakMap<Request, Promise<Principal>>();
+
+function verifyRequest(c: Context, verifier: JwtVerifier): Promise<Principal> {
+  let verified = verifications.get(c.req.raw);
+  if (!verified) {
+    verified = verifier.verify(bearerToken(c));
+    verifications.set(c.req.raw, verified);
+  }
+  return verified;
+}
+
 async function authenticate(c: Context, verifier: JwtVerifier): Promise<Principal | Response> {
-  const header = c.req.header("authorization") ?? "";
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match) {
+  if (bearerToken(c) === undefined) {
     return fail(c, "unauthorized", "Send a token as 'Authorization: Bearer <token>'");
   }
   try {
-    return await verifier.verify(match[1]);
+    return await verifyRequest(c, verifier);
   } catch (error) {
     if (error instanceof AuthError) return fail(c, "unauthorized", error.message);
     throw error;

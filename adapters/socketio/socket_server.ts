@@ -17,7 +17,8 @@ import {
 import type { ActorSystem, Outcome } from "../../src/company_actor.ts";
 import { MAX_HISTORY_PAGE, readHistory } from "../../src/history.ts";
 import { missedDeliveries } from "../../src/resume.ts";
-import { KeyedLimiter, type Rate, TokenBucket } from "../../src/rate_limit.ts";
+import { AttemptLimiter, type Rate, TokenBucket } from "../../src/rate_limit.ts";
+import { clientAddress, type TrustProxy } from "../../src/net_address.ts";
 import type { Metrics } from "../../src/metrics.ts";
 import { AuthError, type JwtVerifier, type Principal } from "../../src/auth.ts";
 import type { Logger } from "../../src/log.ts";
@@ -37,9 +38,14 @@ export interface SocketDeps {
   readonly corsOrigins?: readonly string[] | "*";
   /** The longest message content, in characters (default 4000). */
   readonly maxMessageLength?: number;
-  /** Client events per second per socket and connection attempts per second per address. */
+  /**
+   * Client events per second per socket; connection attempts per second per client address
+   * without a valid token, and per user with one.
+   */
   readonly socketRate?: number;
   readonly connectRate?: number;
+  /** Which peers' `X-Forwarded-For` names the client (0 or unset: nobody's). */
+  readonly trustProxy?: TrustProxy;
   readonly metrics?: Metrics;
 }
 
@@ -189,35 +195,51 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
   });
   const maxLength = deps.maxMessageLength ?? 4000;
 
-  const connects = new KeyedLimiter(rate(deps.connectRate), deps.clock);
+  const connects = new AttemptLimiter(rate(deps.connectRate), deps.clock);
   io.use(async (socket, next) => {
-    // Refused before any token work, so a flood of bad connections stays cheap.
-    if (!connects.take(socket.handshake.address)) {
+    const { auth, query, headers } = socket.handshake;
+    const forwarded = headers["x-forwarded-for"];
+    const address = clientAddress(
+      socket.handshake.address,
+      Array.isArray(forwarded) ? forwarded.join(",") : forwarded,
+      deps.trustProxy ?? 0,
+    );
+    const raw = typeof auth?.token === "string" ? auth.token : query?.token;
+    const token = typeof raw === "string" ? raw : undefined;
+    // Without a token, refused before any token work, so a flood of bad connections stays
+    // cheap; and it cannot use up the attempts of users who hold good tokens.
+    const admission = await connects.admit(
+      address,
+      token,
+      async (token) => {
+        const principal = await deps.verifier.verify(token);
+        if (principal.role === "bot") {
+          throw new AuthError("invalid_claim", "bot tokens are for the HTTP API, not for sockets");
+        }
+        return principal;
+      },
+      (p) => JSON.stringify([p.companyId, p.userId]),
+    );
+    if (admission.limited) {
       return next(
         Object.assign(new Error("rate_limited: too many connection attempts, slow down"), {
           data: { code: "rate_limited", reason: "rate_limited" },
         }),
       );
     }
-    const { auth, query } = socket.handshake;
-    const token = typeof auth?.token === "string" ? auth.token : query?.token;
-    try {
-      const principal = await deps.verifier.verify(typeof token === "string" ? token : undefined);
-      if (principal.role === "bot") {
-        throw new AuthError("invalid_claim", "bot tokens are for the HTTP API, not for sockets");
-      }
-      socket.data.principal = principal;
-      next();
-    } catch (error) {
-      const refusal = error instanceof AuthError
-        ? error
-        : new AuthError("malformed_token", "unreadable");
-      next(
-        Object.assign(new Error(refusal.message), {
-          data: { code: "unauthorized", reason: refusal.reason },
-        }),
-      );
+    if (admission.verified.status === "fulfilled") {
+      socket.data.principal = admission.verified.value;
+      return next();
     }
+    const error = admission.verified.reason;
+    const refusal = error instanceof AuthError
+      ? error
+      : new AuthError("malformed_token", "unreadable");
+    next(
+      Object.assign(new Error(refusal.message), {
+        data: { code: "unauthorized", reason: refusal.reason },
+      }),
+    );
   });
 
   io.on("connection", (socket: Socket) => {

@@ -69,3 +69,18 @@ Deno.test("loadConfig() WEBHOOK_ALLOW_PRIVATE is off unless set to true; another
     /^ConfigError: Invalid WEBHOOK_ALLOW_PRIVATE: must be true or false$/,
   );
 });
+
+Deno.test("loadConfig() TRUST_PROXY trusts nobody by default, or a hop count, or proxy addresses and ranges", () => {
+  assert.equal(loadConfig({}).trustProxy, 0);
+  assert.equal(loadConfig({ TRUST_PROXY: "1" }).trustProxy, 1);
+  const ranges = loadConfig({ TRUST_PROXY: "10.0.0.0/8, 192.0.2.7,fd00::/8" }).trustProxy;
+  assert.ok(Array.isArray(ranges));
+  assert.deepEqual(ranges.map((r) => r.prefix), [8, 32, 8]);
+  for (const bad of ["yes", "10.0.0.0/33", "10.0.0.1,", "-1", "1.5", "100"]) {
+    assert.throws(() => loadConfig({ TRUST_PROXY: bad }), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /^Invalid TRUST_PROXY: must be a hop count such as 1, or proxy/);
+      return true;
+    }, bad);
+  }
+});

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { inCidr, isPublicAddress, parseCidr, parseIp } from "../../src/net_address.ts";
+import {
+  clientAddress,
+  inCidr,
+  isPublicAddress,
+  parseCidr,
+  parseIp,
+} from "../../src/net_address.ts";
 
 Deno.test("parseIp() reads IPv4, IPv6 (compressed, bracketed, zoned, dotted tail) and refuses the rest", () => {
   assert.deepEqual([...parseIp("192.168.1.20")!], [192, 168, 1, 20]);
@@ -58,4 +64,32 @@ Deno.test("isPublicAddress() refuses loopback, private, CGNAT, link-local, unspe
   for (const address of internal) assert.equal(isPublicAddress(address), false, address);
   const external = ["93.184.215.14", "1.1.1.1", "172.32.0.1", "100.128.0.1", "2606:4700::1111"];
   for (const address of external) assert.equal(isPublicAddress(address), true, address);
+});
+
+Deno.test("clientAddress() ignores X-Forwarded-For unless the peer is a trusted proxy", () => {
+  assert.equal(clientAddress("10.0.0.2", "198.51.100.7", 0), "10.0.0.2");
+  assert.equal(clientAddress("::ffff:10.0.0.2", undefined, 0), "10.0.0.2");
+  assert.equal(clientAddress("10.0.0.2", undefined, 1), "10.0.0.2");
+  const proxies = [parseCidr("10.0.0.0/8")!];
+  assert.equal(clientAddress("192.0.2.9", "198.51.100.7", proxies), "192.0.2.9", "not a proxy");
+});
+
+Deno.test("clientAddress() with a hop count takes the entry the trusted proxies appended, not what the client sent", () => {
+  assert.equal(clientAddress("10.0.0.2", "198.51.100.7", 1), "198.51.100.7");
+  // The client sent its own X-Forwarded-For: the proxy appended the real address after it.
+  assert.equal(clientAddress("10.0.0.2", "1.2.3.4, 198.51.100.7", 1), "198.51.100.7");
+  assert.equal(clientAddress("10.0.0.2", "1.2.3.4, 198.51.100.7, 10.0.0.9", 2), "198.51.100.7");
+  assert.equal(clientAddress("10.0.0.2", "198.51.100.7", 5), "198.51.100.7", "never past the end");
+  assert.equal(clientAddress("10.0.0.2", "not-an-ip", 1), "10.0.0.2", "garbage names the proxy");
+  assert.equal(clientAddress("10.0.0.2", "2001:DB8::1", 1), "2001:db8:0:0:0:0:0:1");
+});
+
+Deno.test("clientAddress() with proxy ranges walks back over every trusted proxy", () => {
+  const proxies = ["10.0.0.0/8", "fd00::/8"].map((c) => parseCidr(c)!);
+  assert.equal(
+    clientAddress("10.0.0.2", "1.2.3.4, 198.51.100.7, 10.9.9.9", proxies),
+    "198.51.100.7",
+  );
+  assert.equal(clientAddress("fd00::2", "198.51.100.7", proxies), "198.51.100.7");
+  assert.equal(clientAddress("10.0.0.2", "10.0.0.3", proxies), "10.0.0.3", "all trusted: leftmost");
 });

@@ -8,6 +8,7 @@ import type { CompanyState } from "../../../domain/mod.ts";
 import { ActorSystem } from "../../../src/company_actor.ts";
 import { silentLogger } from "../../../src/log.ts";
 import type { EventStore } from "../../../src/ports.ts";
+import type { TrustProxy } from "../../../src/net_address.ts";
 import { recoverAll, WebhookDispatcher } from "../../../src/webhooks.ts";
 import { Metrics } from "../../../src/metrics.ts";
 import { randomIds, systemClock } from "../../../src/ports.ts";
@@ -22,6 +23,7 @@ export async function startEngine(
     httpRate?: number;
     demo?: boolean;
     corsOrigins?: string[];
+    trustProxy?: TrustProxy;
   } = {},
 ) {
   const publisher = new SocketIoPublisher();

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { SECRET, token, unsignedToken } from "../../_tokens.ts";
 import { startEngine } from "./_harness.ts";
 
+const FORGED = new TextEncoder().encode("not-the-server-secret-0123456789abcdef");
+
 type Message = {
   from: string;
   content: string;
@@ -375,6 +377,112 @@ Deno.test("socket: a socket over its event rate gets rate_limited; connection fl
     assert.ok(refusals.includes("rate_limited"), refusals.join(","));
   } finally {
     await engine.close();
+  }
+});
+
+Deno.test("socket: 400 connection attempts without a valid token from one address do not refuse a user holding a good token from that address", async () => {
+  const engine = await startEngine(undefined, { connectRate: 5 });
+  try {
+    const forged = await token({ company_id: "acme", user_id: "mallory", role: "user" }, FORGED);
+    const attempts = Array.from(
+      { length: 400 },
+      (_, i) =>
+        engine.raw(
+          i % 4 === 0 ? { auth: { token: forged } } : i % 4 === 1 ? {} : {
+            auth: { token: "not-even-a-token" },
+          },
+        ),
+    );
+    const refusals = await Promise.all(
+      attempts.map(async (c) => (await c.next<{ message: string }>("connect_error")).message),
+    );
+    assert.ok(refusals.filter((m) => m.startsWith("rate_limited")).length >= 350);
+    for (const c of attempts) c.socket.disconnect();
+    const alice = await engine.connect("acme", "alice", "user");
+    const bob = await engine.connect("acme", "bob", "admin");
+    assert.ok(alice.socket.connected && bob.socket.connected);
+    // A user who reconnects too often is limited on their own.
+    const again = [];
+    for (let i = 0; i < 15; i++) {
+      const c = engine.raw({ auth: { token: await engine.token("acme", "alice", "user") } });
+      again.push(
+        await Promise.race([
+          c.connected().then(() => "ok"),
+          c.next("connect_error").then(() => "refused"),
+        ]),
+      );
+      c.socket.disconnect();
+    }
+    assert.ok(again.includes("refused"), again.join(","));
+    assert.ok((await engine.connect("acme", "carol", "user")).socket.connected);
+  } finally {
+    await engine.close();
+  }
+});
+
+Deno.test("socket: with TRUST_PROXY=1 clients behind one proxy get separate buckets; without it X-Forwarded-For is ignored", async () => {
+  for (const trustProxy of [1, 0]) {
+    const engine = await startEngine(undefined, { connectRate: 2, trustProxy });
+    try {
+      const from = (address: string) =>
+        engine.raw({ extraHeaders: { "x-forwarded-for": address }, auth: { token: "x" } });
+      const first = [];
+      for (let i = 0; i < 6; i++) {
+        first.push((await from("198.51.100.1").next<{ message: string }>("connect_error")).message);
+      }
+      assert.ok(first.at(-1)!.startsWith("rate_limited"), first.join(","));
+      const other = await from("198.51.100.2").next<{ message: string }>("connect_error");
+      assert.equal(other.message.startsWith("rate_limited"), trustProxy === 0, other.message);
+    } finally {
+      await engine.close();
+    }
+  }
+});
+
+Deno.test("http: requests without a valid token cannot use up the rate of a bot holding a good token from the same address", async () => {
+  const engine = await startEngine(undefined, { httpRate: 2 });
+  try {
+    const bot = await engine.token("acme", "chatbot", "bot");
+    const forged = await token({ company_id: "acme", user_id: "chatbot", role: "bot" }, FORGED);
+    const flood = [];
+    for (let i = 0; i < 30; i++) {
+      const res = await fetch(`${engine.url}/api/v1/settings`, {
+        headers: i % 2 ? { authorization: `Bearer ${forged}` } : {},
+      });
+      await res.body?.cancel();
+      flood.push(res.status);
+    }
+    assert.ok(flood.filter((s) => s === 429).length >= 20, flood.join(","));
+    const res = await fetch(`${engine.url}/api/v1/settings`, {
+      headers: { authorization: `Bearer ${bot}` },
+    });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+  } finally {
+    await engine.close();
+  }
+});
+
+Deno.test("http: with TRUST_PROXY=1 clients behind one proxy get separate buckets; without it X-Forwarded-For is ignored", async () => {
+  for (const trustProxy of [1, 0]) {
+    const engine = await startEngine(undefined, { httpRate: 1, trustProxy });
+    try {
+      const from = async (forwardedFor: string) => {
+        const res = await fetch(`${engine.url}/api/v1/demo`, {
+          headers: { "x-forwarded-for": forwardedFor },
+        });
+        await res.body?.cancel();
+        return res.status;
+      };
+      const first = [];
+      for (let i = 0; i < 4; i++) first.push(await from("198.51.100.1"));
+      assert.deepEqual(first, [200, 200, 429, 429]);
+      // A client naming another address before the proxy's entry is still itself.
+      assert.equal(await from("203.0.113.9, 198.51.100.1"), 429);
+      assert.equal(await from("198.51.100.2"), trustProxy === 1 ? 200 : 429);
+    } finally {
+      await engine.close();
+    }
   }
 });
 
