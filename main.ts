@@ -10,6 +10,7 @@ import { createLogger } from "./src/log.ts";
 import { Metrics } from "./src/metrics.ts";
 import { randomIds, systemClock } from "./src/ports.ts";
 import { loadSecret } from "./src/secret.ts";
+import { StoreHealth } from "./src/store_health.ts";
 import { recoverAll, WebhookDispatcher } from "./src/webhooks.ts";
 
 async function main(): Promise<void> {
@@ -20,6 +21,7 @@ async function main(): Promise<void> {
   const store = await KvEventStore.open(config.kvPath);
   const publisher = new SocketIoPublisher();
   const metrics = new Metrics();
+  const health = new StoreHealth();
   const webhooks = new WebhookDispatcher({
     store,
     log,
@@ -34,6 +36,7 @@ async function main(): Promise<void> {
     observer: webhooks,
     snapshotEvery: config.snapshotEvery,
     metrics,
+    health,
   });
   metrics.gauge("chat_actors", "Company actors running.", () => system.size);
   metrics.gauge(
@@ -64,6 +67,7 @@ async function main(): Promise<void> {
     connectRate: config.connectRate,
     httpRate: config.httpRate,
     trustProxy: config.trustProxy,
+    health,
     webhookAllowPrivate: config.webhookAllowPrivate,
     metrics,
     // The try-it demo mints tokens, so it exists only on the generated development secret.

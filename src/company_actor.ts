@@ -26,6 +26,7 @@ import { EVENT_VERSION, upcast } from "./upcast.ts";
 import type { Clock, EventStore, Publisher, StoredEvent } from "./ports.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
+import type { StoreHealth } from "./store_health.ts";
 
 export { EVENT_VERSION } from "./upcast.ts";
 
@@ -60,6 +61,8 @@ export interface ActorDeps {
   /** A snapshot is kept every this many events (default 1000), or twice the conversations. */
   readonly snapshotEvery?: number;
   readonly metrics?: Metrics;
+  /** Told whether each append reached the store (readiness). */
+  readonly health?: StoreHealth;
 }
 
 /** The index tag of the events that make a user's history. */
@@ -100,6 +103,8 @@ export class CompanyActor {
   #draining: Promise<void> = Promise.resolve();
   #running = false;
   #loaded = false;
+  /** Presence seen by an earlier process is still to be reset, before the next command. */
+  #resetPending = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #snapshotVersion = 0;
   /** Whether this actor has saved a snapshot yet. */
@@ -181,6 +186,14 @@ export class CompanyActor {
           this.#mailbox.splice(0).forEach((job) => job.resolve({ ok: false, error: UNAVAILABLE }));
           return;
         }
+        if (this.#resetPending) {
+          this.#resetPending = false;
+          const reset: CompanyCommand = {
+            type: "ResetPresence",
+            data: { at: this.deps.clock.now() },
+          };
+          this.#mailbox.unshift({ command: reset, resolve: NO_ANSWER });
+        }
         await this.#process(this.#mailbox.splice(0, this.deps.maxBatch ?? 256));
       }
     } finally {
@@ -201,8 +214,7 @@ export class CompanyActor {
       this.deps.log?.error("actor.load_failed", { company: this.companyId, error: String(error) });
       return false;
     }
-    const at = this.deps.clock.now();
-    this.#mailbox.unshift({ command: { type: "ResetPresence", data: { at } }, resolve: NO_ANSWER });
+    this.#resetPending = true;
     this.#schedule();
     return true;
   }
@@ -269,6 +281,7 @@ export class CompanyActor {
       } catch (error) {
         return await this.#recover(error, batch);
       }
+      this.deps.health?.succeeded();
       const metrics = this.deps.metrics;
       if (metrics) {
         metrics.appendSeconds.observe((performance.now() - started) / 1000);
@@ -331,10 +344,16 @@ export class CompanyActor {
       return;
     }
     this.deps.log?.error("store.append_failed", { company: this.companyId, error: String(error) });
+    this.deps.health?.failed(error, this.deps.clock.now());
     for (const job of jobs) {
-      // The reset after a load did not land: load again before the next command.
-      if (job.command?.type === "ResetPresence" && job.resolve === NO_ANSWER) this.#loaded = false;
-      job.resolve({ ok: false, error: UNAVAILABLE });
+      // The reset after a load did not land: it goes first again with the next command.
+      if (job.command?.type === "ResetPresence" && job.resolve === NO_ANSWER) {
+        this.#resetPending = true;
+      }
+      // A barrier asks for the state as of the last commit, which this failure left as it was.
+      job.resolve(
+        job.command === null ? { ok: true, events: [] } : { ok: false, error: UNAVAILABLE },
+      );
     }
     // A timer whose command failed must fire again; not at once, the store is struggling.
     clearTimeout(this.#timer);

@@ -24,16 +24,24 @@ export function sequentialIds(prefix = "id"): Ids {
   return { next: () => `${prefix}-${++n}` };
 }
 
-/** Wraps a store: counts appends and can be told to fail them. */
+/** What Deno KV throws when a commit finds the disk full (reads still work). */
+export function diskFullError(): Error {
+  return new TypeError("database or disk is full");
+}
+
+/** Wraps a store: counts appends and can be told to fail them, or every write (a full disk). */
 export class FlakyStore implements EventStore {
   appends = 0;
   failing = false;
+  /** Every write throws as Deno KV does on a full disk. */
+  full = false;
   constructor(readonly inner: EventStore) {}
   version(stream: string): Promise<number> {
     return this.inner.version(stream);
   }
   append(stream: string, expected: number, events: readonly NewEvent[]): Promise<number> {
     this.appends++;
+    if (this.full) return Promise.reject(diskFullError());
     if (this.failing) return Promise.reject(new Error("disk on fire"));
     return this.inner.append(stream, expected, events);
   }
@@ -48,6 +56,7 @@ export class FlakyStore implements EventStore {
     return this.inner.readTagged(stream, tag, options);
   }
   saveSnapshot(stream: string, version: number, snapshot: unknown): Promise<void> {
+    if (this.full) return Promise.reject(diskFullError());
     return this.inner.saveSnapshot(stream, version, snapshot);
   }
   loadSnapshot(stream: string): Promise<{ version: number; snapshot: unknown } | null> {
@@ -60,6 +69,7 @@ export class FlakyStore implements EventStore {
     return this.inner.checkpoint(name);
   }
   saveCheckpoint(name: string, seq: number): Promise<void> {
+    if (this.full) return Promise.reject(diskFullError());
     return this.inner.saveCheckpoint(name, seq);
   }
   close(): void {

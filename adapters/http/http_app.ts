@@ -18,6 +18,7 @@ import type { ActorSystem } from "../../src/company_actor.ts";
 import { AuthError, type JwtVerifier, type Principal } from "../../src/auth.ts";
 import type { Logger } from "../../src/log.ts";
 import type { Clock, EventStore, Ids } from "../../src/ports.ts";
+import type { StoreHealth } from "../../src/store_health.ts";
 import { MAX_HISTORY_PAGE, readHistory } from "../../src/history.ts";
 import { webhookTargetProblem } from "../../src/webhooks.ts";
 
@@ -43,6 +44,8 @@ export interface HttpDeps {
   /** Which peers' `X-Forwarded-For` names the client (0 or unset: nobody's). */
   readonly trustProxy?: TrustProxy;
   readonly metrics?: Metrics;
+  /** Whether the store takes writes; `/readyz` answers 503 while it does not. */
+  readonly health?: StoreHealth;
   /** Accepts webhook URLs on loopback and private addresses (tests, local development). */
   readonly webhookAllowPrivate?: boolean;
   /**
@@ -155,15 +158,36 @@ export function createHttpApp(deps: HttpDeps): Hono {
 
   app.get("/readyz", async (c) => {
     try {
-      await Promise.race([
-        deps.store.version("\u0000readyz"),
-        new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 2000)),
-      ]);
-      return c.json({ ok: true });
+      await within(2000, deps.store.version("\u0000readyz"));
     } catch (error) {
       deps.log.warn("readyz.store_unhealthy", { error: String(error) });
-      return fail(c, "unavailable", "The event store does not answer");
+      return c.json({
+        ok: false,
+        reason: "store_unreachable",
+        error: { code: "unavailable", message: "The event store does not answer" },
+      }, 503);
     }
+    const health = deps.health;
+    if (health && !health.writable) {
+      // Degraded: one small write tells whether the store takes writes again.
+      try {
+        await within(2000, deps.store.saveCheckpoint("\u0000readyz", deps.clock.now()));
+        health.succeeded();
+      } catch (error) {
+        health.failed(error, deps.clock.now());
+        const since = new Date(health.since).toISOString();
+        return c.json({
+          ok: false,
+          reason: "store_refuses_writes",
+          error: {
+            code: "unavailable",
+            message: `The event store refuses writes since ${since} (${health.reason}): ` +
+              "connects and reads work, whatever records an event answers 'unavailable'",
+          },
+        }, 503);
+      }
+    }
+    return c.json({ ok: true });
   });
 
   app.get("/metrics", (c) => {
@@ -437,6 +461,21 @@ function settingsView(s: Settings) {
 /** The `{ error: { code, message } }` answer with the code's status. */
 function fail(c: Context, code: ErrorCode, message: string): Response {
   return c.json({ error: { code, message } }, STATUS[code]);
+}
+
+/** `promise`, or a rejection after `ms`. */
+async function within<T>(ms: number, promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("timeout")), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The bearer token of the `Authorization` header, if there is one. */

@@ -46,6 +46,8 @@ export interface SocketDeps {
   readonly connectRate?: number;
   /** Which peers' `X-Forwarded-For` names the client (0 or unset: nobody's). */
   readonly trustProxy?: TrustProxy;
+  /** The first wait before recording again a presence the store refused (default 1000 ms). */
+  readonly presenceRetryMs?: number;
   readonly metrics?: Metrics;
 }
 
@@ -195,6 +197,26 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
   });
   const maxLength = deps.maxMessageLength ?? 4000;
 
+  // Presence the store refused, to record again; the server's close ends the retries.
+  let closed = false;
+  const retries = new Set<ReturnType<typeof setTimeout>>();
+  const retry = (delay: number, run: () => Promise<void>) => {
+    if (closed) return;
+    // Jittered, so the sockets of a company do not all come back at once.
+    const timer = setTimeout(() => {
+      retries.delete(timer);
+      run().catch((cause) =>
+        deps.log.error("socket.presence_retry_failed", { error: String(cause) })
+      );
+    }, delay * (0.5 + Math.random() / 2));
+    retries.add(timer);
+  };
+  httpServer.once("close", () => {
+    closed = true;
+    for (const timer of retries) clearTimeout(timer);
+    retries.clear();
+  });
+
   const connects = new AttemptLimiter(rate(deps.connectRate), deps.clock);
   io.use(async (socket, next) => {
     const { auth, query, headers } = socket.handshake;
@@ -288,7 +310,9 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
         ? await missedDeliveries(deps.store, companyId, { role, userId }, lastSeq, upTo)
         : [];
       const outcome = await connected;
-      if (!outcome.ok || !socket.connected) {
+      // The store refusing writes (a full disk) is no reason to refuse the socket: it reads.
+      const unrecorded = !outcome.ok && outcome.error.code === "unavailable";
+      if ((!outcome.ok && !unrecorded) || !socket.connected) {
         deps.publisher.release(socket.id);
         return refuse(outcome);
       }
@@ -302,6 +326,25 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
         socket.emit(event, payload);
       }
       socket.join([socket.id, ...rooms]);
+      if (unrecorded) recordPresence(resumed);
+    }
+
+    /**
+     * The store refused the Connect: the socket stays in its rooms and is told nothing about
+     * presence (no `user_list`, nobody told it came online) until a retry records it, with
+     * backoff, while it stays connected. The recorded Connect's deliveries then go out as usual.
+     */
+    function recordPresence(resumed: boolean, delay = deps.presenceRetryMs ?? 1000): void {
+      retry(delay, async () => {
+        if (!socket.connected) return;
+        const outcome = await dispatch({
+          type: "Connect",
+          data: { ...presence, at: deps.clock.now(), ...(resumed ? { resumed } : {}) },
+        });
+        if (!outcome.ok && outcome.error.code === "unavailable" && socket.connected) {
+          recordPresence(resumed, Math.min(delay * 2, 30_000));
+        }
+      });
     }
 
     const cancelExpiry = expireAt(socket, principal.expiresAt, deps.clock);
@@ -460,8 +503,23 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
     socket.on("disconnect", () => {
       deps.publisher.release(socket.id);
       cancelExpiry();
-      dispatch({ type: "Disconnect", data: { ...presence, at: deps.clock.now() } });
+      recordAbsence(0);
     });
+
+    /** Records the disconnect; one the store refused is tried again with backoff. */
+    function recordAbsence(delay: number): void {
+      const leave = async () => {
+        const outcome = await dispatch({
+          type: "Disconnect",
+          data: { ...presence, at: deps.clock.now() },
+        });
+        if (!outcome.ok && outcome.error.code === "unavailable") {
+          recordAbsence(Math.min(Math.max(delay * 2, deps.presenceRetryMs ?? 1000), 30_000));
+        }
+      };
+      if (delay === 0) leave();
+      else retry(delay, leave);
+    }
   });
 
   return io;

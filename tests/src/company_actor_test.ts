@@ -9,6 +9,7 @@ import {
 import { KvEventStore, MemoryEventStore } from "../../adapters/store/mod.ts";
 import { ActorSystem } from "../../src/company_actor.ts";
 import type { EventStore } from "../../src/ports.ts";
+import { StoreHealth } from "../../src/store_health.ts";
 import { FakeClock, FlakyStore, RecordingPublisher } from "../_fakes.ts";
 
 const clock = new FakeClock();
@@ -144,6 +145,42 @@ Deno.test("ActorSystem: a failed append answers 'unavailable', changes nothing, 
   const ok = await actors.dispatch("acme", userMessage("alice", "three"));
   assert.ok(ok.ok);
   assert.equal(ok.events.at(-1)!.seq, before.version + 4); // opened, queued, assigned, sent
+});
+
+Deno.test("ActorSystem: started over a store that refuses writes, it loads every company and serves state; presence is reset before the first command once writes work", async () => {
+  const memory = new MemoryEventStore();
+  const before = system(memory);
+  await before.dispatch("acme", connect("bob", "agent"));
+  await before.dispatch("acme", userMessage("alice", "before the disk filled"));
+  const version = await memory.version("acme");
+
+  const store = new FlakyStore(memory);
+  store.full = true;
+  const health = new StoreHealth();
+  const after = new ActorSystem({ store, publisher: new RecordingPublisher(), clock, health });
+  const states = await after.recover();
+  assert.equal(states.get("acme")?.version, version, "recovered though its reset was refused");
+  assert.equal(health.writable, false);
+  assert.match(health.reason!, /disk is full/);
+  const refused = await after.dispatch("acme", userMessage("alice", "during", 1));
+  assert.deepEqual(refused.ok ? null : refused.error.code, "unavailable");
+  assert.equal((await after.actor("acme").current()).version, version, "current() still answers");
+  assert.equal(await memory.version("acme"), version, "nothing was recorded");
+
+  store.full = false;
+  const ok = await after.dispatch("acme", connect("carol", "agent"));
+  assert.ok(ok.ok);
+  const log = [];
+  for await (const e of memory.read("acme", { after: version })) log.push(e.type);
+  assert.deepEqual(log.slice(0, 2), ["PresenceReset", "SocketConnected"]);
+  assert.equal(health.writable, true);
+  assert.deepEqual(
+    [...after.actor("acme").state.agents.keys()].filter((id) =>
+      after.actor("acme").state.agents.get(id)!.sockets.length > 0
+    ),
+    ["carol"],
+    "bob, online in the earlier process, is not",
+  );
 });
 
 Deno.test("ActorSystem: a command whose event cannot be stored is refused 'too_large'; its batch-mates still commit", async () => {

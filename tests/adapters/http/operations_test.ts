@@ -7,8 +7,9 @@ import { createJwtVerifier } from "../../../src/auth.ts";
 import { ActorSystem } from "../../../src/company_actor.ts";
 import { silentLogger } from "../../../src/log.ts";
 import { randomIds, systemClock } from "../../../src/ports.ts";
-import { SECRET } from "../../_tokens.ts";
-import { FakeClock, RecordingPublisher } from "../../_fakes.ts";
+import { SECRET, tokenFor } from "../../_tokens.ts";
+import { FakeClock, FlakyStore, RecordingPublisher } from "../../_fakes.ts";
+import { StoreHealth } from "../../../src/store_health.ts";
 import { startEngine } from "../socketio/_harness.ts";
 
 const SAMPLE =
@@ -162,4 +163,48 @@ Deno.test("the demo's token minting is rate limited like the rest of the API", a
   assert.deepEqual(statuses, [200, 200, 200, 200, 429, 429], "a burst of twice the rate, then 429");
   clock.time += 1000;
   assert.equal((await app.request("/api/v1/demo/tokens", { method: "POST" })).status, 200);
+});
+
+Deno.test("/readyz answers 503 with the reason while the store refuses writes, and 200 once a write succeeds again", async () => {
+  const store = new FlakyStore(new MemoryEventStore());
+  const health = new StoreHealth();
+  const system = new ActorSystem({
+    store,
+    publisher: new RecordingPublisher(),
+    clock: systemClock,
+    health,
+  });
+  const app = createHttpApp({
+    system,
+    store,
+    health,
+    verifier: createJwtVerifier(SECRET),
+    clock: systemClock,
+    ids: randomIds,
+    log: silentLogger,
+  });
+  store.full = true;
+  const bot = await tokenFor("acme", "chatbot", "bot");
+  const handoff = await app.request("/transfer_to_agent", {
+    method: "POST",
+    headers: { authorization: `Bearer ${bot}`, "content-type": "application/json" },
+    body: JSON.stringify({ user_id: "alice", company_id: "acme" }),
+  });
+  assert.equal(handoff.status, 503);
+  assert.equal((await handoff.json()).error.code, "unavailable");
+  const degraded = await app.request("/readyz");
+  assert.equal(degraded.status, 503);
+  const body = await degraded.json();
+  assert.equal(body.reason, "store_refuses_writes");
+  assert.equal(body.error.code, "unavailable");
+  assert.match(body.error.message, /refuses writes since .* \(database or disk is full\)/);
+  assert.equal((await app.request("/healthz")).status, 200, "alive, though not ready");
+  const settings = await app.request("/api/v1/settings", {
+    headers: { authorization: `Bearer ${bot}` },
+  });
+  assert.equal(settings.status, 200, "reads work");
+
+  store.full = false;
+  assert.equal((await app.request("/readyz")).status, 200, "the probe's write succeeded");
+  assert.equal(health.writable, true);
 });

@@ -11,6 +11,7 @@ import type { EventStore } from "../../../src/ports.ts";
 import type { TrustProxy } from "../../../src/net_address.ts";
 import { recoverAll, WebhookDispatcher } from "../../../src/webhooks.ts";
 import { Metrics } from "../../../src/metrics.ts";
+import { StoreHealth } from "../../../src/store_health.ts";
 import { randomIds, systemClock } from "../../../src/ports.ts";
 import { SECRET, tokenFor } from "../../_tokens.ts";
 
@@ -24,10 +25,12 @@ export async function startEngine(
     demo?: boolean;
     corsOrigins?: string[];
     trustProxy?: TrustProxy;
+    presenceRetryMs?: number;
   } = {},
 ) {
   const publisher = new SocketIoPublisher();
   const metrics = new Metrics();
+  const health = new StoreHealth();
   const webhooks = new WebhookDispatcher({
     store,
     stateOf: (id): CompanyState => system.actor(id).state,
@@ -41,6 +44,7 @@ export async function startEngine(
     clock: systemClock,
     observer: webhooks,
     metrics,
+    health,
   });
   metrics.gauge("chat_actors", "Company actors running.", () => system.size);
   await recoverAll(system, webhooks);
@@ -53,6 +57,7 @@ export async function startEngine(
     ids: randomIds,
     log: silentLogger,
     metrics,
+    health,
     webhookAllowPrivate: true,
     ...limits,
     demo: limits.demo ? (claims) => signToken(SECRET, claims) : undefined,

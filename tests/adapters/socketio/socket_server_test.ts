@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { SECRET, token, unsignedToken } from "../../_tokens.ts";
 import { startEngine } from "./_harness.ts";
+import { FlakyStore } from "../../_fakes.ts";
+import { MemoryEventStore } from "../../../adapters/store/mod.ts";
 
 const FORGED = new TextEncoder().encode("not-the-server-secret-0123456789abcdef");
 
@@ -483,6 +485,52 @@ Deno.test("http: with TRUST_PROXY=1 clients behind one proxy get separate bucket
     } finally {
       await engine.close();
     }
+  }
+});
+
+Deno.test("socket: while the store refuses writes, sockets still connect, resume and read history, sends answer unavailable; presence is recorded once writes work", async () => {
+  const store = new FlakyStore(new MemoryEventStore());
+  const engine = await startEngine(store, { presenceRetryMs: 20 });
+  try {
+    const alice = await engine.connect("acme", "alice", "user");
+    const sent = await alice.request("message", { to: "admin", content: "before" });
+    assert.equal(sent.ok, true);
+    store.full = true;
+
+    const bob = await engine.connect("acme", "bob", "admin", "auth", { last_seq: 0 });
+    const missed = await bob.next<Message>("message");
+    assert.equal(missed.content, "before", "resume delivers from the log");
+    const history = await bob.request<{ messages: Message[] }>("history", { user_id: "alice" });
+    assert.deepEqual(history.messages.map((m) => m.content), ["before"]);
+    const refused = await bob.request<{ ok: boolean; error: { code: string } }>("message", {
+      user_id: "alice",
+      content: "during",
+    });
+    assert.deepEqual([refused.ok, refused.error.code], [false, "unavailable"]);
+    const ready = await fetch(`${engine.url}/readyz`);
+    assert.equal(ready.status, 503);
+    assert.equal((await ready.json()).reason, "store_refuses_writes");
+    assert.deepEqual(bob.all("user_list"), [], "nothing is said about presence until recorded");
+    assert.equal(bob.socket.connected, true);
+    assert.deepEqual(bob.all("error"), []);
+
+    store.full = false;
+    assert.deepEqual(await bob.next("user_list"), { users: ["alice"] }, "the retry recorded bob");
+    const after = await bob.request("message", { user_id: "alice", content: "after" });
+    assert.equal(after.ok, true);
+    assert.equal(
+      (await alice.nextWhere<Message>("message", (m) => m.content === "after")).from,
+      "bob",
+    );
+    assert.equal((await fetch(`${engine.url}/readyz`)).status, 200);
+    assert.deepEqual(
+      (await bob.request<{ messages: Message[] }>("history", { user_id: "alice" })).messages
+        .map((m) => m.content),
+      ["before", "after"],
+      "nothing acknowledged was lost",
+    );
+  } finally {
+    await engine.close();
   }
 });
 
