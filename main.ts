@@ -5,20 +5,41 @@ import { SocketIoPublisher } from "./adapters/socketio/socket_server.ts";
 import { createJwtVerifier, signToken } from "./src/auth.ts";
 import type { CompanyState } from "./domain/mod.ts";
 import { ActorSystem } from "./src/company_actor.ts";
-import { ConfigError, loadConfig } from "./src/config.ts";
-import { createLogger } from "./src/log.ts";
+import { type Config, ConfigError, loadConfig } from "./src/config.ts";
+import { createLogger, type Logger } from "./src/log.ts";
 import { Metrics } from "./src/metrics.ts";
-import { randomIds, systemClock } from "./src/ports.ts";
-import { loadSecret } from "./src/secret.ts";
+import { type EventStore, randomIds, systemClock } from "./src/ports.ts";
+import { loadSecret, saveSecret, type Secret } from "./src/secret.ts";
 import { StoreHealth } from "./src/store_health.ts";
 import { recoverAll, WebhookDispatcher } from "./src/webhooks.ts";
 
-async function main(): Promise<void> {
-  const config = loadConfig();
-  const log = createLogger(config.logLevel);
+/** A running engine: where it listens, and how to stop it. */
+export interface Engine {
+  readonly port: number;
+  readonly secret: Secret;
+  readonly health: StoreHealth;
+  stop(): Promise<void>;
+}
+
+/** The event store as the engine uses it: Deno KV's, or one wrapping it (tests). */
+export type OpenStore = (path: string) => Promise<EventStore & { flushIndex(): Promise<void> }>;
+
+/**
+ * Starts the engine of `config`. Nothing at start-up needs to write: on a full disk it
+ * serves reads, and what needs a write (the generated secret's file, the store's format
+ * marker, each company's presence reset) is done once writes succeed again.
+ */
+export async function start(
+  config: Config,
+  log: Logger,
+  openStore: OpenStore = (path) => KvEventStore.open(path),
+): Promise<Engine> {
   await Deno.mkdir(config.dataDir, { recursive: true });
   const secret = await loadSecret(config.jwtSecret, config.dataDir);
-  const store = await KvEventStore.open(config.kvPath);
+  const store = await openStore(config.kvPath).catch((error) => {
+    // SQLite needs room for its shared-memory file to open a database it did not leave open.
+    throw new Error(`the event store ${config.kvPath} does not open (${error}); is the disk full?`);
+  });
   const publisher = new SocketIoPublisher();
   const metrics = new Metrics();
   const health = new StoreHealth();
@@ -75,8 +96,44 @@ async function main(): Promise<void> {
   }, { port: config.port, hostname: config.hostname });
 
   log.info("server.listening", { port: server.port, kv: config.kvPath });
+  let saving: ReturnType<typeof setTimeout> | undefined;
+  if (secret.saved === false) {
+    log.warn("secret.unsaved", { path: secret.path });
+    const save = () => {
+      saving = setTimeout(async () => {
+        try {
+          if (await saveSecret(secret)) log.info("secret.saved", { path: secret.path });
+          // Another process wrote one meanwhile: tokens minted here fail after a restart.
+          else log.error("secret.replaced", { path: secret.path });
+        } catch {
+          save();
+        }
+      }, 5000);
+    };
+    save();
+  }
+  return {
+    port: server.port,
+    secret,
+    health,
+    async stop() {
+      clearTimeout(saving);
+      await server.close();
+      await system.stop();
+      await webhooks.stop();
+      await store.flushIndex().catch(() => {}); // what is left is indexed at the next start
+      store.close();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
+  const engine = await start(config, log);
+  const { secret } = engine;
   console.log(
-    `Live-chat engine listening on http://localhost:${server.port} (events in ${config.kvPath})`,
+    `Live-chat engine listening on http://localhost:${engine.port} (events in ${config.kvPath})`,
   );
   if (secret.generated) {
     console.log(
@@ -92,11 +149,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info("server.stopping", { signal });
     const timer = setTimeout(() => Deno.exit(1), 10_000);
-    await server.close();
-    await system.stop();
-    await webhooks.stop();
-    await store.flushIndex().catch(() => {}); // what is left is indexed at the next start
-    store.close();
+    await engine.stop();
     clearTimeout(timer);
     Deno.exit(0);
   };

@@ -12,6 +12,11 @@ export interface Secret {
   /** True when the secret lives in the data directory (a development setup). */
   readonly generated: boolean;
   readonly path?: string;
+  /**
+   * False when the generated secret could not be written (a full disk): it is used from
+   * memory, and `saveSecret` is to be tried again.
+   */
+  readonly saved?: boolean;
 }
 
 /** Resolves the secret: the configured one, or the data directory's (created if missing). */
@@ -35,13 +40,33 @@ export async function loadSecret(configured: string | undefined, dataDir: string
     /[+/=]/g,
     (c) => c === "+" ? "-" : c === "/" ? "_" : "",
   );
-  // createNew: two processes starting at once cannot both write a secret.
+  const secret = { key: new TextEncoder().encode(text), generated: true, path };
   try {
-    await Deno.writeTextFile(path, `${text}\n`, { mode: 0o600, createNew: true });
-  } catch (error) {
-    if (error instanceof Deno.errors.AlreadyExists) return loadSecret(undefined, dataDir);
-    throw error;
+    return await saveSecret(secret) ? secret : await loadSecret(undefined, dataDir);
+  } catch {
+    return { ...secret, saved: false };
   }
-  await Deno.chmod(path, 0o600);
-  return { key: new TextEncoder().encode(text), generated: true, path };
+}
+
+/**
+ * Writes a generated secret to its file unless one exists: true if written, false if another
+ * process wrote one first; throws if it cannot be written (a full disk), leaving no file.
+ */
+export async function saveSecret(secret: Secret): Promise<boolean> {
+  const path = secret.path!;
+  const text = new TextDecoder().decode(secret.key);
+  // Written aside, then linked into place: a failed write leaves no short file behind, and
+  // two processes starting at once cannot both place a secret.
+  const aside = `${path}.${crypto.randomUUID()}.tmp`;
+  try {
+    await Deno.writeTextFile(aside, `${text}\n`, { mode: 0o600, createNew: true });
+    await Deno.chmod(aside, 0o600);
+    await Deno.link(aside, path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.AlreadyExists) return false;
+    throw error;
+  } finally {
+    await Deno.remove(aside).catch(() => {});
+  }
 }

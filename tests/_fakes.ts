@@ -76,3 +76,35 @@ export class FlakyStore implements EventStore {
     this.inner.close();
   }
 }
+
+/** A Deno KV handle whose writes throw as on a full disk while `full.value` is true. */
+export function fullDiskKv(kv: Deno.Kv, full: { value: boolean }): Deno.Kv {
+  const refuse = () => Promise.reject(diskFullError());
+  const wrapOp = (op: Deno.AtomicOperation): Deno.AtomicOperation => {
+    const proxy: Deno.AtomicOperation = new Proxy(op, {
+      get(target, key) {
+        if (key === "commit") return () => (full.value ? refuse() : target.commit());
+        const value = Reflect.get(target, key);
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          const result = value.apply(target, args);
+          return result === target ? proxy : result;
+        };
+      },
+    });
+    return proxy;
+  };
+  return new Proxy(kv, {
+    get(target, key) {
+      if (key === "atomic") return () => wrapOp(target.atomic());
+      if (key === "set" || key === "delete") {
+        return (...args: unknown[]) =>
+          full.value
+            ? refuse()
+            : (Reflect.get(target, key) as (...a: unknown[]) => unknown).apply(target, args);
+      }
+      const value = Reflect.get(target, key);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}

@@ -168,8 +168,8 @@ export function createHttpApp(deps: HttpDeps): Hono {
       }, 503);
     }
     const health = deps.health;
-    if (health && !health.writable) {
-      // Degraded: one small write tells whether the store takes writes again.
+    if (health) {
+      // One small write tells whether the store takes writes (a full disk still reads).
       try {
         await within(2000, deps.store.saveCheckpoint("\u0000readyz", deps.clock.now()));
         health.succeeded();

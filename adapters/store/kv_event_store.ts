@@ -43,11 +43,19 @@ export class KvEventStore implements EventStore {
   private constructor(readonly kv: Deno.Kv) {}
 
   /** Opens (or creates) the KV database at `path`; `":memory:"` for a throwaway one. */
-  static async open(path: string): Promise<KvEventStore> {
-    const store = new KvEventStore(await Deno.openKv(path));
-    await store.#upgrade();
+  static async open(
+    path: string,
+    openKv: (path: string) => Promise<Deno.Kv> = Deno.openKv,
+  ): Promise<KvEventStore> {
+    const store = new KvEventStore(await openKv(path));
+    // A full disk refuses the format marker: the store still reads, and the first append
+    // writes the marker before anything else.
+    await store.#upgrade().catch(() => {});
     return store;
   }
+
+  /** Whether `["format"]` is known to be written. */
+  #marked = false;
 
   /**
    * A database written before the index moved beside the chat path (it has no `["format"]`
@@ -57,7 +65,10 @@ export class KvEventStore implements EventStore {
    */
   async #upgrade(): Promise<void> {
     const format = await this.kv.get<number>(["format"]);
-    if (format.value !== null) return;
+    if (format.value !== null) {
+      this.#marked = true;
+      return;
+    }
     const unmarked = { key: ["format"], versionstamp: null };
     const heads: [string, number][] = [];
     for await (const { key, value } of this.kv.list<number>({ prefix: ["head"] })) {
@@ -74,7 +85,10 @@ export class KvEventStore implements EventStore {
         if (known[j].value !== null) continue;
         const size = keyBytes("indexed", stream);
         if (keys + size > MAX_KEY_BYTES || mutations + 1 > MAX_MUTATIONS) {
-          if (!(await op.commit()).ok) return; // another process upgraded it meanwhile
+          if (!(await op.commit()).ok) { // another process upgraded it meanwhile
+            this.#marked = true;
+            return;
+          }
           op = this.kv.atomic().check(unmarked);
           keys = 2 * keyBytes("format");
           mutations = 1;
@@ -85,6 +99,7 @@ export class KvEventStore implements EventStore {
       }
     }
     await op.set(["format"], FORMAT).commit();
+    this.#marked = true;
   }
 
   async version(stream: string): Promise<number> {
@@ -142,6 +157,14 @@ export class KvEventStore implements EventStore {
     this.#flushing = true;
     try {
       while (this.#queue.length > 0) {
+        if (!this.#marked) {
+          try {
+            await this.#upgrade();
+          } catch (error) {
+            for (const p of this.#queue.splice(0)) p.reject(error);
+            break;
+          }
+        }
         const batch: PendingAppend[] = [];
         const streams = new Set<string>();
         let mutations = 0;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ConfigError, loadConfig } from "../../src/config.ts";
-import { loadSecret } from "../../src/secret.ts";
+import { loadSecret, saveSecret } from "../../src/secret.ts";
 
 Deno.test("loadConfig() defaults: port 8080, ./data, KV file inside it, any origin", () => {
   const c = loadConfig({});
@@ -82,5 +82,22 @@ Deno.test("loadConfig() TRUST_PROXY trusts nobody by default, or a hop count, or
       assert.match(e.message, /^Invalid TRUST_PROXY: must be a hop count such as 1, or proxy/);
       return true;
     }, bad);
+  }
+});
+
+Deno.test("saveSecret() places the whole file or none: a failed write leaves nothing, an existing secret is kept", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const secret = { key: new TextEncoder().encode("x".repeat(43)), generated: true };
+    await assert.rejects(saveSecret({ ...secret, path: `${dir}/missing/jwt_secret` }));
+    assert.deepEqual([...Deno.readDirSync(dir)], [], "no file, not even a temporary one");
+    assert.equal(await saveSecret({ ...secret, path: `${dir}/jwt_secret` }), true);
+    assert.equal((await Deno.stat(`${dir}/jwt_secret`)).mode! & 0o777, 0o600);
+    const other = { key: new TextEncoder().encode("y".repeat(43)), generated: true };
+    assert.equal(await saveSecret({ ...other, path: `${dir}/jwt_secret` }), false);
+    assert.equal((await Deno.readTextFile(`${dir}/jwt_secret`)).trim(), "x".repeat(43));
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["jwt_secret"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { KvEventStore } from "../../../adapters/store/mod.ts";
 import { storeContract } from "./_contract.ts";
+import { fullDiskKv } from "../../_fakes.ts";
 
 storeContract("KvEventStore (:memory:)", () => KvEventStore.open(":memory:"));
 
@@ -287,5 +288,30 @@ Deno.test("KvEventStore: an append past an operation's payload, keys counted, is
     assert.equal(await store.append(nul, 0, small.slice(0, 40)), 40);
   } finally {
     store.close();
+  }
+});
+
+Deno.test("KvEventStore: a new database opens on a full disk, reads, refuses appends, and writes its format marker before the first append once space returns", async () => {
+  const dir = await Deno.makeTempDir();
+  const full = { value: true };
+  try {
+    const store = await KvEventStore.open(
+      `${dir}/events.kv`,
+      async (path) => fullDiskKv(await Deno.openKv(path), full),
+    );
+    assert.equal(await store.version("acme"), 0);
+    await assert.rejects(
+      store.append("acme", 0, [{ type: "A", at: 1, data: {}, tags: ["t"] }]),
+      /database or disk is full/,
+    );
+    assert.equal((await store.kv.get(["format"])).value, null, "not marked yet");
+    full.value = false;
+    assert.equal(await store.append("acme", 0, [{ type: "A", at: 1, data: {}, tags: ["t"] }]), 1);
+    assert.notEqual((await store.kv.get(["format"])).value, null, "marked by the append");
+    await store.flushIndex();
+    assert.deepEqual((await store.readTagged("acme", "t", { limit: 10 })).map((e) => e.seq), [1]);
+    store.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
