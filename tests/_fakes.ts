@@ -66,3 +66,29 @@ export class FlakyStore implements EventStore {
     this.inner.close();
   }
 }
+
+/** A logger that keeps every line, and resolves waiters when a line with a message arrives. */
+export class RecordingLogger {
+  readonly lines: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
+  #waiters: { msg: string; resolve: (fields: Record<string, unknown>) => void }[] = [];
+  readonly debug = this.#line("debug");
+  readonly info = this.#line("info");
+  readonly warn = this.#line("warn");
+  readonly error = this.#line("error");
+
+  #line(level: string) {
+    return (msg: string, fields: Record<string, unknown> = {}) => {
+      this.lines.push({ level, msg, fields });
+      this.#waiters = this.#waiters.filter((
+        w,
+      ) => (w.msg === msg ? (w.resolve(fields), false) : true));
+    };
+  }
+
+  /** The fields of the first line with `msg` (waits for it if none yet). */
+  next(msg: string): Promise<Record<string, unknown>> {
+    const line = this.lines.find((l) => l.msg === msg);
+    if (line) return Promise.resolve(line.fields);
+    return new Promise((resolve) => this.#waiters.push({ msg, resolve }));
+  }
+}

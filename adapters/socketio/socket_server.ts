@@ -20,7 +20,7 @@ import { missedDeliveries } from "../../src/resume.ts";
 import { KeyedLimiter, type Rate, TokenBucket } from "../../src/rate_limit.ts";
 import type { Metrics } from "../../src/metrics.ts";
 import { AuthError, type JwtVerifier, type Principal } from "../../src/auth.ts";
-import type { Logger } from "../../src/log.ts";
+import { type Logger, silentLogger } from "../../src/log.ts";
 import type { Clock, EventStore, Ids, Publisher } from "../../src/ports.ts";
 import { describe } from "../http/http_app.ts";
 import { coalesceWrites, holdWrites } from "./_coalesce.ts";
@@ -45,18 +45,21 @@ export interface SocketDeps {
 
 type Ack = (answer: unknown) => void;
 
-/** The room of an audience inside a company; ids are encoded so no two rooms collide. */
+/**
+ * The room of an audience inside a company: the JSON of its kind, company and id. It never
+ * throws (JSON escapes a lone surrogate, where `encodeURIComponent` threw), no two audiences
+ * share a room whatever their ids, and none looks like a socket's own room (an engine.io id).
+ */
 export function roomOf(companyId: string, to: Audience): string {
-  const company = encodeURIComponent(companyId);
   switch (to.kind) {
     case "socket":
       return to.socketId;
     case "user":
-      return `u:${company}:${encodeURIComponent(to.userId)}`;
+      return JSON.stringify(["u", companyId, to.userId]);
     case "agent":
-      return `a:${company}:${encodeURIComponent(to.userId)}`;
+      return JSON.stringify(["a", companyId, to.userId]);
     case "agents":
-      return `agents:${company}`;
+      return JSON.stringify(["agents", companyId]);
     default: {
       const _exhaustive: never = to;
       return _exhaustive;
@@ -73,34 +76,52 @@ export class SocketIoPublisher implements Publisher {
     { companyId: string; role: SocketRole; userId: string; buffer: Delivery[] }
   >();
 
-  bind(io: Server): void {
+  #log: Logger = silentLogger;
+
+  bind(io: Server, log: Logger = silentLogger): void {
     this.#io = io;
+    this.#log = log;
   }
 
+  /** Emits each delivery; one that fails is logged and skipped, and never reaches the caller. */
   publish(companyId: string, deliveries: readonly Delivery[]): void {
     const io = this.#io;
     if (!io || deliveries.length === 0) return;
     const rooms = deliveries.map((d) => roomOf(companyId, d.to));
-    const release = deliveries.length > 1 ? holdWrites(io, new Set(rooms)) : undefined;
+    let release: (() => void) | undefined;
     try {
-      this.#emit(io, companyId, deliveries, rooms);
-    } finally {
+      release = deliveries.length > 1 ? holdWrites(io, new Set(rooms)) : undefined;
+    } catch (error) {
+      this.#failed(companyId, "hold", error);
+    }
+    this.#emit(io, companyId, deliveries, rooms);
+    try {
       release?.();
+    } catch (error) {
+      this.#failed(companyId, "flush", error);
     }
   }
 
   #emit(io: Server, companyId: string, deliveries: readonly Delivery[], rooms: string[]): void {
     for (const [i, delivery] of deliveries.entries()) {
       const { to, except, event, payload } = delivery;
-      const target = io.to(rooms[i]);
-      (except === undefined ? target : target.except(except)).emit(event, payload);
-      if (this.#held.size === 0) continue;
-      for (const [socketId, held] of this.#held) {
-        if (held.companyId === companyId && except !== socketId && reaches(to, socketId, held)) {
-          held.buffer.push(delivery);
+      try {
+        const target = io.to(rooms[i]);
+        (except === undefined ? target : target.except(except)).emit(event, payload);
+        if (this.#held.size === 0) continue;
+        for (const [socketId, held] of this.#held) {
+          if (held.companyId === companyId && except !== socketId && reaches(to, socketId, held)) {
+            held.buffer.push(delivery);
+          }
         }
+      } catch (error) {
+        this.#failed(companyId, event, error);
       }
     }
+  }
+
+  #failed(company: string, event: string, error: unknown): void {
+    this.#log.error("publish.delivery_failed", { company, event, error: String(error) });
   }
 
   /** Starts keeping what would reach a socket that is not yet in its rooms. */
@@ -178,7 +199,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
     maxHttpBufferSize: 64 * 1024,
     serveClient: true,
   });
-  deps.publisher.bind(io);
+  deps.publisher.bind(io, deps.log);
   coalesceWrites(io);
   deps.metrics?.gauge("chat_connected_sockets", "Connected sockets, by role.", () => {
     const count = { user: 0, agent: 0 };
