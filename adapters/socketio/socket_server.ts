@@ -23,6 +23,7 @@ import { AuthError, type JwtVerifier, type Principal } from "../../src/auth.ts";
 import { type Logger, silentLogger } from "../../src/log.ts";
 import type { Clock, EventStore, Ids, Publisher } from "../../src/ports.ts";
 import { describe } from "../http/http_app.ts";
+import { Id, jsonProblem } from "../schemas.ts";
 import { coalesceWrites, holdWrites } from "./_coalesce.ts";
 
 /** What the socket server needs. */
@@ -154,7 +155,6 @@ function reaches(
   }
 }
 
-const id = z.string().trim().min(1, "must not be empty").max(256);
 const clientId = z.string().min(1).max(128).optional();
 const UserMessage = z.object({
   to: z.enum(["admin", "agent"]).optional(),
@@ -163,18 +163,18 @@ const UserMessage = z.object({
 });
 const AgentMessage = z.object({
   to: z.literal("user").optional(),
-  user_id: id,
+  user_id: Id,
   content: z.string(),
   client_id: clientId,
 });
-const ForUser = z.object({ user_id: id });
-const Transfer = z.object({ user_id: id, agent_id: id, note: z.string().max(1000).optional() });
-const Resolve = z.object({ user_id: id, return_to_bot: z.boolean().optional() });
+const ForUser = z.object({ user_id: Id });
+const Transfer = z.object({ user_id: Id, agent_id: Id, note: z.string().max(1000).optional() });
+const Resolve = z.object({ user_id: Id, return_to_bot: z.boolean().optional() });
 const Status = z.object({ status: z.enum(["available", "away"]) });
-const Typing = z.object({ user_id: id.optional(), typing: z.boolean() });
-const Read = z.object({ user_id: id.optional(), seq: z.number().int().min(0) });
+const Typing = z.object({ user_id: Id.optional(), typing: z.boolean() });
+const Read = z.object({ user_id: Id.optional(), seq: z.number().int().min(0) });
 const History = z.object({
-  user_id: id.optional(),
+  user_id: Id.optional(),
   before: z.number().int().min(1).optional(),
   limit: z.number().int().min(1).max(MAX_HISTORY_PAGE).optional(),
 });
@@ -438,6 +438,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
     socket.onAny(async (event: string, ...args: unknown[]) => {
       const ack = typeof args.at(-1) === "function" ? (args.at(-1) as Ack) : undefined;
       const handler = Object.hasOwn(handlers, event) ? handlers[event] : undefined;
+      const payload = ack ? args.slice(0, -1)[0] : args[0];
       let result: Answer;
       if (!bucket.take()) {
         result = error("rate_limited", "Too many events: slow down");
@@ -445,11 +446,18 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
         result = error("invalid_payload", `Unknown event '${String(event).slice(0, 64)}'`);
       } else if (role !== "agent" && AGENT_ONLY.has(event)) {
         result = error("forbidden", `Only agents can send '${event}'`);
+      } else if (jsonProblem(payload) !== null) {
+        // No event takes free JSON today; none should ever walk a hostile nesting either.
+        result = error("invalid_payload", `The payload ${jsonProblem(payload)}`);
       } else {
         try {
-          result = await handler(ack ? args.slice(0, -1)[0] : args[0]);
+          result = await handler(payload);
         } catch (cause) {
-          deps.log.error("socket.handler_failed", { event, error: String(cause) });
+          deps.log.error("socket.handler_failed", {
+            company: companyId,
+            event,
+            error: String(cause),
+          });
           result = error("unavailable", "The server could not complete the request");
         }
       }
