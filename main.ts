@@ -17,9 +17,9 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   await Deno.mkdir(config.dataDir, { recursive: true });
   const secret = await loadSecret(config.jwtSecret, config.dataDir);
-  const store = await KvEventStore.open(config.kvPath);
-  const publisher = new SocketIoPublisher();
   const metrics = new Metrics();
+  const store = await KvEventStore.open(config.kvPath, { log, metrics });
+  const publisher = new SocketIoPublisher();
   const webhooks = new WebhookDispatcher({
     store,
     log,

@@ -70,7 +70,7 @@ export class FlakyStore implements EventStore {
 /** A logger that keeps every line, and resolves waiters when a line with a message arrives. */
 export class RecordingLogger {
   readonly lines: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
-  #waiters: { msg: string; resolve: (fields: Record<string, unknown>) => void }[] = [];
+  #waiters: Waiter[] = [];
   readonly debug = this.#line("debug");
   readonly info = this.#line("info");
   readonly warn = this.#line("warn");
@@ -79,16 +79,25 @@ export class RecordingLogger {
   #line(level: string) {
     return (msg: string, fields: Record<string, unknown> = {}) => {
       this.lines.push({ level, msg, fields });
-      this.#waiters = this.#waiters.filter((
-        w,
-      ) => (w.msg === msg ? (w.resolve(fields), false) : true));
+      const seen = this.lines.filter((l) => l.msg === msg).length;
+      this.#waiters = this.#waiters.filter((w) => {
+        if (w.msg !== msg || seen < w.count) return true;
+        w.resolve(fields);
+        return false;
+      });
     };
   }
 
-  /** The fields of the first line with `msg` (waits for it if none yet). */
-  next(msg: string): Promise<Record<string, unknown>> {
-    const line = this.lines.find((l) => l.msg === msg);
+  /** The fields of the `count`th line with `msg` (waits for it if not there yet). */
+  next(msg: string, count = 1): Promise<Record<string, unknown>> {
+    const line = this.lines.filter((l) => l.msg === msg)[count - 1];
     if (line) return Promise.resolve(line.fields);
-    return new Promise((resolve) => this.#waiters.push({ msg, resolve }));
+    return new Promise((resolve) => this.#waiters.push({ msg, count, resolve }));
   }
+}
+
+interface Waiter {
+  readonly msg: string;
+  readonly count: number;
+  readonly resolve: (fields: Record<string, unknown>) => void;
 }
