@@ -22,7 +22,10 @@ export interface Engine {
 }
 
 /** The event store as the engine uses it: Deno KV's, or one wrapping it (tests). */
-export type OpenStore = (path: string) => Promise<EventStore & { flushIndex(): Promise<void> }>;
+export type OpenStore = (
+  path: string,
+  options: { log: Logger; metrics: Metrics },
+) => Promise<EventStore & { flushIndex(): Promise<void> }>;
 
 /**
  * Starts the engine of `config`. Nothing at start-up needs to write: on a full disk it
@@ -32,16 +35,16 @@ export type OpenStore = (path: string) => Promise<EventStore & { flushIndex(): P
 export async function start(
   config: Config,
   log: Logger,
-  openStore: OpenStore = (path) => KvEventStore.open(path),
+  openStore: OpenStore = (path, options) => KvEventStore.open(path, options),
 ): Promise<Engine> {
   await Deno.mkdir(config.dataDir, { recursive: true });
   const secret = await loadSecret(config.jwtSecret, config.dataDir);
-  const store = await openStore(config.kvPath).catch((error) => {
+  const metrics = new Metrics();
+  const store = await openStore(config.kvPath, { log, metrics }).catch((error) => {
     // SQLite needs room for its shared-memory file to open a database it did not leave open.
     throw new Error(`the event store ${config.kvPath} does not open (${error}); is the disk full?`);
   });
   const publisher = new SocketIoPublisher();
-  const metrics = new Metrics();
   const health = new StoreHealth();
   const webhooks = new WebhookDispatcher({
     store,

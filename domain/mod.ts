@@ -26,4 +26,5 @@ export {
   messagePayload,
   queueView,
 } from "./deliveries.ts";
+export { idProblem, isId, MAX_ID_LENGTH } from "./ids.ts";
 export { fromSnapshot, type Snapshot, SNAPSHOT_VERSION, toSnapshot } from "./snapshot.ts";

@@ -4,13 +4,14 @@
  */
 import {
   createRemoteJWKSet,
+  decodeProtectedHeader,
   errors,
   importSPKI,
   jwtVerify,
   type JWTVerifyGetKey,
   SignJWT,
 } from "jose";
-import type { Role } from "../domain/mod.ts";
+import { idProblem, type Role } from "../domain/mod.ts";
 
 /** An authenticated caller. */
 export interface Principal {
@@ -46,7 +47,6 @@ export interface JwtVerifier {
 }
 
 const ROLES: Record<string, Role> = { user: "user", admin: "agent", agent: "agent", bot: "bot" };
-const MAX_ID_LENGTH = 256;
 
 /** How tokens are checked: an HS256 secret, or an asymmetric key (PEM or JWKS). */
 export interface VerifierOptions {
@@ -90,7 +90,7 @@ export function createJwtVerifier(options: Uint8Array | VerifierOptions): JwtVer
           ? await jwtVerify(token.trim(), k, claims)
           : await jwtVerify(token.trim(), k, claims));
       } catch (error) {
-        throw toAuthError(error, algorithms);
+        throw toAuthError(error, algorithms, token.trim());
       }
       return principalOf(payload);
     },
@@ -133,17 +133,22 @@ function idClaim(payload: Record<string, unknown>, name: string): string {
   }
   // PyJWT-era tokens sometimes carry numeric ids; they name the same identity as a string.
   const id = typeof value === "number" && Number.isSafeInteger(value) ? String(value) : value;
-  if (typeof id !== "string" || id.length > MAX_ID_LENGTH) {
-    throw new AuthError(
-      "invalid_claim",
-      `'${name}' must be a string of at most ${MAX_ID_LENGTH} characters`,
-    );
-  }
-  return id;
+  // The edges' one id rule: an id that is not one is refused, never trimmed or repaired.
+  const problem = idProblem(id);
+  if (problem !== null) throw new AuthError("invalid_claim", `'${name}' ${problem}`);
+  return id as string;
 }
 
-function toAuthError(error: unknown, algorithms: readonly string[]): AuthError {
+function toAuthError(error: unknown, algorithms: readonly string[], token: string): AuthError {
   if (error instanceof errors.JWTExpired) return new AuthError("expired", "the token has expired");
+  // A `crit` header names extensions the token needs understood; this server understands none
+  // (RFC 7515 §4.1.11: such a JWS is invalid), whatever its algorithm: not a token we can read.
+  if (error instanceof errors.JOSENotSupported && hasCrit(token)) {
+    return new AuthError(
+      "malformed_token",
+      "the token's 'crit' header names an extension this server does not support",
+    );
+  }
   if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) {
     return new AuthError(
       "unsupported_algorithm",
@@ -160,4 +165,12 @@ function toAuthError(error: unknown, algorithms: readonly string[]): AuthError {
     return new AuthError("invalid_claim", error.message);
   }
   return new AuthError("malformed_token", "the token is not a well-formed JWT");
+}
+
+function hasCrit(token: string): boolean {
+  try {
+    return decodeProtectedHeader(token).crit !== undefined;
+  } catch {
+    return false;
+  }
 }

@@ -174,8 +174,16 @@ export class CompanyActor {
     const delay = Math.min(Math.max(next.due - this.deps.clock.now(), 0), 2 ** 31 - 1);
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      if (this.deps.clock.now() < next.due) return this.#schedule();
-      this.dispatch(next.command);
+      // A timer runs outside any caller: what fails here is logged, never thrown at the process.
+      try {
+        if (this.deps.clock.now() < next.due) return this.#schedule();
+        this.dispatch(next.command);
+      } catch (error) {
+        this.deps.log?.error("actor.timer_failed", {
+          company: this.companyId,
+          error: String(error),
+        });
+      }
     }, delay);
   }
 
@@ -194,7 +202,18 @@ export class CompanyActor {
           };
           this.#mailbox.unshift({ command: reset, resolve: NO_ANSWER });
         }
-        await this.#process(this.#mailbox.splice(0, this.deps.maxBatch ?? 256));
+        const batch = this.#mailbox.splice(0, this.deps.maxBatch ?? 256);
+        try {
+          await this.#process(batch);
+        } catch (error) {
+          // A bug, not the store (its faults are answered in #recover): the batch is refused and
+          // the actor keeps serving. Answering a command twice is harmless: the first answer holds.
+          this.deps.log?.error("actor.batch_failed", {
+            company: this.companyId,
+            error: String(error),
+          });
+          for (const job of batch) job.resolve({ ok: false, error: UNAVAILABLE });
+        }
       }
     } finally {
       // Cleared in the same turn as the empty check, so a command queued next starts a drain.
@@ -290,11 +309,18 @@ export class CompanyActor {
       }
     }
     this.#state = state;
-    this.deps.publisher.publish(this.companyId, out);
+    // The events are durable: nothing after this point may undo them or stop the answers.
+    this.#safely("actor.publish_failed", () => this.deps.publisher.publish(this.companyId, out));
     const stored = events.map((e, i) => ({ ...e, seq: base.version + i + 1, v: EVENT_VERSION }));
     for (const answer of answers) answer(stored);
     if (events.some((e) => TIMER_EVENTS.has(e.type))) this.#schedule();
-    if (stored.length > 0) this.deps.observer?.committed(this.companyId, stored, state);
+    if (stored.length > 0) {
+      const observer = this.deps.observer;
+      this.#safely(
+        "actor.observer_failed",
+        () => observer?.committed(this.companyId, stored, state),
+      );
+    }
     // Spaced by the state's size too, so a large company does not spend more on snapshots than
     // on its events; recovery then replays at most about twice the state's size.
     const every = Math.max(this.deps.snapshotEvery ?? 1000, 2 * state.conversations.size);
@@ -302,6 +328,15 @@ export class CompanyActor {
     // alike (or start together) do not all snapshot at once.
     const due = this.#snapshotted ? every : every * (1 + this.#phase);
     if (state.version - this.#snapshotVersion >= due) this.#snapshot(state);
+  }
+
+  /** Runs `effect`; a throw is logged with the company, never passed on. */
+  #safely(msg: string, effect: () => void): void {
+    try {
+      effect();
+    } catch (error) {
+      this.deps.log?.error(msg, { company: this.companyId, error: String(error) });
+    }
   }
 
   /** Saves a snapshot beside the chat path; recovery then replays only the events after it. */

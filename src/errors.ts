@@ -17,3 +17,11 @@ export class AppendTooLargeError extends Error {
     super(message);
   }
 }
+
+/** A stream id or tag a store cannot keep apart from another (not well-formed Unicode). */
+export class InvalidKeyError extends Error {
+  override name = "InvalidKeyError";
+  constructor(message: string) {
+    super(message);
+  }
+}

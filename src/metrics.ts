@@ -79,6 +79,14 @@ export class Metrics {
     "chat_http_requests_total",
     "HTTP requests, by route and status.",
   );
+  readonly indexFailures = new Counter(
+    "chat_index_write_failures_total",
+    "History index writes that failed (retried with backoff).",
+  );
+  readonly indexSkipped = new Counter(
+    "chat_index_entries_skipped_total",
+    "History index entries that can never be written, skipped (their events stay in the log).",
+  );
   readonly #gauges: Gauge[] = [];
 
   /** Adds a gauge read at scrape time. */
@@ -89,7 +97,8 @@ export class Metrics {
   /** The exposition text. */
   render(): string {
     const lines: string[] = [];
-    for (const m of [this.commands, this.events, this.rejections, this.httpRequests]) {
+    const counters = [this.commands, this.events, this.rejections, this.httpRequests];
+    for (const m of [...counters, this.indexFailures, this.indexSkipped]) {
       lines.push(...m.render());
     }
     lines.push(...this.appendSeconds.render(), ...this.batchSize.render());

@@ -108,3 +108,38 @@ export function fullDiskKv(kv: Deno.Kv, full: { value: boolean }): Deno.Kv {
     },
   });
 }
+
+/** A logger that keeps every line, and resolves waiters when a line with a message arrives. */
+export class RecordingLogger {
+  readonly lines: { level: string; msg: string; fields: Record<string, unknown> }[] = [];
+  #waiters: Waiter[] = [];
+  readonly debug = this.#line("debug");
+  readonly info = this.#line("info");
+  readonly warn = this.#line("warn");
+  readonly error = this.#line("error");
+
+  #line(level: string) {
+    return (msg: string, fields: Record<string, unknown> = {}) => {
+      this.lines.push({ level, msg, fields });
+      const seen = this.lines.filter((l) => l.msg === msg).length;
+      this.#waiters = this.#waiters.filter((w) => {
+        if (w.msg !== msg || seen < w.count) return true;
+        w.resolve(fields);
+        return false;
+      });
+    };
+  }
+
+  /** The fields of the `count`th line with `msg` (waits for it if not there yet). */
+  next(msg: string, count = 1): Promise<Record<string, unknown>> {
+    const line = this.lines.filter((l) => l.msg === msg)[count - 1];
+    if (line) return Promise.resolve(line.fields);
+    return new Promise((resolve) => this.#waiters.push({ msg, count, resolve }));
+  }
+}
+
+interface Waiter {
+  readonly msg: string;
+  readonly count: number;
+  readonly resolve: (fields: Record<string, unknown>) => void;
+}

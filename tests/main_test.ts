@@ -42,7 +42,8 @@ Deno.test("start(): on a full disk it starts, is alive but not ready, serves con
     const second = await start(
       config,
       silentLogger,
-      (path) => KvEventStore.open(path, async (p) => fullDiskKv(await Deno.openKv(p), full)),
+      (path) =>
+        KvEventStore.open(path, { openKv: async (p) => fullDiskKv(await Deno.openKv(p), full) }),
     );
     const url = `http://127.0.0.1:${second.port}`;
     try {

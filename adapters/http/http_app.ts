@@ -12,6 +12,7 @@ import { clientAddress as forwardedClient, type TrustProxy } from "../../src/net
 import type { Metrics } from "../../src/metrics.ts";
 import { exportLine } from "../../src/replay.ts";
 import { openApiDocument } from "./openapi.ts";
+import { Digits, Id, jsonProblem } from "../schemas.ts";
 import { z } from "zod";
 import type { ErrorCode, JsonValue, Settings } from "../../domain/mod.ts";
 import type { ActorSystem } from "../../src/company_actor.ts";
@@ -68,7 +69,6 @@ const STATUS: Record<ErrorCode, 400 | 401 | 403 | 404 | 409 | 413 | 429 | 503> =
   unavailable: 503,
 };
 
-const id = z.string().trim().min(1, "must not be empty").max(256, "must be at most 256 characters");
 const json: z.ZodType<JsonValue> = z.lazy(() =>
   z.union([
     z.string(),
@@ -82,8 +82,8 @@ const json: z.ZodType<JsonValue> = z.lazy(() =>
 
 /** `POST /transfer_to_agent` (DESIGN §5.1); `context` is optional, as the predecessor's was. */
 export const TransferBody = z.object({
-  user_id: id,
-  company_id: id,
+  user_id: Id,
+  company_id: Id,
   context: z.union([z.string(), z.array(json), z.record(z.string(), json), z.null()]).optional(),
 });
 
@@ -107,14 +107,18 @@ export const SettingsBody = z.object({
 }).strict();
 
 const EventsQuery = z.object({
-  after: z.coerce.number().int().min(0).optional(),
-  limit: z.coerce.number().int().min(1).max(5000).optional(),
+  after: Digits.pipe(z.number().int().min(0)).optional(),
+  limit: Digits.pipe(z.number().int().min(1).max(5000)).optional(),
 });
 
 const HistoryQuery = z.object({
-  before: z.coerce.number().int().min(1).optional(),
-  limit: z.coerce.number().int().min(1).max(MAX_HISTORY_PAGE).optional(),
+  before: Digits.pipe(z.number().int().min(1)).optional(),
+  limit: Digits.pipe(z.number().int().min(1).max(MAX_HISTORY_PAGE)).optional(),
 });
+
+/** A path's id, checked by the same rule as a body's. */
+const PathUser = z.object({ user_id: Id });
+const PathCompany = z.object({ company_id: Id });
 
 const PAGE = /^[a-z0-9_-]+\.(html|js|css|svg)$/;
 const TYPES: Record<string, string> = {
@@ -288,7 +292,9 @@ export function createHttpApp(deps: HttpDeps): Hono {
   app.get("/api/v1/conversations/:user_id/messages", async (c) => {
     const caller = await authenticate(c, deps.verifier);
     if (caller instanceof Response) return caller;
-    const userId = c.req.param("user_id");
+    const path = PathUser.safeParse(c.req.param());
+    if (!path.success) return fail(c, "invalid_payload", describe(path.error));
+    const userId = path.data.user_id;
     if (caller.role === "user" && caller.userId !== userId) {
       return fail(c, "forbidden", "A user can only read their own history");
     }
@@ -311,6 +317,8 @@ export function createHttpApp(deps: HttpDeps): Hono {
       if (caller.role !== "bot") {
         return fail(c, "forbidden", "Only a bot token can post a transcript");
       }
+      const path = PathUser.safeParse(c.req.param());
+      if (!path.success) return fail(c, "invalid_payload", describe(path.error));
       const body = await readJson(c);
       if (body instanceof Response) return body;
       const parsed = TranscriptBody.safeParse(body);
@@ -324,7 +332,7 @@ export function createHttpApp(deps: HttpDeps): Hono {
         type: "PostTranscript",
         data: {
           botId: caller.userId,
-          userId: c.req.param("user_id"),
+          userId: path.data.user_id,
           lines,
           conversationId: deps.ids.next(),
           at: deps.clock.now(),
@@ -344,7 +352,9 @@ export function createHttpApp(deps: HttpDeps): Hono {
     if (caller.role !== "agent") {
       return fail(c, "forbidden", "The log is for the company's admins (agents)");
     }
-    if (caller.companyId !== c.req.param("company_id")) {
+    const path = PathCompany.safeParse(c.req.param());
+    if (!path.success) return fail(c, "invalid_payload", describe(path.error));
+    if (caller.companyId !== path.data.company_id) {
       return fail(c, "forbidden", "The token does not belong to this company");
     }
     const given = Object.fromEntries(Object.entries(c.req.query()).filter(([, v]) => v !== ""));
@@ -507,12 +517,16 @@ async function authenticate(c: Context, verifier: JwtVerifier): Promise<Principa
   }
 }
 
+/** The body as JSON, or the 400 answer: not JSON, or nested too deep for the schemas to walk. */
 async function readJson(c: Context): Promise<unknown> {
+  let body: unknown;
   try {
-    return await c.req.json();
+    body = await c.req.json();
   } catch {
     return fail(c, "invalid_payload", "The body must be JSON");
   }
+  const problem = jsonProblem(body);
+  return problem ? fail(c, "invalid_payload", `The body ${problem}`) : body;
 }
 
 /** One line naming each wrong field. */

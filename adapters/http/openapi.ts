@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { ERROR_CODES } from "../../domain/mod.ts";
+import { Id } from "../schemas.ts";
 
 const error = {
   description: "An error",
@@ -61,7 +62,12 @@ function queryParameters(schema: z.ZodObject): unknown[] {
   }));
 }
 
-const userPath = { name: "user_id", in: "path", required: true, schema: { type: "string" } };
+/** A path's id follows the same rule as a body's. */
+function idPath(name: string) {
+  const { $schema: _, ...schema } = z.toJSONSchema(Id) as Record<string, unknown>;
+  return { name, in: "path", required: true, schema };
+}
+const userPath = idPath("user_id");
 const message = {
   type: "object",
   properties: {
@@ -194,7 +200,7 @@ export function openApiDocument(schemas: {
             "The company's event log as NDJSON, paginated (admin-only: an agent token of that company)",
           security: bearer,
           parameters: [
-            { name: "company_id", in: "path", required: true, schema: { type: "string" } },
+            idPath("company_id"),
             ...queryParameters(schemas.events),
           ],
           responses: {

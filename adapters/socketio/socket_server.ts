@@ -21,9 +21,10 @@ import { AttemptLimiter, type Rate, TokenBucket } from "../../src/rate_limit.ts"
 import { clientAddress, type TrustProxy } from "../../src/net_address.ts";
 import type { Metrics } from "../../src/metrics.ts";
 import { AuthError, type JwtVerifier, type Principal } from "../../src/auth.ts";
-import type { Logger } from "../../src/log.ts";
+import { type Logger, silentLogger } from "../../src/log.ts";
 import type { Clock, EventStore, Ids, Publisher } from "../../src/ports.ts";
 import { describe } from "../http/http_app.ts";
+import { Id, jsonProblem } from "../schemas.ts";
 import { coalesceWrites, holdWrites } from "./_coalesce.ts";
 
 /** What the socket server needs. */
@@ -53,18 +54,21 @@ export interface SocketDeps {
 
 type Ack = (answer: unknown) => void;
 
-/** The room of an audience inside a company; ids are encoded so no two rooms collide. */
+/**
+ * The room of an audience inside a company: the JSON of its kind, company and id. It never
+ * throws (JSON escapes a lone surrogate, where `encodeURIComponent` threw), no two audiences
+ * share a room whatever their ids, and none looks like a socket's own room (an engine.io id).
+ */
 export function roomOf(companyId: string, to: Audience): string {
-  const company = encodeURIComponent(companyId);
   switch (to.kind) {
     case "socket":
       return to.socketId;
     case "user":
-      return `u:${company}:${encodeURIComponent(to.userId)}`;
+      return JSON.stringify(["u", companyId, to.userId]);
     case "agent":
-      return `a:${company}:${encodeURIComponent(to.userId)}`;
+      return JSON.stringify(["a", companyId, to.userId]);
     case "agents":
-      return `agents:${company}`;
+      return JSON.stringify(["agents", companyId]);
     default: {
       const _exhaustive: never = to;
       return _exhaustive;
@@ -81,34 +85,52 @@ export class SocketIoPublisher implements Publisher {
     { companyId: string; role: SocketRole; userId: string; buffer: Delivery[] }
   >();
 
-  bind(io: Server): void {
+  #log: Logger = silentLogger;
+
+  bind(io: Server, log: Logger = silentLogger): void {
     this.#io = io;
+    this.#log = log;
   }
 
+  /** Emits each delivery; one that fails is logged and skipped, and never reaches the caller. */
   publish(companyId: string, deliveries: readonly Delivery[]): void {
     const io = this.#io;
     if (!io || deliveries.length === 0) return;
     const rooms = deliveries.map((d) => roomOf(companyId, d.to));
-    const release = deliveries.length > 1 ? holdWrites(io, new Set(rooms)) : undefined;
+    let release: (() => void) | undefined;
     try {
-      this.#emit(io, companyId, deliveries, rooms);
-    } finally {
+      release = deliveries.length > 1 ? holdWrites(io, new Set(rooms)) : undefined;
+    } catch (error) {
+      this.#failed(companyId, "hold", error);
+    }
+    this.#emit(io, companyId, deliveries, rooms);
+    try {
       release?.();
+    } catch (error) {
+      this.#failed(companyId, "flush", error);
     }
   }
 
   #emit(io: Server, companyId: string, deliveries: readonly Delivery[], rooms: string[]): void {
     for (const [i, delivery] of deliveries.entries()) {
       const { to, except, event, payload } = delivery;
-      const target = io.to(rooms[i]);
-      (except === undefined ? target : target.except(except)).emit(event, payload);
-      if (this.#held.size === 0) continue;
-      for (const [socketId, held] of this.#held) {
-        if (held.companyId === companyId && except !== socketId && reaches(to, socketId, held)) {
-          held.buffer.push(delivery);
+      try {
+        const target = io.to(rooms[i]);
+        (except === undefined ? target : target.except(except)).emit(event, payload);
+        if (this.#held.size === 0) continue;
+        for (const [socketId, held] of this.#held) {
+          if (held.companyId === companyId && except !== socketId && reaches(to, socketId, held)) {
+            held.buffer.push(delivery);
+          }
         }
+      } catch (error) {
+        this.#failed(companyId, event, error);
       }
     }
+  }
+
+  #failed(company: string, event: string, error: unknown): void {
+    this.#log.error("publish.delivery_failed", { company, event, error: String(error) });
   }
 
   /** Starts keeping what would reach a socket that is not yet in its rooms. */
@@ -141,7 +163,6 @@ function reaches(
   }
 }
 
-const id = z.string().trim().min(1, "must not be empty").max(256);
 const clientId = z.string().min(1).max(128).optional();
 const UserMessage = z.object({
   to: z.enum(["admin", "agent"]).optional(),
@@ -150,18 +171,18 @@ const UserMessage = z.object({
 });
 const AgentMessage = z.object({
   to: z.literal("user").optional(),
-  user_id: id,
+  user_id: Id,
   content: z.string(),
   client_id: clientId,
 });
-const ForUser = z.object({ user_id: id });
-const Transfer = z.object({ user_id: id, agent_id: id, note: z.string().max(1000).optional() });
-const Resolve = z.object({ user_id: id, return_to_bot: z.boolean().optional() });
+const ForUser = z.object({ user_id: Id });
+const Transfer = z.object({ user_id: Id, agent_id: Id, note: z.string().max(1000).optional() });
+const Resolve = z.object({ user_id: Id, return_to_bot: z.boolean().optional() });
 const Status = z.object({ status: z.enum(["available", "away"]) });
-const Typing = z.object({ user_id: id.optional(), typing: z.boolean() });
-const Read = z.object({ user_id: id.optional(), seq: z.number().int().min(0) });
+const Typing = z.object({ user_id: Id.optional(), typing: z.boolean() });
+const Read = z.object({ user_id: Id.optional(), seq: z.number().int().min(0) });
 const History = z.object({
-  user_id: id.optional(),
+  user_id: Id.optional(),
   before: z.number().int().min(1).optional(),
   limit: z.number().int().min(1).max(MAX_HISTORY_PAGE).optional(),
 });
@@ -186,7 +207,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
     maxHttpBufferSize: 64 * 1024,
     serveClient: true,
   });
-  deps.publisher.bind(io);
+  deps.publisher.bind(io, deps.log);
   coalesceWrites(io);
   deps.metrics?.gauge("chat_connected_sockets", "Connected sockets, by role.", () => {
     const count = { user: 0, agent: 0 };
@@ -482,6 +503,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
     socket.onAny(async (event: string, ...args: unknown[]) => {
       const ack = typeof args.at(-1) === "function" ? (args.at(-1) as Ack) : undefined;
       const handler = Object.hasOwn(handlers, event) ? handlers[event] : undefined;
+      const payload = ack ? args.slice(0, -1)[0] : args[0];
       let result: Answer;
       if (!bucket.take()) {
         result = error("rate_limited", "Too many events: slow down");
@@ -489,11 +511,18 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
         result = error("invalid_payload", `Unknown event '${String(event).slice(0, 64)}'`);
       } else if (role !== "agent" && AGENT_ONLY.has(event)) {
         result = error("forbidden", `Only agents can send '${event}'`);
+      } else if (jsonProblem(payload) !== null) {
+        // No event takes free JSON today; none should ever walk a hostile nesting either.
+        result = error("invalid_payload", `The payload ${jsonProblem(payload)}`);
       } else {
         try {
-          result = await handler(ack ? args.slice(0, -1)[0] : args[0]);
+          result = await handler(payload);
         } catch (cause) {
-          deps.log.error("socket.handler_failed", { event, error: String(cause) });
+          deps.log.error("socket.handler_failed", {
+            company: companyId,
+            event,
+            error: String(cause),
+          });
           result = error("unavailable", "The server could not complete the request");
         }
       }

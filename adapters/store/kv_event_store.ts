@@ -10,8 +10,24 @@
  * the checkpoint directly. A process that stops before indexing leaves events past the
  * checkpoint: still found, and indexed by the next process that appends to the stream.
  * `["format"]` marks this layout; a database without it is upgraded when opened.
+ *
+ * Index writes that fail are logged, counted and retried with backoff, never in a tight loop:
+ * - an entry that can never be a key (its tag is not well-formed Unicode, or its key is over
+ *   Deno KV's 2,048 bytes; only a log written before the edges' id rule holds one) is skipped
+ *   and logged at error level; its event stays in the log, and the rest of the history is
+ *   indexed past it;
+ * - any other failure parks the stream: the operation is retried one stream at a time, so the
+ *   other streams' entries are written, and the failing stream waits 100 ms, doubling to 60 s
+ *   after each failure in a row (logged at error level from the fifth). A parked stream's
+ *   history stays complete: `readTagged` reads the events past its checkpoint directly.
+ *
+ * A stream id or a tag must be well-formed Unicode: Deno KV stores a lone surrogate as
+ * U+FFFD, which would put "X\ud800" and "X\ufffd" under one key. Such an id is refused with
+ * `InvalidKeyError` instead.
  */
-import { AppendTooLargeError, VersionConflictError } from "../../src/errors.ts";
+import { AppendTooLargeError, InvalidKeyError, VersionConflictError } from "../../src/errors.ts";
+import { type Logger, silentLogger } from "../../src/log.ts";
+import type { Metrics } from "../../src/metrics.ts";
 import type { EventStore, NewEvent, StoredEvent } from "../../src/ports.ts";
 
 // Deno KV's limits (FIELD_NOTES): 65,536 bytes a value, 1,000 mutations, 819,200 bytes and
@@ -27,6 +43,22 @@ const FORMAT = 2;
 /** Index entries waiting: written at once past this many, else after INDEX_DELAY_MS. */
 const INDEX_BATCH = 900;
 const INDEX_DELAY_MS = 100;
+/** A failed index write waits this long, doubling per failure in a row up to the maximum. */
+const INDEX_RETRY_MS: readonly [first: number, max: number] = [100, 60_000];
+/** Failures in a row after which a parked stream is logged at error level. */
+const INDEX_FAILURES_LOUD = 5;
+/** Deno KV's largest key in a write, in bytes. */
+const MAX_KEY = 2048;
+
+/** What a KV store reports to, and how it retries its index. */
+export interface KvStoreOptions {
+  readonly log?: Logger;
+  readonly metrics?: Metrics;
+  /** The first and the longest wait after a failed index write, in ms. */
+  readonly indexRetryMs?: readonly [first: number, max: number];
+  /** Opens the database (tests wrap it, e.g. to refuse writes as a full disk does). */
+  readonly openKv?: (path: string) => Promise<Deno.Kv>;
+}
 
 interface Head {
   version: number;
@@ -40,14 +72,19 @@ const decoder = new TextDecoder();
 export class KvEventStore implements EventStore {
   readonly #heads = new Map<string, Head>();
 
-  private constructor(readonly kv: Deno.Kv) {}
+  readonly #log: Logger;
+  readonly #metrics: Metrics | undefined;
+  readonly #retryMs: readonly [number, number];
+
+  private constructor(readonly kv: Deno.Kv, options: KvStoreOptions) {
+    this.#log = options.log ?? silentLogger;
+    this.#metrics = options.metrics;
+    this.#retryMs = options.indexRetryMs ?? INDEX_RETRY_MS;
+  }
 
   /** Opens (or creates) the KV database at `path`; `":memory:"` for a throwaway one. */
-  static async open(
-    path: string,
-    openKv: (path: string) => Promise<Deno.Kv> = Deno.openKv,
-  ): Promise<KvEventStore> {
-    const store = new KvEventStore(await openKv(path));
+  static async open(path: string, options: KvStoreOptions = {}): Promise<KvEventStore> {
+    const store = new KvEventStore(await (options.openKv ?? Deno.openKv)(path), options);
     // A full disk refuses the format marker: the store still reads, and the first append
     // writes the marker before anything else.
     await store.#upgrade().catch(() => {});
@@ -103,6 +140,7 @@ export class KvEventStore implements EventStore {
   }
 
   async version(stream: string): Promise<number> {
+    checkKey("stream id", stream);
     return (await this.#readHead(stream)).version;
   }
 
@@ -117,6 +155,12 @@ export class KvEventStore implements EventStore {
     expectedVersion: number,
     events: readonly NewEvent[],
   ): Promise<number> {
+    try {
+      checkKey("stream id", stream);
+      for (const e of events) for (const tag of e.tags ?? []) checkKey("tag", tag);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (events.length === 0) return Promise.resolve(expectedVersion);
     const values = events.map(({ type, at, data, v = 1, tags }) =>
       encoder.encode(
@@ -261,6 +305,7 @@ export class KvEventStore implements EventStore {
     stream: string,
     { after = 0, limit }: { after?: number; limit?: number } = {},
   ): AsyncIterable<StoredEvent> {
+    checkKey("stream id", stream);
     const entries = this.kv.list<Uint8Array>(
       { prefix: ["ev", stream], start: ["ev", stream, Math.max(after, 0) + 1] },
       { limit, batchSize: 500 },
@@ -273,6 +318,8 @@ export class KvEventStore implements EventStore {
     tag: string,
     { before, limit }: { before?: number; limit: number },
   ): Promise<StoredEvent[]> {
+    checkKey("stream id", stream);
+    checkKey("tag", tag);
     // Past the checkpoint, the events themselves say their tags; newest first.
     const indexed = (await this.kv.get<number>(["indexed", stream])).value ?? 0;
     const recent: StoredEvent[] = [];
@@ -318,7 +365,13 @@ export class KvEventStore implements EventStore {
   #pendingEntries = 0;
   /** Each stream's index checkpoint, as this process last read or wrote it. */
   readonly #indexed = new Map<string, number>();
+  /** Streams whose index write failed: how often in a row, and when to try again (ms). */
+  readonly #parked = new Map<string, { failures: number; until: number }>();
+  /** Index writes in a row that failed before any stream was written (a read failed). */
+  #indexFailures = 0;
+  #indexRetryAt = 0;
   #indexTimer: ReturnType<typeof setTimeout> | undefined;
+  #indexDue = 0;
   #indexing: Promise<void> | null = null;
 
   #toIndex(p: PendingAppend): void {
@@ -329,110 +382,229 @@ export class KvEventStore implements EventStore {
     }
     // Another writer appended in between: its events are read back from the log.
     if (p.expectedVersion !== pending.upTo) pending.gap = true;
+    pending.upTo = p.expectedVersion + p.values.length;
+    // A parked stream's entries are read back from the log when its wait is over.
+    if (this.#parked.has(p.stream)) {
+      pending.gap = true;
+      return;
+    }
     p.tags.forEach((tags, i) => {
       for (const tag of tags) pending.entries.push([p.expectedVersion + i + 1, tag]);
       this.#pendingEntries += tags.length;
     });
-    pending.upTo = p.expectedVersion + p.values.length;
-    this.#indexSoon(this.#pendingEntries >= INDEX_BATCH ? 0 : INDEX_DELAY_MS);
+    const delay = this.#pendingEntries >= INDEX_BATCH ? 0 : INDEX_DELAY_MS;
+    this.#indexSoon(Math.max(delay, this.#indexRetryAt - Date.now()));
   }
 
+  /** Arms the index timer for `delay` ms, unless it is armed sooner or a write runs. */
   #indexSoon(delay: number): void {
-    if (this.#closed) return;
-    if (this.#indexing || (this.#indexTimer !== undefined && delay > 0)) return;
+    if (this.#closed || this.#indexing) return; // a running write arms it again when done
+    const due = Date.now() + delay;
+    if (this.#indexTimer !== undefined && this.#indexDue <= due) return;
     clearTimeout(this.#indexTimer);
+    this.#indexDue = due;
     this.#indexTimer = setTimeout(() => {
       this.#indexTimer = undefined;
       this.#startIndexing()?.catch(() => {
-        // Events past the checkpoint are still found; they are written next time.
+        // Logged where it failed; events past the checkpoint are still found meanwhile.
       });
     }, delay);
   }
 
+  /** When the next index write is due, in ms from now; undefined if nothing waits. */
+  #nextIndexDelay(): number | undefined {
+    if (this.#unindexed.size === 0) return undefined;
+    const now = Date.now();
+    let due = Infinity;
+    for (const stream of this.#unindexed.keys()) {
+      const parked = this.#parked.get(stream);
+      const ready = parked?.until ??
+        now + (this.#pendingEntries >= INDEX_BATCH ? 0 : INDEX_DELAY_MS);
+      due = Math.min(due, ready);
+    }
+    return Math.max(due, this.#indexRetryAt) - now;
+  }
+
   /** Starts writing the index unless a write runs already; one runs at a time. */
-  #startIndexing(): Promise<void> | undefined {
+  #startIndexing(all = false): Promise<void> | undefined {
     if (this.#indexing || this.#closed) return undefined;
-    const writing = this.#writeIndex();
+    const writing = this.#writeIndex(all);
     this.#indexing = writing.catch(() => {}).finally(() => {
       this.#indexing = null;
-      if (this.#unindexed.size > 0) {
-        this.#indexSoon(this.#pendingEntries >= INDEX_BATCH ? 0 : INDEX_DELAY_MS);
-      }
+      const delay = this.#nextIndexDelay();
+      if (delay !== undefined) this.#indexSoon(delay);
     });
     return writing;
   }
 
   /**
    * Writes the waiting index entries and moves each stream's checkpoint past them: all
-   * streams in as few atomic operations as the limits allow (one, mostly).
+   * streams in as few atomic operations as the limits allow (one, mostly). Parked streams
+   * wait for their time (`all`: they are tried too). Rejects if anything was left unwritten.
    */
-  async #writeIndex(): Promise<void> {
-    const streams = [...this.#unindexed];
-    this.#unindexed.clear();
-    this.#pendingEntries = 0;
-    let done = 0; // streams whose entries are committed
+  async #writeIndex(all: boolean): Promise<void> {
+    const now = Date.now();
+    const streams = [...this.#unindexed].filter(([stream]) =>
+      all || (this.#parked.get(stream)?.until ?? 0) <= now
+    );
+    for (const [stream] of streams) this.#unindexed.delete(stream);
+    this.#pendingEntries = 0; // parked streams keep no entries (they are read back)
+    const failed = new Map<string, unknown>();
+    let units: Unit[];
     try {
-      const unknown = streams.map(([stream]) => stream).filter((s) => !this.#indexed.has(s));
-      for (let i = 0; i < unknown.length; i += 10) {
-        const keys = unknown.slice(i, i + 10).map((stream) => ["indexed", stream]);
-        const found = await this.kv.getMany<number[]>(keys);
-        found.forEach((e, j) => this.#indexed.set(unknown[i + j], e.value ?? 0));
-      }
-      // Per stream, runs of entries that each end with the checkpoint they complete, each small
-      // enough for one atomic operation; then as many runs an operation as fit.
-      const units: Unit[] = [];
-      for (const [stream, pending] of streams) {
-        const entries = pending.gap || this.#indexed.get(stream)! < pending.from - 1
-          ? await this.#tagsInLog(stream, this.#indexed.get(stream)!, pending.upTo)
-          : pending.entries;
-        const checkpointKey = keyBytes("indexed", stream);
-        let unit: Unit = { stream, upTo: pending.upTo, entries: [], keys: checkpointKey };
-        for (const entry of entries) {
-          const size = keyBytes("tag", stream, entry[1], entry[0]);
-          if (unit.entries.length + 1 >= MAX_MUTATIONS || unit.keys + size > MAX_KEY_BYTES) {
-            units.push({ ...unit, upTo: entry[0] - 1 });
-            unit = { stream, upTo: pending.upTo, entries: [], keys: checkpointKey };
-          }
-          unit.entries.push(entry);
-          unit.keys += size;
-        }
-        units.push({ ...unit, last: true });
-      }
-      for (let u = 0; u < units.length;) {
-        const op = this.kv.atomic();
-        let mutations = 0;
-        let keys = 0;
-        const inOp = [];
-        for (; u < units.length; u++) {
-          const unit = units[u];
-          const fits = mutations + unit.entries.length + 1 <= MAX_MUTATIONS &&
-            keys + unit.keys <= MAX_KEY_BYTES;
-          if (inOp.length > 0 && !fits) break;
-          for (const [seq, tag] of unit.entries) op.set(["tag", unit.stream, tag, seq], seq);
-          op.set(["indexed", unit.stream], unit.upTo);
-          mutations += unit.entries.length + 1;
-          keys += unit.keys;
-          inOp.push(unit);
-        }
-        await op.commit();
-        for (const unit of inOp) {
-          this.#indexed.set(unit.stream, unit.upTo);
-          if (unit.last) done++;
-        }
-      }
+      units = await this.#unitsOf(streams, failed);
     } catch (error) {
-      // Keep what was not written, before what came since; the log has it all anyway.
-      for (const [stream, left] of streams.slice(done)) {
-        const later = this.#unindexed.get(stream);
-        this.#unindexed.set(stream, {
-          from: left.from,
-          upTo: later?.upTo ?? left.upTo,
-          entries: [...left.entries, ...(later?.entries ?? [])],
-          gap: true, // read back from the log next time: part may be written
-        });
-      }
+      // The checkpoints could not be read: nothing was written, every stream waits.
+      for (const [stream, pending] of streams) this.#putBack(stream, pending);
+      this.#indexFailures++;
+      this.#indexRetryAt = Date.now() + this.#backoff(this.#indexFailures);
+      this.#indexFailed("index.read_failed", this.#indexFailures, {
+        companies: streams.length,
+        error: String(error),
+      });
       throw error;
     }
+    this.#indexFailures = 0;
+    this.#indexRetryAt = 0;
+    for (let u = 0; u < units.length;) {
+      const inOp: Unit[] = [];
+      let mutations = 0;
+      let keys = 0;
+      for (; u < units.length; u++) {
+        const unit = units[u];
+        const fits = mutations + unit.entries.length + 1 <= MAX_MUTATIONS &&
+          keys + unit.keys <= MAX_KEY_BYTES;
+        if (inOp.length > 0 && !fits) break;
+        inOp.push(unit);
+        mutations += unit.entries.length + 1;
+        keys += unit.keys;
+      }
+      const live = inOp.filter((unit) => !failed.has(unit.stream));
+      try {
+        if (live.length > 0) await this.#commitUnits(live);
+      } catch (error) {
+        if (new Set(live.map((unit) => unit.stream)).size === 1) {
+          failed.set(live[0].stream, error);
+          continue;
+        }
+        // One stream's entries must not hold back the others': each stream alone, in order.
+        for (const unit of live) {
+          if (failed.has(unit.stream)) continue;
+          await this.#commitUnits([unit]).catch((e) => failed.set(unit.stream, e));
+        }
+      }
+    }
+    for (const [stream, pending] of streams) {
+      const error = failed.get(stream);
+      if (error === undefined) {
+        if (this.#parked.delete(stream)) {
+          this.#log.info("index.write_recovered", { company: stream });
+        }
+        continue;
+      }
+      this.#putBack(stream, pending);
+      const failures = (this.#parked.get(stream)?.failures ?? 0) + 1;
+      const wait = this.#backoff(failures);
+      this.#parked.set(stream, { failures, until: Date.now() + wait });
+      this.#indexFailed("index.write_failed", failures, {
+        company: stream,
+        retry_ms: wait,
+        error: String(error),
+      });
+    }
+    if (failed.size > 0) {
+      throw new Error(`Could not write the history index of ${failed.size} stream(s)`);
+    }
+  }
+
+  /**
+   * Per stream, runs of entries that each end with the checkpoint they complete, each small
+   * enough for one atomic operation. Entries that can never be a key are skipped; a stream
+   * whose entries cannot be read back from its log is marked in `failed`.
+   */
+  async #unitsOf(streams: [string, Unindexed][], failed: Map<string, unknown>): Promise<Unit[]> {
+    const unknown = streams.map(([stream]) => stream).filter((s) => !this.#indexed.has(s));
+    for (let i = 0; i < unknown.length; i += 10) {
+      const keys = unknown.slice(i, i + 10).map((stream) => ["indexed", stream]);
+      const found = await this.kv.getMany<number[]>(keys);
+      found.forEach((e, j) => this.#indexed.set(unknown[i + j], e.value ?? 0));
+    }
+    const units: Unit[] = [];
+    for (const [stream, pending] of streams) {
+      let entries = pending.entries;
+      if (pending.gap || this.#indexed.get(stream)! < pending.from - 1) {
+        try {
+          entries = await this.#tagsInLog(stream, this.#indexed.get(stream)!, pending.upTo);
+        } catch (error) {
+          failed.set(stream, error);
+          continue;
+        }
+      }
+      const checkpointKey = keyBytes("indexed", stream);
+      let unit: Unit = { stream, upTo: pending.upTo, entries: [], keys: checkpointKey };
+      for (const entry of entries) {
+        const size = this.#entrySize(stream, entry);
+        if (size === null) continue;
+        if (unit.entries.length + 1 >= MAX_MUTATIONS || unit.keys + size > MAX_KEY_BYTES) {
+          units.push({ ...unit, upTo: entry[0] - 1 });
+          unit = { stream, upTo: pending.upTo, entries: [], keys: checkpointKey };
+        }
+        unit.entries.push(entry);
+        unit.keys += size;
+      }
+      units.push(unit);
+    }
+    return units;
+  }
+
+  /** The key size of an index entry, or null (logged) if it can never be written. */
+  #entrySize(stream: string, [seq, tag]: [number, string]): number | null {
+    const size = typeof tag === "string" && tag.isWellFormed()
+      ? keyBytes("tag", stream, tag, seq)
+      : null;
+    if (size !== null && size <= MAX_KEY) return size;
+    this.#metrics?.indexSkipped.inc();
+    this.#log.error("index.entry_skipped", {
+      company: stream,
+      seq,
+      tag: typeof tag === "string" ? tag.slice(0, 64) : typeof tag,
+      reason: size === null ? "not well-formed Unicode" : `key of ${size} bytes (max ${MAX_KEY})`,
+    });
+    return null;
+  }
+
+  /** One atomic operation with these units' entries and checkpoints. */
+  async #commitUnits(units: Unit[]): Promise<void> {
+    const op = this.kv.atomic();
+    for (const unit of units) {
+      for (const [seq, tag] of unit.entries) op.set(["tag", unit.stream, tag, seq], seq);
+      op.set(["indexed", unit.stream], unit.upTo);
+    }
+    const result = await op.commit();
+    if (!result.ok) throw new Error("the index write's commit was refused");
+    for (const unit of units) this.#indexed.set(unit.stream, unit.upTo);
+  }
+
+  /** Keeps what was not written, before what came since; read back from the log next time. */
+  #putBack(stream: string, left: Unindexed): void {
+    const later = this.#unindexed.get(stream);
+    this.#unindexed.set(stream, {
+      from: left.from,
+      upTo: later?.upTo ?? left.upTo,
+      entries: [],
+      gap: true, // part may be written; the log has it all
+    });
+  }
+
+  #backoff(failures: number): number {
+    const [first, max] = this.#retryMs;
+    return Math.min(first * 2 ** Math.min(failures - 1, 30), max);
+  }
+
+  #indexFailed(msg: string, failures: number, fields: Record<string, unknown>): void {
+    this.#metrics?.indexFailures.inc();
+    if (this.#closed) return;
+    this.#log[failures >= INDEX_FAILURES_LOUD ? "error" : "warn"](msg, { ...fields, failures });
   }
 
   /** The index entries of a stream's events with `after < seq <= upTo`, read from the log. */
@@ -454,6 +626,11 @@ export class KvEventStore implements EventStore {
    * that reach their snapshot point together do not crowd the chat path's commits.
    */
   saveSnapshot(stream: string, version: number, snapshot: unknown): Promise<void> {
+    try {
+      checkKey("stream id", stream);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const saved = this.#snapshots.then(() => this.#saveSnapshot(stream, version, snapshot));
     this.#snapshots = saved.catch(() => {});
     return saved;
@@ -492,6 +669,7 @@ export class KvEventStore implements EventStore {
   }
 
   async loadSnapshot(stream: string): Promise<{ version: number; snapshot: unknown } | null> {
+    checkKey("stream id", stream);
     const head = await this.kv.get<{ version: number; chunks: number }>(["snap_head", stream]);
     if (!head.value) return null;
     const parts: Uint8Array[] = [];
@@ -515,19 +693,24 @@ export class KvEventStore implements EventStore {
   }
 
   async checkpoint(name: string): Promise<number> {
+    checkKey("checkpoint name", name);
     return (await this.kv.get<number>(["checkpoint", name])).value ?? 0;
   }
 
   async saveCheckpoint(name: string, seq: number): Promise<void> {
+    checkKey("checkpoint name", name);
     await this.kv.set(["checkpoint", name], seq);
   }
 
-  /** Writes the index entries still waiting (the server calls it before closing). */
+  /**
+   * Writes the index entries still waiting, parked streams' too (the server calls it before
+   * closing); rejects if some could not be written (they are retried later, or next start).
+   */
   async flushIndex(): Promise<void> {
     while (this.#indexing) await this.#indexing;
     clearTimeout(this.#indexTimer);
     this.#indexTimer = undefined;
-    if (this.#unindexed.size > 0) await this.#startIndexing();
+    if (this.#unindexed.size > 0) await this.#startIndexing(true);
   }
 
   close(): void {
@@ -553,8 +736,6 @@ interface Unit {
   readonly entries: [seq: number, tag: string][];
   /** The encoded size of their keys and the checkpoint's. */
   keys: number;
-  /** The stream's last unit of this write. */
-  readonly last?: boolean;
 }
 
 /** A stream's appends since its index was last written: seqs `from..upTo`. */
@@ -583,6 +764,16 @@ interface PendingAppend {
 function write(op: Deno.AtomicOperation, p: PendingAppend): void {
   p.values.forEach((value, i) => op.set(["ev", p.stream, p.expectedVersion + i + 1], value));
   op.set(["head", p.stream], p.expectedVersion + p.values.length);
+}
+
+/** Refuses what Deno KV would store under another string's key (a lone surrogate). */
+function checkKey(what: string, value: string): void {
+  if (typeof value !== "string" || !value.isWellFormed()) {
+    throw new InvalidKeyError(
+      `Cannot use ${JSON.stringify(value)} as a ${what}: it is not well-formed Unicode, ` +
+        `and Deno KV would keep it under the key of another`,
+    );
+  }
 }
 
 /** The encoded size of a key (Deno KV's tuple encoding: a tag byte, the bytes, a terminator). */

@@ -161,3 +161,58 @@ Deno.test("JwtVerifier with a JWKS URL verifies tokens by their key id", async (
     await new Promise((resolve) => server.close(resolve));
   }
 });
+
+/** Signs `header`.`claims` with HS256 by hand (jose will not sign an unknown `crit`). */
+async function signedWith(header: Record<string, unknown>, claims: Record<string, unknown>) {
+  const b64 = (bytes: Uint8Array) =>
+    btoa(String.fromCharCode(...bytes)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+  const part = (o: unknown) => b64(new TextEncoder().encode(JSON.stringify(o)));
+  const input = `${part(header)}.${part({ exp: Math.floor(Date.now() / 1000) + 3600, ...claims })}`;
+  const key = await crypto.subtle.importKey(
+    "raw",
+    SECRET,
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(input));
+  return `${input}.${b64(new Uint8Array(mac))}`;
+}
+
+Deno.test("JwtVerifier refuses a token with a 'crit' extension as malformed_token, not as an unsupported algorithm", async () => {
+  // HS256 is the accepted algorithm and the signature is good: what is wrong is the token
+  // itself, which demands an extension no one here understands (RFC 7515 §4.1.11).
+  const critical = await signedWith(
+    {
+      alg: "HS256",
+      typ: "JWT",
+      crit: ["urn:example:must-understand"],
+      "urn:example:must-understand": true,
+    },
+    claims,
+  );
+  assert.equal(await refusal(critical), "malformed_token");
+  const badCrit = await signedWith({ alg: "HS256", crit: "not-a-list" }, claims);
+  assert.equal(await refusal(badCrit), "malformed_token");
+  // The same hand-signed token without `crit` is accepted, so the signing here is sound.
+  assert.equal((await verifier.verify(await signedWith({ alg: "HS256" }, claims))).userId, "alice");
+});
+
+Deno.test("JwtVerifier refuses ids that break the edges' rule as invalid_claim, never trimming them", async () => {
+  for (
+    const [name, value] of [
+      ["company_id", "C "],
+      ["company_id", " "],
+      ["user_id", " alice"],
+      ["user_id", "x\ud800"],
+      ["user_id", "a\u0000"],
+      ["user_id", "u".repeat(257)],
+    ] as const
+  ) {
+    assert.equal(await refusal(await token({ ...claims, [name]: value })), "invalid_claim", value);
+  }
+  assert.equal(
+    (await verifier.verify(await token({ ...claims, user_id: "u".repeat(256) }))).userId.length,
+    256,
+  );
+});

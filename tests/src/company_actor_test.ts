@@ -10,11 +10,12 @@ import { KvEventStore, MemoryEventStore } from "../../adapters/store/mod.ts";
 import { ActorSystem } from "../../src/company_actor.ts";
 import type { EventStore } from "../../src/ports.ts";
 import { StoreHealth } from "../../src/store_health.ts";
-import { FakeClock, FlakyStore, RecordingPublisher } from "../_fakes.ts";
+import { FakeClock, FlakyStore, RecordingLogger, RecordingPublisher } from "../_fakes.ts";
+import type { Publisher } from "../../src/ports.ts";
 
 const clock = new FakeClock();
 
-function system(store: EventStore, publisher = new RecordingPublisher()) {
+function system(store: EventStore, publisher: Publisher = new RecordingPublisher()) {
   return new ActorSystem({ store, publisher, clock });
 }
 
@@ -306,4 +307,67 @@ Deno.test("ActorSystem: companies with the same traffic take their first snapsho
   // Without the spread every company's latest snapshot would be at the same version.
   assert.ok(versions.every((v) => v !== undefined && v >= 20), `${versions}`);
   assert.ok(new Set(versions).size >= 10, `snapshots at ${versions}`);
+});
+
+/** A publisher that fails the way `roomOf` did on a lone surrogate, after `healthy` calls. */
+class ThrowingPublisher implements Publisher {
+  calls = 0;
+  constructor(readonly healthy = 0) {}
+  publish(): void {
+    if (++this.calls > this.healthy) throw new URIError("URI malformed");
+  }
+}
+
+Deno.test("ActorSystem: a publisher or commit observer that throws is logged with its company; the command is answered and later ones work", async () => {
+  const log = new RecordingLogger();
+  const store = new MemoryEventStore();
+  const actors = new ActorSystem({
+    store,
+    publisher: new ThrowingPublisher(),
+    clock,
+    log,
+    observer: {
+      committed() {
+        throw new URIError("URI malformed");
+      },
+    },
+  });
+  const first = await actors.dispatch("acme", userMessage("alice", "hi"));
+  assert.ok(first.ok, "the committed command is answered with its events");
+  const second = await actors.dispatch("acme", userMessage("alice", "again", 1));
+  assert.ok(second.ok);
+  assert.equal(await store.version("acme"), second.events.at(-1)!.seq);
+  assert.deepEqual(await log.next("actor.publish_failed"), {
+    company: "acme",
+    error: "URIError: URI malformed",
+  });
+  assert.equal((await log.next("actor.observer_failed")).company, "acme");
+  await actors.stop();
+});
+
+Deno.test("ActorSystem: a grace timer whose deliveries fail is logged and the actor keeps serving", async () => {
+  const log = new RecordingLogger();
+  const store = new MemoryEventStore();
+  // Healthy until the agent has left; the timer's requeue is the first delivery that fails.
+  const publisher = new ThrowingPublisher(4);
+  const actors = new ActorSystem({ store, publisher, clock, log });
+  const changes = { agentGraceSeconds: 0 };
+  await actors.dispatch("acme", { type: "ChangeSettings", data: { changes, at: clock.now() } });
+  await actors.dispatch("acme", connect("bob", "agent"));
+  await actors.dispatch("acme", userMessage("alice", "hi"));
+  await actors.dispatch("acme", {
+    type: "Disconnect",
+    data: { userId: "bob", role: "agent", socketId: "bob-s", at: clock.now() },
+  });
+  assert.equal((await log.next("actor.publish_failed")).company, "acme");
+  await actors.idle();
+  const requeued = [];
+  for await (const e of store.read("acme")) {
+    const data = e.data as { reason?: string };
+    if (e.type === "ConversationQueued" && data.reason === "agent_offline") requeued.push(e);
+  }
+  assert.equal(requeued.length, 1, "the timer's events were recorded");
+  const after = await actors.dispatch("acme", userMessage("alice", "still there?", 1));
+  assert.ok(after.ok);
+  await actors.stop();
 });

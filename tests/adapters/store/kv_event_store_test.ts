@@ -1,7 +1,16 @@
 import assert from "node:assert/strict";
 import { KvEventStore } from "../../../adapters/store/mod.ts";
 import { storeContract } from "./_contract.ts";
-import { fullDiskKv } from "../../_fakes.ts";
+import { InvalidKeyError } from "../../../src/errors.ts";
+import { Metrics } from "../../../src/metrics.ts";
+import type { StoredEvent } from "../../../src/ports.ts";
+import { fullDiskKv, RecordingLogger } from "../../_fakes.ts";
+
+async function all(events: AsyncIterable<StoredEvent>): Promise<StoredEvent[]> {
+  const out: StoredEvent[] = [];
+  for await (const e of events) out.push(e);
+  return out;
+}
 
 storeContract("KvEventStore (:memory:)", () => KvEventStore.open(":memory:"));
 
@@ -291,14 +300,127 @@ Deno.test("KvEventStore: an append past an operation's payload, keys counted, is
   }
 });
 
+Deno.test("KvEventStore: a stream id or tag that is not well-formed Unicode is refused, never merged with another", async () => {
+  const store = await KvEventStore.open(":memory:");
+  try {
+    // Deno KV keeps "X\ud800" under the key of "X\ufffd": two companies would share one log.
+    await assert.rejects(store.append("X\ud800", 0, [tagged(1, "ann")]), InvalidKeyError);
+    await assert.rejects(store.version("X\ud801"), /not well-formed Unicode/);
+    await assert.rejects(store.read("X\ud800")[Symbol.asyncIterator]().next(), InvalidKeyError);
+    await assert.rejects(
+      store.readTagged("acme", "history:x\ud800", { limit: 1 }),
+      InvalidKeyError,
+    );
+    await assert.rejects(store.append("acme", 0, [tagged(1, "x\udc00")]), InvalidKeyError);
+    await assert.rejects(store.saveSnapshot("X\ud800", 1, {}), InvalidKeyError);
+    await assert.rejects(store.checkpoint("webhooks:X\ud800"), InvalidKeyError);
+    assert.equal(await store.append("X\ufffd", 0, [tagged(1, "ann")]), 1);
+    assert.equal(await store.version("X\ufffd"), 1);
+    assert.deepEqual(await store.streams()[Symbol.asyncIterator]().next(), {
+      value: "X\ufffd",
+      done: false,
+    });
+  } finally {
+    store.close();
+  }
+});
+
+/** Writes events the way a process before the id rule could: straight to the KV layout. */
+async function writeRaw(store: KvEventStore, stream: string, events: object[]): Promise<void> {
+  const op = store.kv.atomic();
+  events.forEach((e, i) => {
+    op.set(["ev", stream, i + 1], new TextEncoder().encode(JSON.stringify({ v: 1, ...e })));
+  });
+  await op.set(["head", stream], events.length).commit();
+}
+
+Deno.test("KvEventStore: index entries that can never be keys (a lone surrogate, 3,000 characters) are skipped and logged, and the rest is indexed", async () => {
+  const log = new RecordingLogger();
+  const metrics = new Metrics();
+  const store = await KvEventStore.open(":memory:", { log, metrics });
+  try {
+    await writeRaw(store, "acme", [
+      tagged(1, "history:alice"),
+      tagged(2, "history:x\ud800"),
+      tagged(3, `history:${"u".repeat(3000)}`),
+      tagged(4, "history:alice"),
+    ]);
+    await store.append("acme", 4, [tagged(5, "history:alice")]);
+    await store.flushIndex(); // it used to retry the 3,000-character key every 100 ms, forever
+    assert.equal((await store.kv.get(["indexed", "acme"])).value, 5);
+    assert.deepEqual(await seqsOf(store, "history:alice"), [1, 4, 5]);
+    // Once indexed, "x\ud800" would have come back as the history of the user "x\ufffd".
+    assert.deepEqual(await seqsOf(store, "history:x\ufffd"), []);
+    const skipped = log.lines.filter((l) => l.msg === "index.entry_skipped");
+    assert.deepEqual(skipped.map((l) => [l.level, l.fields.company, l.fields.seq]), [
+      ["error", "acme", 2],
+      ["error", "acme", 3],
+    ]);
+    assert.match(metrics.render(), /^chat_index_entries_skipped_total 2$/m);
+    assert.deepEqual((await all(store.read("acme"))).map((e) => e.seq), [1, 2, 3, 4, 5]);
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("KvEventStore: a stream whose index write keeps failing is parked with a growing wait; the other streams are indexed", async () => {
+  const log = new RecordingLogger();
+  const metrics = new Metrics();
+  const store = await KvEventStore.open(":memory:", { log, metrics, indexRetryMs: [10, 40] });
+  // Every operation that writes an index entry of "bad" fails, until cured.
+  let failing = true;
+  const atomic = store.kv.atomic.bind(store.kv);
+  store.kv.atomic = () => {
+    const op = atomic();
+    const set = op.set.bind(op);
+    const commit = op.commit.bind(op);
+    let poisoned = false;
+    op.set = (key, value) => {
+      poisoned ||= key[0] === "tag" && key[1] === "bad";
+      return set(key, value);
+    };
+    op.commit = () => (failing && poisoned ? Promise.reject(new Error("disk says no")) : commit());
+    return op;
+  };
+  try {
+    // When each failure was logged.
+    const failures: number[] = [];
+    for (let n = 1; n <= 4; n++) {
+      log.next("index.write_failed", n).then(() => failures.push(performance.now()));
+    }
+    await Promise.all([
+      store.append("good", 0, [tagged(1, "history:ann")]),
+      store.append("bad", 0, [tagged(1, "history:ben")]),
+    ]);
+    await log.next("index.write_failed", 4);
+    // Written alone once the shared operation failed.
+    assert.equal((await store.kv.get(["indexed", "good"])).value, 1);
+    assert.equal((await store.kv.get(["indexed", "bad"])).value, null);
+    const waits = log.lines.filter((l) => l.msg === "index.write_failed")
+      .map((l) => l.fields.retry_ms);
+    assert.deepEqual(waits.slice(0, 4), [10, 20, 40, 40], "doubling, capped");
+    assert.ok(failures[3] - failures[2] >= 30, `waited ${failures[3] - failures[2]} ms`);
+    assert.equal(log.lines.find((l) => l.msg === "index.write_failed")!.fields.company, "bad");
+    assert.match(metrics.render(), /^chat_index_write_failures_total [4-9]$/m);
+    // Its history stays whole meanwhile, read past the checkpoint.
+    const ben = await store.readTagged("bad", "history:ben", { limit: 10 });
+    assert.deepEqual(ben.map((e) => e.seq), [1]);
+    failing = false;
+    await log.next("index.write_recovered");
+    assert.equal((await store.kv.get(["indexed", "bad"])).value, 1);
+    await store.flushIndex();
+  } finally {
+    store.close();
+  }
+});
+
 Deno.test("KvEventStore: a new database opens on a full disk, reads, refuses appends, and writes its format marker before the first append once space returns", async () => {
   const dir = await Deno.makeTempDir();
   const full = { value: true };
   try {
-    const store = await KvEventStore.open(
-      `${dir}/events.kv`,
-      async (path) => fullDiskKv(await Deno.openKv(path), full),
-    );
+    const store = await KvEventStore.open(`${dir}/events.kv`, {
+      openKv: async (path) => fullDiskKv(await Deno.openKv(path), full),
+    });
     assert.equal(await store.version("acme"), 0);
     await assert.rejects(
       store.append("acme", 0, [{ type: "A", at: 1, data: {}, tags: ["t"] }]),
