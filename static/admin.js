@@ -6,28 +6,30 @@
 // `client_id`.
 
 import {
+  createSeqCursor,
+  decodeToken,
+  errorText,
+  fetchHistory,
+  loadJson,
+  markSeen,
+  oldestSeq,
+  request,
+  saveJson,
+} from "./chat_core.js";
+import {
   $,
   appendNotice,
   appendToLog,
   bubble,
+  connectFormEls,
   contextText,
   createConnection,
-  createOutbox,
-  createSeqCursor,
-  decodeToken,
   el,
-  errorText,
   formatDuration,
   formatTime,
   identityKey,
-  loadJson,
-  markSeen,
-  oldestSeq,
-  pendingBubble,
   placeBySeq,
   prefillToken,
-  request,
-  saveJson,
   showIdentity,
   wireComposer,
   wireConnectForm,
@@ -35,18 +37,11 @@ import {
 } from "./chat_common.js";
 
 const TOKEN_KEY = "livechat.admin.token";
-/** Messages asked for per `history` page. */
-const HISTORY_PAGE = 50;
 /** How long after a connection the conversations it did not announce count as not open. */
 const SNAPSHOT_MS = 2_000;
 
 const els = {
-  status: $("status"),
-  connectForm: $("connect-form"),
-  token: $("token"),
-  connect: $("connect"),
-  disconnect: $("disconnect"),
-  identity: $("identity"),
+  ...connectFormEls(),
   availability: /** @type {HTMLFieldSetElement} */ ($("availability")),
   availabilityHint: $("availability-hint"),
   queue: $("queue"),
@@ -142,13 +137,13 @@ function useIdentity(token) {
   queue = [];
   agents.clear();
   selected = null;
-  cursor.use(identity);
+  cursor.use(identity ? `livechat.last_seq.${identity}` : null);
   const key = viewKey();
   const kept = key ? loadJson(key, {}) : {};
   for (const userId of Array.isArray(kept.users) ? kept.users : []) {
     if (typeof userId === "string") conversationOf(userId).fresh = true;
   }
-  outbox.use(identity);
+  outbox.use(identity ? `livechat.outbox.${identity}` : null);
   if (typeof kept.selected === "string") select(kept.selected);
   else unselect();
   renderLists();
@@ -453,9 +448,8 @@ function showMessage(m, { live }) {
 }
 
 function onMessage(m) {
-  // Only live and replayed messages move the resume point: `history` of one conversation
-  // says nothing about the others.
-  if (m && typeof m === "object") cursor.observe(m.seq);
+  // Only live and replayed messages move the resume point (the core does that): `history` of
+  // one conversation says nothing about the others.
   showMessage(m, { live: true });
   renderLists();
   saveView();
@@ -538,6 +532,33 @@ function onRead(payload) {
   }
 }
 
+function onUserList(payload) {
+  const users = Array.isArray(payload?.users) ? payload.users : [];
+  online = new Set(users.map(String));
+  startSnapshot();
+  renderPresence();
+  renderLists();
+}
+
+function onUserConnected(payload) {
+  if (payload?.user_id === undefined) return;
+  const userId = String(payload.user_id);
+  if (!online.has(userId)) {
+    online.add(userId);
+    presenceNote(userId, `${userId} is online.`);
+  }
+  renderPresence();
+  renderLists();
+}
+
+function onUserDisconnected(payload) {
+  if (payload?.user_id === undefined) return;
+  const userId = String(payload.user_id);
+  if (online.delete(userId)) presenceNote(userId, `${userId} went offline.`);
+  renderPresence();
+  renderLists();
+}
+
 function presenceNote(userId, text) {
   const conv = conversations.get(userId);
   if (conv && conv.count > 0) notice(conv, text);
@@ -573,22 +594,27 @@ async function loadHistory(conv) {
   const socket = connection.socket;
   if (!socket?.connected || conv.historyLoaded) return;
   conv.historyLoaded = true;
-  const ack = await request(socket, "history", { user_id: conv.userId, limit: HISTORY_PAGE });
+  const page = await fetchHistory(socket, { user_id: conv.userId });
   if (socket !== connection.socket) return;
-  if (!ack.ok) {
+  if (!page.ok) {
     conv.historyLoaded = false;
     if (conv.userId === selected) {
-      els.actionHint.textContent = `Could not load the conversation: ${errorText(ack)}`;
+      els.actionHint.textContent = `Could not load the conversation: ${page.error}`;
     }
     return;
   }
-  for (const m of Array.isArray(ack.messages) ? ack.messages : []) {
-    showMessage(m, { live: false });
-  }
-  if (ack.has_more !== true) conv.historyDone = true;
+  for (const m of page.messages) showMessage(m, { live: false });
+  if (!page.more) conv.historyDone = true;
   renderOlder();
   renderLists();
   if (conv.userId === selected) scheduleRead();
+}
+
+/** On every connection: the conversations' history is read again, the selected one now. */
+function reloadHistory() {
+  for (const c of conversations.values()) c.historyLoaded = false;
+  const conv = selected === null ? undefined : conversations.get(selected);
+  if (conv) loadHistory(conv);
 }
 
 async function loadOlder() {
@@ -597,23 +623,17 @@ async function loadOlder() {
   const before = conv ? oldestSeq(conv.log) : undefined;
   if (!conv || !socket || before === undefined) return;
   els.older.disabled = true;
-  const ack = await request(socket, "history", {
-    user_id: conv.userId,
-    before,
-    limit: HISTORY_PAGE,
-  });
+  const page = await fetchHistory(socket, { user_id: conv.userId, before });
   els.older.disabled = false;
-  if (!ack.ok) {
-    els.actionHint.textContent = `Could not load earlier messages: ${errorText(ack)}`;
+  if (!page.ok) {
+    els.actionHint.textContent = `Could not load earlier messages: ${page.error}`;
     return;
   }
   // Older messages go above: keep what the agent was reading where it was.
   const fromBottom = conv.log.scrollHeight - conv.log.scrollTop;
-  for (const m of Array.isArray(ack.messages) ? ack.messages : []) {
-    showMessage(m, { live: false });
-  }
+  for (const m of page.messages) showMessage(m, { live: false });
   conv.log.scrollTop = conv.log.scrollHeight - fromBottom;
-  if (ack.has_more !== true) conv.historyDone = true;
+  if (!page.more) conv.historyDone = true;
   renderOlder();
 }
 
@@ -693,7 +713,7 @@ async function changeAvailability(event) {
   }
 }
 
-// ---------- connection ----------
+// ---------- connection and sending ----------
 
 const connection = createConnection({
   els,
@@ -704,72 +724,39 @@ const connection = createConnection({
     me = claims && claims.user_id !== undefined ? String(claims.user_id) : null;
     useIdentity(token);
   },
-  lastSeq: () => cursor.value,
-  listen: (s) => {
-    s.on("connect", () => {
+  cursor,
+  pending: {
+    seen,
+    show: (li, payload) => {
+      const conv = conversationOf(String(payload.user_id));
+      conv.fresh = true;
+      append(conv, li);
+    },
+    logOf: (payload) => conversations.get(String(payload.user_id))?.log,
+  },
+  loadHistory: reloadHistory,
+  on: {
+    connect: () => {
       els.availability.disabled = false;
-      for (const c of conversations.values()) c.historyLoaded = false;
-      outbox.resend();
-      const conv = selected === null ? undefined : conversations.get(selected);
-      if (conv) loadHistory(conv);
       renderState();
-    });
-    s.on("disconnect", () => {
+    },
+    disconnect: () => {
       els.availability.disabled = true;
-      outbox.disconnected();
       renderState();
-    });
-    s.on("user_list", (payload) => {
-      const users = Array.isArray(payload?.users) ? payload.users : [];
-      online = new Set(users.map(String));
-      startSnapshot();
-      renderPresence();
-      renderLists();
-    });
-    s.on("user_connected", (payload) => {
-      if (payload?.user_id === undefined) return;
-      const userId = String(payload.user_id);
-      if (!online.has(userId)) {
-        online.add(userId);
-        presenceNote(userId, `${userId} is online.`);
-      }
-      renderPresence();
-      renderLists();
-    });
-    s.on("user_disconnected", (payload) => {
-      if (payload?.user_id === undefined) return;
-      const userId = String(payload.user_id);
-      if (online.delete(userId)) presenceNote(userId, `${userId} went offline.`);
-      renderPresence();
-      renderLists();
-    });
-    s.on("message", onMessage);
-    s.on("chatbot_context", onContext);
-    s.on("conversation", onConversation);
-    s.on("queue", onQueue);
-    s.on("agent_status", onAgentStatus);
-    s.on("read", onRead);
-    s.on("typing", (payload) => onTyping(payload));
+    },
+    user_list: onUserList,
+    user_connected: onUserConnected,
+    user_disconnected: onUserDisconnected,
+    message: onMessage,
+    chatbot_context: onContext,
+    conversation: onConversation,
+    queue: onQueue,
+    agent_status: onAgentStatus,
+    read: onRead,
+    typing: (payload) => onTyping(payload),
   },
 });
-
-// ---------- sending ----------
-
-const outbox = createOutbox({
-  getSocket: () => connection.socket,
-  seen,
-  render: (payload, at) => {
-    const conv = conversationOf(String(payload.user_id));
-    conv.fresh = true;
-    const pending = pendingBubble(String(payload.content ?? ""), at);
-    append(conv, pending.li);
-    return pending;
-  },
-  onSent: (li, ack, payload) => {
-    const conv = conversations.get(String(payload.user_id));
-    if (conv && Number.isSafeInteger(ack.seq)) placeBySeq(conv.log, li, ack.seq);
-  },
-});
+const outbox = connection.outbox;
 
 function send(userId, content) {
   const conv = conversationOf(userId);

@@ -1,15 +1,24 @@
-// Helpers shared by the user page and the agent console. Everything from the network is shown
-// with textContent, never as HTML.
+// What the user page and the agent console draw alike: the token form, the status badge, the
+// message log, pending bubbles, the composer, typing. The connection, the outbox and resume are
+// chat_core.js, shared with the widget. Everything from the network is shown with textContent,
+// never as HTML.
 
-/** How long a sent message (or any request) waits for the server's acknowledgement. */
-export const ACK_TIMEOUT_MS = 15_000;
-/** How long after a send that timed out (the socket still up) it is sent again. */
-export const RETRY_DELAY_MS = 3_000;
-/** How many unacknowledged messages the outbox keeps across a reload, at most. */
-const OUTBOX_MAX = 100;
+import { createOutbox, decodeToken, openConnection } from "./chat_core.js";
 
 /** The element with this id. */
 export const $ = (id) => document.getElementById(id);
+
+/** The elements of the token form and the status badge, which both pages have. */
+export function connectFormEls() {
+  return {
+    status: $("status"),
+    connectForm: $("connect-form"),
+    token: $("token"),
+    connect: $("connect"),
+    disconnect: $("disconnect"),
+    identity: $("identity"),
+  };
+}
 
 /** Shows the connection state in the status badge. */
 export function setStatus(status, state, text) {
@@ -17,48 +26,11 @@ export function setStatus(status, state, text) {
   status.textContent = text;
 }
 
-/** The JWT's payload, for display only (the server does the real check). */
-export function decodeToken(token) {
-  const part = String(token).trim().split(".")[1];
-  if (!part) return null;
-  try {
-    const b64 = part.replace(/-/g, "+").replace(/_/g, "/").padEnd(
-      Math.ceil(part.length / 4) * 4,
-      "=",
-    );
-    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    const payload = JSON.parse(new TextDecoder().decode(bytes));
-    return payload && typeof payload === "object" ? payload : null;
-  } catch {
-    return null;
-  }
-}
-
 /** "company/user/role" of a token: the key of what this tab keeps for that identity. */
 export function identityKey(token) {
   const claims = decodeToken(token);
   if (!claims || claims.company_id === undefined || claims.user_id === undefined) return null;
   return `${claims.company_id}/${claims.user_id}/${claims.role ?? ""}`;
-}
-
-/** A JSON value from sessionStorage, or `fallback` (missing, unreadable, storage disabled). */
-export function loadJson(key, fallback) {
-  try {
-    const raw = sessionStorage.getItem(key);
-    return raw === null ? fallback : JSON.parse(raw);
-  } catch {
-    return fallback;
-  }
-}
-
-/** Saves a JSON value in sessionStorage (`undefined` removes it); storage errors are ignored. */
-export function saveJson(key, value) {
-  try {
-    if (value === undefined) sessionStorage.removeItem(key);
-    else sessionStorage.setItem(key, JSON.stringify(value));
-  } catch {
-    // Full or disabled storage: the page still works, it just forgets on reload.
-  }
 }
 
 /** A Unix time in seconds as a local clock time. */
@@ -112,14 +84,6 @@ export function showIdentity(target, token, { signedInAs, roleNote }) {
   const note = claims.role ? roleNote(claims.role) : "";
   if (note) text += ` — ${note}`;
   target.textContent = text;
-}
-
-/** Records a message id; false if it was seen already (a message without id is always new). */
-export function markSeen(seen, id) {
-  if (id === undefined) return true;
-  if (seen.has(id)) return false;
-  seen.add(id);
-  return true;
 }
 
 function nearBottom(log) {
@@ -192,16 +156,6 @@ export function placeBySeq(log, node, seq) {
   else if (next !== null) log.scrollTop = log.scrollHeight - before; // keep the reader's place
 }
 
-/** The smallest `seq` among a log's messages, or undefined. */
-export function oldestSeq(log) {
-  let oldest;
-  for (const child of log.children) {
-    const s = child.dataset?.seq;
-    if (s !== undefined && (oldest === undefined || Number(s) < oldest)) oldest = Number(s);
-  }
-  return oldest;
-}
-
 /** A message bubble. */
 export function bubble({ who, mine, time, text }) {
   const li = el("li", mine ? "msg mine" : "msg");
@@ -224,213 +178,64 @@ export function pendingBubble(text, at = Date.now()) {
   return { li, state };
 }
 
+const SEND_STATE = { sending: "sending…", unsent: "unsent — retrying", sent: "sent" };
+
 /**
- * Emits `event` and resolves with its ack; a timeout or a disconnect resolves with
- * `{ ok: false, error: { code: "timeout", message } }`, so callers only look at `ok`.
+ * A page's outbox (see `createOutbox` in chat_core.js) drawn as pending bubbles:
+ * `show(li, payload)` puts a new one in its log; once acknowledged it moves to its `seq` in
+ * `logOf(payload)`. A refused message shows "Retry".
  */
-export function request(socket, event, payload) {
-  return new Promise((resolve) => {
-    if (!socket || !socket.connected) {
-      resolve({ ok: false, error: { code: "offline", message: "Not connected" } });
-      return;
-    }
-    socket.timeout(ACK_TIMEOUT_MS).emit(event, payload, (err, ack) => {
-      if (err) {
-        resolve({ ok: false, error: { code: "timeout", message: "No answer from the server" } });
-      } else if (ack && typeof ack === "object") resolve(ack);
-      else resolve({ ok: false, error: { code: "unknown", message: "Unexpected answer" } });
-    });
+function createPageOutbox({ getSocket, seen, show, logOf }) {
+  const outbox = createOutbox({
+    getSocket,
+    seen,
+    render(payload, at) {
+      const pending = pendingBubble(String(payload.content ?? ""), at);
+      show(pending.li, payload);
+      return pending;
+    },
+    onChange(entry) {
+      const { view: { li, state }, status, error } = entry;
+      li.classList.toggle("failed", status === "failed");
+      li.classList.toggle("unsent", status === "unsent");
+      li.setAttribute("aria-busy", status === "sending" ? "true" : "false");
+      if (status !== "failed") {
+        state.replaceChildren(SEND_STATE[status]);
+        return;
+      }
+      state.replaceChildren(`Not sent: ${error} `);
+      const retry = el("button", "retry secondary", "Retry");
+      retry.type = "button";
+      retry.setAttribute("aria-label", "Retry sending this message");
+      retry.addEventListener("click", () => outbox.retry(entry));
+      state.append(retry);
+    },
+    onSent({ view: { li }, payload }, ack, shownAlready) {
+      if (shownAlready) {
+        li.remove();
+        return;
+      }
+      if (ack.id !== undefined) li.dataset.id = String(ack.id);
+      const log = logOf(payload);
+      if (log && Number.isSafeInteger(ack.seq)) placeBySeq(log, li, ack.seq);
+    },
   });
-}
-
-/** An error ack's text: its message, else its code. */
-export function errorText(ack) {
-  const error = ack && typeof ack === "object" && ack.error ? ack.error : {};
-  return String(error.message ?? error.code ?? "unknown error");
-}
-
-/** A random id for `client_id` (crypto.randomUUID needs a secure context; this does not). */
-export function newClientId() {
-  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
-/**
- * The greatest message `seq` this identity has seen, kept in sessionStorage: every
- * (re)connection sends it as `auth.last_seq`, and the server first replays what came after it.
- */
-export function createSeqCursor() {
-  let key = null;
-  let value;
-  return {
-    /** Switches to an identity (see `identityKey`), reading what this tab kept for it. */
-    use(identity) {
-      key = identity ? `livechat.last_seq.${identity}` : null;
-      const raw = key ? loadJson(key, null) : null;
-      value = Number.isSafeInteger(raw) && raw >= 0 ? raw : undefined;
-    },
-    /** The greatest seq seen, or undefined before any. */
-    get value() {
-      return value;
-    },
-    /** Records a seen seq. */
-    observe(seq) {
-      if (!Number.isSafeInteger(seq) || seq < 0) return;
-      if (value !== undefined && seq <= value) return;
-      value = seq;
-      if (key) saveJson(key, seq);
-    },
-  };
-}
-
-/**
- * Outgoing messages. Each gets a `client_id`; a send whose ack times out or is cut by a
- * disconnect stays "unsent — retrying" and is sent again with the same `client_id` (when the
- * socket is back, or after a short delay if it never went away): the server answers a resend
- * with the first send's `{ id, seq }` and records it once. Unacknowledged messages are kept in
- * sessionStorage, so a reload sends them too. A message refused by the server shows "Retry".
- *
- * `render(payload, at)` shows a pending bubble and returns `{ li, state }`; `onSent(li, ack)`
- * places an acknowledged one (its id is then in `seen`; if it was shown already through another
- * path, the pending bubble is removed instead).
- */
-export function createOutbox({ getSocket, seen, render, onSent }) {
-  /** @type {Map<string, any>} */
-  const entries = new Map();
-  let key = null;
-
-  function persist() {
-    if (!key) return;
-    const keep = [...entries.values()].slice(-OUTBOX_MAX).map((e) => ({
-      client_id: e.clientId,
-      payload: e.payload,
-      at: e.at,
-      failed: e.status === "failed" ? e.error : undefined,
-    }));
-    saveJson(key, keep.length ? keep : undefined);
-  }
-
-  function setState(entry, status, text) {
-    entry.status = status;
-    entry.li.classList.toggle("failed", status === "failed");
-    entry.li.classList.toggle("unsent", status === "unsent");
-    entry.li.setAttribute("aria-busy", status === "sending" ? "true" : "false");
-    entry.state.replaceChildren(text);
-  }
-
-  function fail(entry, text) {
-    entry.error = text;
-    setState(entry, "failed", `${text} `);
-    const retry = el("button", "retry secondary", "Retry");
-    retry.type = "button";
-    retry.setAttribute("aria-label", "Retry sending this message");
-    retry.addEventListener("click", () => attempt(entry));
-    entry.state.append(retry);
-  }
-
-  function unsent(entry) {
-    setState(entry, "unsent", "unsent — retrying");
-  }
-
-  function attempt(entry) {
-    clearTimeout(entry.timer);
-    const n = ++entry.attempt;
-    const socket = getSocket();
-    if (!socket || !socket.connected) {
-      unsent(entry);
-      return;
-    }
-    setState(entry, "sending", "sending…");
-    persist();
-    socket.timeout(ACK_TIMEOUT_MS).emit("message", entry.payload, (err, ack) => {
-      // A later attempt (or a disconnect) took over this one.
-      if (n !== entry.attempt || !entries.has(entry.clientId)) return;
-      if (err) {
-        unsent(entry);
-        // Still connected: the server is slow, try again soon. Otherwise: on reconnect.
-        if (socket.connected) entry.timer = setTimeout(() => attempt(entry), RETRY_DELAY_MS);
-        return;
-      }
-      if (ack && ack.ok) {
-        entries.delete(entry.clientId);
-        persist();
-        if (!markSeen(seen, ack.id)) {
-          // Already shown from another path (history, replay): keep one copy.
-          entry.li.remove();
-          return;
-        }
-        setState(entry, "sent", "sent");
-        if (ack.id !== undefined) entry.li.dataset.id = String(ack.id);
-        onSent?.(entry.li, ack, entry.payload);
-        return;
-      }
-      fail(entry, `Not sent: ${errorText(ack)}`);
-      persist();
-    });
-  }
-
-  function add(clientId, payload, at) {
-    const { li, state } = render(payload, at);
-    const entry = { clientId, payload, at, li, state, attempt: 0, status: "new", timer: 0 };
-    entries.set(clientId, entry);
-    return entry;
-  }
-
-  return {
-    /** Switches to an identity: forgets the entries shown so far, shows the ones kept for it. */
-    use(identity) {
-      for (const entry of entries.values()) clearTimeout(entry.timer);
-      entries.clear();
-      key = identity ? `livechat.outbox.${identity}` : null;
-      if (!key) return;
-      const kept = loadJson(key, []);
-      for (const k of Array.isArray(kept) ? kept : []) {
-        if (!k || typeof k.client_id !== "string" || !k.payload || typeof k.payload !== "object") {
-          continue;
-        }
-        const entry = add(k.client_id, k.payload, typeof k.at === "number" ? k.at : Date.now());
-        if (typeof k.failed === "string") fail(entry, k.failed);
-        else unsent(entry);
-      }
-    },
-    /** Sends a new message (`payload` without `client_id`). */
-    send(payload) {
-      const clientId = newClientId();
-      const entry = add(clientId, { ...payload, client_id: clientId }, Date.now());
-      persist();
-      attempt(entry);
-    },
-    /** The socket connected: sends everything not acknowledged yet, oldest first. */
-    resend() {
-      for (const entry of entries.values()) {
-        if (entry.status !== "failed") attempt(entry);
-      }
-    },
-    /** The socket went away: sends in flight become "unsent — retrying". */
-    disconnected() {
-      for (const entry of entries.values()) {
-        if (entry.status === "sending") {
-          entry.attempt += 1;
-          unsent(entry);
-        }
-      }
-    },
-  };
+  return outbox;
 }
 
 /**
  * The Socket.IO connection of a page's token form: `connect()` reads and saves the token,
- * calls `onToken(token)`, and wires status and buttons; `listen(socket)` adds the page's own
- * handlers and `onError(text)` hears a server-closed connection. Every (re)connection sends
- * `auth: { token, last_seq: lastSeq() }` so the server replays what this tab missed.
+ * calls `onToken(token)`, and opens the connection (`openConnection` in chat_core.js, with
+ * `cursor`, `loadHistory` and the page's server event handlers `on`); it shows the state in the
+ * status badge and wires the buttons. `onError(text)` hears a server-closed connection. Its
+ * `outbox` draws pending messages as `pending` says (see `createPageOutbox`).
  */
-export function createConnection({ els, storageKey, onToken, onError, listen, lastSeq }) {
+export function createConnection(
+  { els, storageKey, onToken, onError, cursor, pending, loadHistory, on },
+) {
   /** @type {any} */
   let socket = null;
+  const outbox = createPageOutbox({ getSocket: () => socket, ...pending });
 
   function updateButtons() {
     els.disconnect.disabled = !(socket !== null && socket.active);
@@ -441,6 +246,33 @@ export function createConnection({ els, storageKey, onToken, onError, listen, la
     socket.removeAllListeners();
     socket.disconnect();
     socket = null;
+  }
+
+  function onStatus(state, { text }) {
+    switch (state) {
+      case "connected":
+        setStatus(els.status, "connected", "Connected");
+        break;
+      case "unreachable":
+        setStatus(els.status, "connecting", `Cannot reach the server, retrying… (${text})`);
+        break;
+      case "refused":
+        setStatus(els.status, "refused", `Refused: ${text}`);
+        break;
+      case "reconnecting":
+        setStatus(els.status, "connecting", "Disconnected — reconnecting…");
+        break;
+      case "disconnected":
+        if (els.status.dataset.state !== "error") {
+          setStatus(els.status, "disconnected", "Disconnected");
+        }
+        break;
+      case "error":
+        setStatus(els.status, "error", `Disconnected: ${text}`);
+        onError?.(text);
+        return;
+    }
+    updateButtons();
   }
 
   function connect() {
@@ -460,44 +292,17 @@ export function createConnection({ els, storageKey, onToken, onError, listen, la
     onToken(token);
 
     setStatus(els.status, "connecting", "Connecting…");
-    const s = globalThis.io(location.origin, {
-      // Called on every (re)connection, so a reconnect resumes from what was seen since.
-      auth: (cb) => {
-        const last = lastSeq?.();
-        cb(last === undefined ? { token } : { token, last_seq: last });
-      },
-      query: { token },
-      transports: ["websocket", "polling"],
+    socket = openConnection({
+      io: globalThis.io,
+      url: location.origin,
+      token,
+      options: { query: { token }, transports: ["websocket", "polling"] },
+      cursor,
+      outbox,
+      loadHistory,
+      onStatus,
+      on,
     });
-    socket = s;
-
-    s.on("connect", () => {
-      setStatus(els.status, "connected", "Connected");
-      updateButtons();
-    });
-    s.on("connect_error", (err) => {
-      if (s.active) {
-        // A transport problem: Socket.IO retries by itself.
-        setStatus(els.status, "connecting", `Cannot reach the server, retrying… (${err.message})`);
-      } else {
-        // The server refused the handshake (bad or expired token): no retry.
-        setStatus(els.status, "refused", `Refused: ${err.message}`);
-      }
-      updateButtons();
-    });
-    s.on("disconnect", () => {
-      if (s.active) setStatus(els.status, "connecting", "Disconnected — reconnecting…");
-      else if (els.status.dataset.state !== "error") {
-        setStatus(els.status, "disconnected", "Disconnected");
-      }
-      updateButtons();
-    });
-    s.on("error", (e) => {
-      const text = e && typeof e === "object" && "message" in e ? String(e.message) : String(e);
-      setStatus(els.status, "error", `Disconnected: ${text}`);
-      onError?.(text);
-    });
-    listen(s);
     updateButtons();
   }
 
@@ -512,6 +317,7 @@ export function createConnection({ els, storageKey, onToken, onError, listen, la
   return {
     connect,
     disconnect,
+    outbox,
     /** The current socket, or null. */
     get socket() {
       return socket;

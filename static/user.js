@@ -5,26 +5,27 @@
 // from `history` on connect, and unacknowledged messages are resent with their `client_id`.
 
 import {
+  createSeqCursor,
+  fetchHistory,
+  loadJson,
+  markSeen,
+  oldestSeq,
+  request,
+  saveJson,
+} from "./chat_core.js";
+import {
   $,
   appendNotice,
   appendToLog,
   bubble,
+  connectFormEls,
   contextText,
   createConnection,
-  createOutbox,
-  createSeqCursor,
   el,
-  errorText,
   formatTime,
   identityKey,
-  loadJson,
-  markSeen,
-  oldestSeq,
-  pendingBubble,
   placeBySeq,
   prefillToken,
-  request,
-  saveJson,
   showIdentity,
   wireComposer,
   wireConnectForm,
@@ -32,16 +33,9 @@ import {
 } from "./chat_common.js";
 
 const TOKEN_KEY = "livechat.user.token";
-/** Messages asked for per `history` page. */
-const HISTORY_PAGE = 50;
 
 const els = {
-  status: $("status"),
-  connectForm: $("connect-form"),
-  token: $("token"),
-  connect: $("connect"),
-  disconnect: $("disconnect"),
-  identity: $("identity"),
+  ...connectFormEls(),
   conversationStatus: $("conversation-status"),
   older: $("older"),
   log: $("log"),
@@ -69,6 +63,8 @@ let readSent = 0;
 let readTimer = 0;
 /** Set once `history` said there is nothing older. */
 let historyDone = false;
+/** Whether the current socket connected before (its next connect is a reconnect). */
+let connectedBefore = false;
 
 // ---------- helpers ----------
 
@@ -98,11 +94,11 @@ function useIdentity(token) {
   newestTheirs = 0;
   readSent = 0;
   conversation = null;
-  cursor.use(identity);
+  cursor.use(identity ? `livechat.last_seq.${identity}` : null);
   const key = viewKey();
   view = { handedOff: false, ...(key ? loadJson(key, {}) : {}) };
   renderConversation();
-  outbox.use(identity);
+  outbox.use(identity ? `livechat.outbox.${identity}` : null);
 }
 
 // ---------- the log ----------
@@ -127,12 +123,6 @@ function showMessage(m) {
   } else appendToLog(els.log, li);
   els.empty.hidden = true;
   scheduleRead();
-}
-
-function onMessage(m) {
-  // Live and replayed messages move the resume point (also when already shown).
-  if (m && typeof m === "object") cursor.observe(m.seq);
-  showMessage(m);
 }
 
 function showNotice(text, kind = "") {
@@ -210,20 +200,20 @@ function onQueue(payload) {
 // ---------- history and reads ----------
 
 /** Loads the newest page of the conversation (on every connect: it fills what a reload lost). */
-async function loadHistory(socket) {
-  const ack = await request(socket, "history", { limit: HISTORY_PAGE });
+async function loadHistory() {
+  const socket = connection.socket;
+  const page = await fetchHistory(socket, {});
   if (socket !== connection.socket) return;
-  if (!ack.ok) {
-    showNotice(`Could not load earlier messages: ${errorText(ack)}`, "system");
+  if (!page.ok) {
+    showNotice(`Could not load earlier messages: ${page.error}`, "system");
     return;
   }
-  const messages = Array.isArray(ack.messages) ? ack.messages : [];
-  for (const m of messages) {
+  for (const m of page.messages) {
     showMessage(m);
     // Own conversation only: everything meant for this user up to here is in the page.
     if (m && typeof m === "object") cursor.observe(m.seq);
   }
-  if (!historyDone) els.older.hidden = ack.has_more !== true;
+  if (!historyDone) els.older.hidden = !page.more;
 }
 
 async function loadOlder() {
@@ -231,14 +221,14 @@ async function loadOlder() {
   const before = oldestSeq(els.log);
   if (!socket || before === undefined) return;
   els.older.disabled = true;
-  const ack = await request(socket, "history", { before, limit: HISTORY_PAGE });
+  const page = await fetchHistory(socket, { before });
   els.older.disabled = false;
-  if (!ack.ok) {
-    els.composerHint.textContent = `Could not load earlier messages: ${errorText(ack)}`;
+  if (!page.ok) {
+    els.composerHint.textContent = `Could not load earlier messages: ${page.error}`;
     return;
   }
-  for (const m of Array.isArray(ack.messages) ? ack.messages : []) showMessage(m);
-  if (ack.has_more !== true) {
+  for (const m of page.messages) showMessage(m);
+  if (!page.more) {
     historyDone = true;
     els.older.hidden = true;
   }
@@ -256,7 +246,7 @@ function scheduleRead() {
   }, 1000);
 }
 
-// ---------- connection ----------
+// ---------- connection and sending ----------
 
 const connection = createConnection({
   els,
@@ -264,38 +254,25 @@ const connection = createConnection({
   onToken: (token) => {
     showTokenIdentity(token);
     useIdentity(token);
+    connectedBefore = false;
   },
   onError: (text) => showNotice(`The server closed the connection: ${text}`, "system"),
-  lastSeq: () => cursor.value,
-  listen: (s) => {
-    s.io.on("reconnect", () => showNotice("Reconnected.", "system"));
-    s.on("connect", () => {
-      outbox.resend();
-      loadHistory(s);
-    });
-    s.on("disconnect", () => outbox.disconnected());
-    s.on("message", onMessage);
-    s.on("chatbot_context", onContext);
-    s.on("conversation", onConversation);
-    s.on("queue", onQueue);
-    s.on("typing", (payload) => onTyping(payload));
+  cursor,
+  pending: { seen, show: append, logOf: () => els.log },
+  loadHistory,
+  on: {
+    connect: () => {
+      if (connectedBefore) showNotice("Reconnected.", "system");
+      connectedBefore = true;
+    },
+    message: showMessage,
+    chatbot_context: onContext,
+    conversation: onConversation,
+    queue: onQueue,
+    typing: (payload) => onTyping(payload),
   },
 });
-
-// ---------- sending ----------
-
-const outbox = createOutbox({
-  getSocket: () => connection.socket,
-  seen,
-  render: (payload, at) => {
-    const pending = pendingBubble(String(payload.content ?? ""), at);
-    append(pending.li);
-    return pending;
-  },
-  onSent: (li, ack) => {
-    if (Number.isSafeInteger(ack.seq)) placeBySeq(els.log, li, ack.seq);
-  },
-});
+const outbox = connection.outbox;
 
 function send(content) {
   outbox.send({ to: "admin", content });

@@ -256,3 +256,71 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "browser: the widget and the user page page back through history, and a refused message keeps its Retry across a reload",
+  ignore: skipBrowser,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const engine = await startEngine();
+    const browser = await launch();
+    try {
+      const alice = await engine.connect("acme", "alice", "user");
+      const agent = await engine.connect("acme", "bob", "admin");
+      const first = await alice.request("message", { to: "admin", content: "first of all" });
+      assert.equal(first.ok, true);
+      for (let i = 1; i <= 60; i++) {
+        const ack = await agent.request("message", {
+          to: "user",
+          user_id: "alice",
+          content: `answer ${i}`,
+        });
+        assert.equal(ack.ok, true);
+      }
+      alice.socket.disconnect();
+      const token = await engine.token("acme", "alice", "user");
+
+      // The widget: the newest page, then the older one on demand.
+      const widget = await browser.newPage();
+      await widget.goto(`${engine.url}/widget.html?token=${token}`);
+      await widget.locator('[data-livechat="bubble"]').click();
+      const widgetTexts = widget.locator('[data-livechat="message"] .text');
+      await widget.locator('[data-livechat="message"] .text', { hasText: "answer 60" }).waitFor();
+      assert.equal(await widgetTexts.count(), 50);
+      await widget.locator('[data-livechat="older"]').click();
+      await widget.locator('[data-livechat="message"] .text', { hasText: "first of all" })
+        .waitFor();
+      assert.equal(await widgetTexts.count(), 61);
+      assert.equal(await widget.locator('[data-livechat="older"]').isHidden(), true);
+
+      // Too long: refused by the server, shown with Retry, and still there after a reload.
+      const long = "x".repeat(8001);
+      await widget.locator('[data-livechat="input"]').fill(long);
+      await widget.locator('[data-livechat="send"]').click();
+      await widget.locator('.msg.failed [data-livechat="retry"]').waitFor();
+      assert.match(
+        (await widget.locator(".msg.failed .state").textContent())!,
+        /^Not sent: .+ Retry$/,
+      );
+      await widget.reload();
+      await widget.locator('[data-livechat="bubble"]').click();
+      await widget.locator('.msg.failed [data-livechat="retry"]').waitFor();
+      assert.equal(await widget.locator(".msg.failed").count(), 1);
+
+      // The user page: the same paging.
+      const user = await browser.newPage();
+      await user.goto(`${engine.url}/user.html?token=${token}`);
+      await connected(user);
+      await user.locator("#log .msg .text", { hasText: "answer 60" }).waitFor();
+      assert.equal(await user.locator("#log .msg").count(), 50);
+      await user.locator("#older").click();
+      await user.locator("#log .msg .text", { hasText: "first of all" }).waitFor();
+      assert.equal(await user.locator("#log .msg").count(), 61);
+    } finally {
+      await browser.close();
+      await engine.close();
+    }
+  },
+});
