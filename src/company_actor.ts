@@ -23,7 +23,7 @@ import {
 } from "../domain/mod.ts";
 import { AppendTooLargeError, VersionConflictError } from "./errors.ts";
 import { EVENT_VERSION, upcast } from "./upcast.ts";
-import type { Clock, EventStore, Publisher, StoredEvent } from "./ports.ts";
+import type { Clock, EventLog, Publisher, SnapshotStore, StoredEvent } from "./ports.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -50,7 +50,7 @@ export interface CommitObserver {
 
 /** What an actor needs from the runtime. */
 export interface ActorDeps {
-  readonly store: EventStore;
+  readonly store: EventLog & SnapshotStore;
   readonly publisher: Publisher;
   readonly clock: Clock;
   readonly log?: Logger;
@@ -60,11 +60,6 @@ export interface ActorDeps {
   /** A snapshot is kept every this many events (default 1000), or twice the conversations. */
   readonly snapshotEvery?: number;
   readonly metrics?: Metrics;
-}
-
-/** The index tag of the events that make a user's history. */
-export function historyTag(userId: string): string {
-  return `history:${userId}`;
 }
 
 // Events after which the timers the state asks for may have changed.
@@ -260,11 +255,7 @@ export class CompanyActor {
         await this.deps.store.append(
           this.companyId,
           base.version,
-          events.map((e) =>
-            e.type === "MessageSent"
-              ? { ...e, v: EVENT_VERSION, tags: [historyTag(e.data.userId)] }
-              : { ...e, v: EVENT_VERSION }
-          ),
+          events.map((e) => ({ ...e, v: EVENT_VERSION })),
         );
       } catch (error) {
         return await this.#recover(error, batch);

@@ -8,12 +8,12 @@ import {
 } from "../../domain/mod.ts";
 import { KvEventStore, MemoryEventStore } from "../../adapters/store/mod.ts";
 import { ActorSystem } from "../../src/company_actor.ts";
-import type { EventStore } from "../../src/ports.ts";
+import type { Storage } from "../../src/ports.ts";
 import { FakeClock, FlakyStore, RecordingPublisher } from "../_fakes.ts";
 
 const clock = new FakeClock();
 
-function system(store: EventStore, publisher = new RecordingPublisher()) {
+function system(store: Storage, publisher = new RecordingPublisher()) {
   return new ActorSystem({ store, publisher, clock });
 }
 

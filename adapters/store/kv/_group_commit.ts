@@ -15,6 +15,9 @@ import {
   MAX_VALUE_BYTES,
 } from "./_limits.ts";
 
+/** An event to append with its history index tags, which its value keeps until indexed. */
+export type TaggedEvent = NewEvent & { readonly tags?: readonly string[] };
+
 interface Head {
   version: number;
   versionstamp: string | null;
@@ -45,7 +48,7 @@ export class GroupCommit {
   append(
     stream: string,
     expectedVersion: number,
-    events: readonly NewEvent[],
+    events: readonly TaggedEvent[],
   ): Promise<number> {
     if (events.length === 0) return Promise.resolve(expectedVersion);
     const values = events.map(({ type, at, data, v = 1, tags }) =>

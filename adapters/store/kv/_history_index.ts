@@ -12,6 +12,11 @@ import type { AppendListener, PendingAppend } from "./_group_commit.ts";
 import { decoder, keyBytes, MAX_KEY_BYTES, MAX_MUTATIONS } from "./_limits.ts";
 import { decode } from "./_reads.ts";
 
+/** The index tag of a user's history: `["tag", stream, historyTag(userId), seq]`. */
+export function historyTag(userId: string): string {
+  return `history:${userId}`;
+}
+
 /** Index entries waiting: written at once past this many, else after INDEX_DELAY_MS. */
 const INDEX_BATCH = 900;
 const INDEX_DELAY_MS = 100;

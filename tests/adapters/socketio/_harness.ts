@@ -7,7 +7,7 @@ import { createJwtVerifier, signToken } from "../../../src/auth.ts";
 import type { CompanyState } from "../../../domain/mod.ts";
 import { ActorSystem } from "../../../src/company_actor.ts";
 import { silentLogger } from "../../../src/log.ts";
-import type { EventStore } from "../../../src/ports.ts";
+import type { Storage } from "../../../src/ports.ts";
 import { recoverAll, WebhookDispatcher } from "../../../src/webhooks.ts";
 import { Metrics } from "../../../src/metrics.ts";
 import { randomIds, systemClock } from "../../../src/ports.ts";
@@ -15,7 +15,7 @@ import { SECRET, tokenFor } from "../../_tokens.ts";
 
 /** Starts an engine over `store` (in memory by default), with webhooks retrying fast. */
 export async function startEngine(
-  store: EventStore = new MemoryEventStore(),
+  store: Storage = new MemoryEventStore(),
   limits: {
     socketRate?: number;
     connectRate?: number;

@@ -72,9 +72,14 @@ Deno.test("KvEventStore: concurrent appends to many streams share commits, and a
   }
 });
 
-const tagged = (n: number, tag: string) => ({ type: "M", at: n, data: { n }, tags: [tag] });
-const seqsOf = async (store: KvEventStore, tag: string, options = { limit: 100 }) =>
-  (await store.readTagged("acme", tag, options)).map((e) => e.seq);
+// A message in `user`'s history: the history rule indexes it under `history:<user>`.
+const tagged = (n: number, user: string) => ({
+  type: "MessageSent",
+  at: n,
+  data: { n, userId: user },
+});
+const seqsOf = async (store: KvEventStore, user: string, options = { limit: 100 }) =>
+  (await store.readHistory("acme", user, options)).map((e) => e.seq);
 const indexKeys = async (store: KvEventStore) => {
   const keys: unknown[] = [];
   for await (const { key } of store.kv.list({ prefix: ["tag", "acme"] })) keys.push(key.slice(2));
@@ -88,7 +93,10 @@ Deno.test("KvEventStore: the tag index is written after the append, and reads ag
     assert.deepEqual(await indexKeys(store), []); // not on the chat path
     assert.deepEqual(await seqsOf(store, "ann"), [1, 3]);
     await store.flushIndex();
-    assert.deepEqual(await indexKeys(store), [["ann", 1], ["ann", 3], ["ben", 2]]);
+    assert.deepEqual(await indexKeys(store), [["history:ann", 1], ["history:ann", 3], [
+      "history:ben",
+      2,
+    ]]);
     assert.equal((await store.kv.get(["indexed", "acme"])).value, 3);
     // Part indexed, part past the checkpoint: one answer, oldest first, no duplicates.
     await store.append("acme", 3, [tagged(4, "ann"), { type: "X", at: 5, data: {} }]);
@@ -122,7 +130,10 @@ Deno.test("KvEventStore: tags left unindexed by a stopped process are found, and
     assert.deepEqual(await seqsOf(second, "ann"), [1]);
     await second.append("acme", 2, [tagged(3, "ann")]);
     await second.flushIndex();
-    assert.deepEqual(await indexKeys(second), [["ann", 1], ["ann", 3], ["ben", 2]]);
+    assert.deepEqual(await indexKeys(second), [["history:ann", 1], ["history:ann", 3], [
+      "history:ben",
+      2,
+    ]]);
     assert.equal((await second.kv.get(["indexed", "acme"])).value, 3);
     second.close();
   } finally {
@@ -144,7 +155,10 @@ Deno.test("KvEventStore: a writer indexes another writer's events that fell betw
     });
     await a.append("acme", 2, [tagged(3, "ann")]);
     await a.flushIndex();
-    assert.deepEqual(await indexKeys(a), [["ann", 1], ["ann", 3], ["ben", 2]]);
+    assert.deepEqual(await indexKeys(a), [["history:ann", 1], ["history:ann", 3], [
+      "history:ben",
+      2,
+    ]]);
     assert.equal((await a.kv.get(["indexed", "acme"])).value, 3);
     a.close();
   } finally {
@@ -199,9 +213,9 @@ Deno.test("KvEventStore: a database of the previous layout (tags indexed in each
     const event = (n: number) =>
       new TextEncoder().encode(JSON.stringify({ type: "M", at: n, v: 1, data: { n } }));
     await kv.atomic()
-      .set(["ev", "acme", 1], event(1)).set(["tag", "acme", "ann", 1], 1)
-      .set(["ev", "acme", 2], event(2)).set(["tag", "acme", "ben", 2], 2)
-      .set(["ev", "acme", 3], event(3)).set(["tag", "acme", "ann", 3], 3)
+      .set(["ev", "acme", 1], event(1)).set(["tag", "acme", "history:ann", 1], 1)
+      .set(["ev", "acme", 2], event(2)).set(["tag", "acme", "history:ben", 2], 2)
+      .set(["ev", "acme", 3], event(3)).set(["tag", "acme", "history:ann", 3], 3)
       .set(["head", "acme"], 3).commit();
     kv.close();
     const store = await KvEventStore.open(`${dir}/events.kv`);
@@ -226,9 +240,10 @@ Deno.test("KvEventStore: index writes and appends stay under an atomic operation
   try {
     const company = crypto.randomUUID();
     let version = 0;
-    const users = Array.from({ length: 950 }, () => `history:${crypto.randomUUID()}`);
+    // Each index key as long as with the tags the actor used to write (`history:<uuid>`).
+    const users = Array.from({ length: 950 }, () => crypto.randomUUID());
     for (let i = 0; i < users.length; i += 50) {
-      const batch = users.slice(i, i + 50).map((tag, j) => ({ ...tagged(i + j, tag) }));
+      const batch = users.slice(i, i + 50).map((user, j) => ({ ...tagged(i + j, user) }));
       version = await store.append(company, version, batch);
     }
     await store.flushIndex();
