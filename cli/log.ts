@@ -7,7 +7,7 @@
  *   deno task log stats
  */
 import { parseArgs } from "node:util";
-import { KvEventStore } from "../adapters/store/kv_event_store.ts";
+import { KvEventStore } from "../adapters/store/mod.ts";
 import { loadConfig } from "../src/config.ts";
 import type { StoredEvent } from "../src/ports.ts";
 import {

@@ -23,7 +23,7 @@ import {
 } from "../domain/mod.ts";
 import { AppendTooLargeError, VersionConflictError } from "./errors.ts";
 import { EVENT_VERSION, upcast } from "./upcast.ts";
-import type { Clock, EventStore, Publisher, StoredEvent } from "./ports.ts";
+import type { Clock, EventLog, Publisher, SnapshotStore, StoredEvent } from "./ports.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { StoreHealth } from "./store_health.ts";
@@ -51,7 +51,7 @@ export interface CommitObserver {
 
 /** What an actor needs from the runtime. */
 export interface ActorDeps {
-  readonly store: EventStore;
+  readonly store: EventLog & SnapshotStore;
   readonly publisher: Publisher;
   readonly clock: Clock;
   readonly log?: Logger;
@@ -63,11 +63,6 @@ export interface ActorDeps {
   readonly metrics?: Metrics;
   /** Told whether each append reached the store (readiness). */
   readonly health?: StoreHealth;
-}
-
-/** The index tag of the events that make a user's history. */
-export function historyTag(userId: string): string {
-  return `history:${userId}`;
 }
 
 // Events after which the timers the state asks for may have changed.
@@ -291,11 +286,7 @@ export class CompanyActor {
         await this.deps.store.append(
           this.companyId,
           base.version,
-          events.map((e) =>
-            e.type === "MessageSent"
-              ? { ...e, v: EVENT_VERSION, tags: [historyTag(e.data.userId)] }
-              : { ...e, v: EVENT_VERSION }
-          ),
+          events.map((e) => ({ ...e, v: EVENT_VERSION })),
         );
       } catch (error) {
         return await this.#recover(error, batch);

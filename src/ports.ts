@@ -1,5 +1,6 @@
 /**
- * The ports the runtime depends on: the event store, the publisher, the clock and ids.
+ * The ports the runtime depends on: storage (log, snapshots, checkpoints, history index), the
+ * publisher, the clock and ids.
  * Adapters implement them; `src/` never reaches a transport or a database directly.
  */
 import type { Delivery } from "../domain/mod.ts";
@@ -16,12 +17,19 @@ export interface NewEvent {
   readonly at: number;
   readonly data: unknown;
   readonly v?: number;
-  /** Index keys to find the event by later (`readTagged`); not part of the event. */
-  readonly tags?: readonly string[];
 }
 
-/** One append-only stream of events per company. */
-export interface EventStore {
+/*
+ * Storage is four small ports, after Emmett's event store (read, append, aggregate) with
+ * snapshots, checkpoints and projections behind their own interfaces. Each reader asks for
+ * the ports it uses (the actor: log and snapshots; webhooks: log and checkpoints; resume and
+ * history: log and history index), so a new store, or a test double, can be written port by
+ * port. One database usually holds all four, hence `Storage`, which the composition opens
+ * and closes.
+ */
+
+/** The event log: one append-only stream of events per company. */
+export interface EventLog {
   /** The stream's version: the `seq` of its last event, 0 when empty. */
   version(stream: string): Promise<number>;
   /**
@@ -32,23 +40,48 @@ export interface EventStore {
   append(stream: string, expectedVersion: number, events: readonly NewEvent[]): Promise<number>;
   /** The events with `seq > after`, in order, at most `limit` of them. */
   read(stream: string, options?: { after?: number; limit?: number }): AsyncIterable<StoredEvent>;
-  /** The last `limit` events tagged `tag` with `seq < before`, in ascending order. */
-  readTagged(
-    stream: string,
-    tag: string,
-    options: { before?: number; limit: number },
-  ): Promise<StoredEvent[]>;
+  /** Every stream that has events. */
+  streams(): AsyncIterable<string>;
+}
+
+/** A stream's latest snapshot of its folded state, so recovery replays only what follows. */
+export interface SnapshotStore {
   /** Keeps a snapshot of a stream's folded state at `version` (replacing the previous one). */
   saveSnapshot(stream: string, version: number, snapshot: unknown): Promise<void>;
   /** The latest snapshot of a stream, if any. */
   loadSnapshot(stream: string): Promise<{ version: number; snapshot: unknown } | null>;
-  /** Every stream that has events. */
-  streams(): AsyncIterable<string>;
+}
+
+/** Consumers' positions in the log (a company's webhook deliveries). */
+export interface CheckpointStore {
   /** A consumer's position in the log (0 if it has none). */
   checkpoint(name: string): Promise<number>;
   /** Saves a consumer's position. */
   saveCheckpoint(name: string, seq: number): Promise<void>;
-  /** Releases the store. */
+}
+
+/**
+ * Each user's history: the events of a stream that concern them, found without reading the
+ * whole stream. The index decides which events those are by its `HistoryRule` (the engine's
+ * is `historyUsers` in src/history.ts); an append feeds it, nobody tags events by hand.
+ */
+export interface HistoryIndex {
+  /** The last `limit` events of `userId`'s history with `seq < before`, in ascending order. */
+  readHistory(
+    stream: string,
+    userId: string,
+    options: { before?: number; limit: number },
+  ): Promise<StoredEvent[]>;
+  /** Writes what the index has deferred; the engine calls it when it closes. */
+  flushIndex(): Promise<void>;
+}
+
+/** Which users' histories an appended event belongs to. */
+export type HistoryRule = (event: NewEvent) => readonly string[];
+
+/** Every storage port on one database: what the composition opens, flushes and closes. */
+export interface Storage extends EventLog, SnapshotStore, CheckpointStore, HistoryIndex {
+  /** Releases the store at once; what the index deferred and did not flush is left. */
   close(): void;
 }
 

@@ -15,7 +15,7 @@ import {
   type Snapshot,
   toSnapshot,
 } from "../domain/mod.ts";
-import type { EventStore, StoredEvent } from "./ports.ts";
+import type { EventLog, SnapshotStore, StoredEvent } from "./ports.ts";
 import { upcast } from "./upcast.ts";
 
 /** What secrets become in an export. */
@@ -135,7 +135,10 @@ export function audience(d: Delivery): string {
 }
 
 /** The company's state as the engine would load it: its latest snapshot plus the tail. */
-export async function liveState(store: EventStore, companyId: string): Promise<CompanyState> {
+export async function liveState(
+  store: EventLog & SnapshotStore,
+  companyId: string,
+): Promise<CompanyState> {
   const kept = await store.loadSnapshot(companyId);
   let state = (kept && fromSnapshot(kept.snapshot as Snapshot)) ?? initialState();
   const tail: CompanyEvent[] = [];

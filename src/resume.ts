@@ -10,15 +10,14 @@ import {
   messagePayload,
   type SocketRole,
 } from "../domain/mod.ts";
-import { historyTag } from "./company_actor.ts";
-import type { EventStore, StoredEvent } from "./ports.ts";
+import type { EventLog, HistoryIndex, StoredEvent } from "./ports.ts";
 
 /** The most events one resume replays; older gaps are read with `history`. */
 export const MAX_RESUME = 10_000;
 
 /** The deliveries for `(role, userId)` of the events with `after < seq <= upTo`, in order. */
 export async function missedDeliveries(
-  store: EventStore,
+  store: EventLog & HistoryIndex,
   companyId: string,
   who: { role: SocketRole; userId: string },
   after: number,
@@ -31,8 +30,10 @@ export async function missedDeliveries(
     for await (const e of store.read(companyId, { after, limit })) events.push(e);
   } else {
     // A user away for long: their messages through the index, the newest MAX_RESUME of them.
-    const tag = historyTag(who.userId);
-    const tagged = await store.readTagged(companyId, tag, { before: upTo + 1, limit: MAX_RESUME });
+    const tagged = await store.readHistory(companyId, who.userId, {
+      before: upTo + 1,
+      limit: MAX_RESUME,
+    });
     events.push(...tagged.filter((e) => e.seq > after));
   }
   return events.flatMap((e) => replayed(e as StoredEvent<CompanyEvent>, who));

@@ -7,7 +7,7 @@
 import type { CompanyEvent, CompanyState, Settings } from "../domain/mod.ts";
 import type { CommitObserver } from "./company_actor.ts";
 import type { Logger } from "./log.ts";
-import type { EventStore, StoredEvent } from "./ports.ts";
+import type { CheckpointStore, EventLog, StoredEvent } from "./ports.ts";
 import { isPublicAddress, parseIp } from "./net_address.ts";
 
 /** The webhook event types. */
@@ -158,7 +158,7 @@ export async function checkWebhookTarget(
 
 /** What the dispatcher needs. */
 export interface WebhookDeps {
-  readonly store: EventStore;
+  readonly store: EventLog & CheckpointStore;
   readonly log?: Logger;
   /** The company's current state (from its actor): settings and `webhookSince`. */
   readonly stateOf: (companyId: string) => CompanyState;

@@ -1,6 +1,6 @@
 /** Test doubles shared by the runtime and adapter tests. */
 import type { Delivery } from "../domain/mod.ts";
-import type { Clock, EventStore, Ids, NewEvent, Publisher, StoredEvent } from "../src/ports.ts";
+import type { Clock, Ids, NewEvent, Publisher, Storage, StoredEvent } from "../src/ports.ts";
 
 /** Records every published delivery with its company. */
 export class RecordingPublisher implements Publisher {
@@ -30,12 +30,12 @@ export function diskFullError(): Error {
 }
 
 /** Wraps a store: counts appends and can be told to fail them, or every write (a full disk). */
-export class FlakyStore implements EventStore {
+export class FlakyStore implements Storage {
   appends = 0;
   failing = false;
   /** Every write throws as Deno KV does on a full disk. */
   full = false;
-  constructor(readonly inner: EventStore) {}
+  constructor(readonly inner: Storage) {}
   version(stream: string): Promise<number> {
     return this.inner.version(stream);
   }
@@ -48,12 +48,15 @@ export class FlakyStore implements EventStore {
   read(stream: string, options?: { after?: number; limit?: number }): AsyncIterable<StoredEvent> {
     return this.inner.read(stream, options);
   }
-  readTagged(
+  readHistory(
     stream: string,
-    tag: string,
+    userId: string,
     options: { before?: number; limit: number },
   ): Promise<StoredEvent[]> {
-    return this.inner.readTagged(stream, tag, options);
+    return this.inner.readHistory(stream, userId, options);
+  }
+  flushIndex(): Promise<void> {
+    return this.inner.flushIndex();
   }
   saveSnapshot(stream: string, version: number, snapshot: unknown): Promise<void> {
     if (this.full) return Promise.reject(diskFullError());

@@ -18,7 +18,7 @@ import type { ErrorCode, JsonValue, Settings } from "../../domain/mod.ts";
 import type { ActorSystem } from "../../src/company_actor.ts";
 import { AuthError, type JwtVerifier, type Principal } from "../../src/auth.ts";
 import type { Logger } from "../../src/log.ts";
-import type { Clock, EventStore, Ids } from "../../src/ports.ts";
+import type { CheckpointStore, Clock, EventLog, HistoryIndex, Ids } from "../../src/ports.ts";
 import type { StoreHealth } from "../../src/store_health.ts";
 import { MAX_HISTORY_PAGE, readHistory } from "../../src/history.ts";
 import { webhookTargetProblem } from "../../src/webhooks.ts";
@@ -26,7 +26,7 @@ import { webhookTargetProblem } from "../../src/webhooks.ts";
 /** What the HTTP app needs. */
 export interface HttpDeps {
   readonly system: Pick<ActorSystem, "dispatch" | "actor">;
-  readonly store: EventStore;
+  readonly store: EventLog & HistoryIndex & CheckpointStore;
   readonly verifier: JwtVerifier;
   readonly clock: Clock;
   readonly ids: Ids;

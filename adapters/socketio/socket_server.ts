@@ -22,7 +22,7 @@ import { clientAddress, type TrustProxy } from "../../src/net_address.ts";
 import type { Metrics } from "../../src/metrics.ts";
 import { AuthError, type JwtVerifier, type Principal } from "../../src/auth.ts";
 import { type Logger, silentLogger } from "../../src/log.ts";
-import type { Clock, EventStore, Ids, Publisher } from "../../src/ports.ts";
+import type { Clock, EventLog, HistoryIndex, Ids, Publisher } from "../../src/ports.ts";
 import { describe } from "../http/http_app.ts";
 import { Id, jsonProblem } from "../schemas.ts";
 import { coalesceWrites, holdWrites } from "./_coalesce.ts";
@@ -30,7 +30,7 @@ import { coalesceWrites, holdWrites } from "./_coalesce.ts";
 /** What the socket server needs. */
 export interface SocketDeps {
   readonly system: Pick<ActorSystem, "dispatch" | "actor">;
-  readonly store: EventStore;
+  readonly store: EventLog & HistoryIndex;
   readonly publisher: SocketIoPublisher;
   readonly verifier: JwtVerifier;
   readonly clock: Clock;

@@ -1,15 +1,24 @@
 /** An in-memory event store for tests and throwaway runs. */
 import { AppendTooLargeError, VersionConflictError } from "../../src/errors.ts";
-import type { EventStore, NewEvent, StoredEvent } from "../../src/ports.ts";
+import { historyUsers } from "../../src/history.ts";
+import type { HistoryRule, NewEvent, Storage, StoredEvent } from "../../src/ports.ts";
 
 /** Keeps every stream in an array, with the same size limits as Deno KV by default. */
-export class MemoryEventStore implements EventStore {
+export class MemoryEventStore implements Storage {
   readonly #streams = new Map<string, StoredEvent[]>();
+  /** Each user's history: seqs by `[stream, userId]`. */
   readonly #tags = new Map<string, number[]>();
   readonly #checkpoints = new Map<string, number>();
   readonly #snapshots = new Map<string, { version: number; snapshot: string }>();
 
-  constructor(readonly options: { maxEventsPerAppend?: number; maxEventBytes?: number } = {}) {}
+  constructor(
+    readonly options: {
+      maxEventsPerAppend?: number;
+      maxEventBytes?: number;
+      /** Which users' histories an event belongs to (default: `historyUsers`). */
+      history?: HistoryRule;
+    } = {},
+  ) {}
 
   version(stream: string): Promise<number> {
     return Promise.resolve(this.#streams.get(stream)?.length ?? 0);
@@ -35,11 +44,13 @@ export class MemoryEventStore implements EventStore {
       );
     }
     // A stored event never shares objects with the caller, as in a real store.
-    for (const { type, at, data, v = 1, tags = [] } of events) {
+    const history = this.options.history ?? historyUsers;
+    for (const event of events) {
+      const { type, at, data, v = 1 } = event;
       const seq = log.length + 1;
       log.push({ seq, type, at, v, data: structuredClone(data) });
-      for (const tag of tags) {
-        const key = JSON.stringify([stream, tag]);
+      for (const userId of history(event)) {
+        const key = JSON.stringify([stream, userId]);
         this.#tags.set(key, [...(this.#tags.get(key) ?? []), seq]);
       }
     }
@@ -56,13 +67,13 @@ export class MemoryEventStore implements EventStore {
     for (let i = Math.max(after, 0); i < end; i++) yield log[i];
   }
 
-  readTagged(
+  readHistory(
     stream: string,
-    tag: string,
+    userId: string,
     { before = Infinity, limit }: { before?: number; limit: number },
   ): Promise<StoredEvent[]> {
     const log = this.#streams.get(stream) ?? [];
-    const seqs = (this.#tags.get(JSON.stringify([stream, tag])) ?? []).filter((s) => s < before);
+    const seqs = (this.#tags.get(JSON.stringify([stream, userId])) ?? []).filter((s) => s < before);
     return Promise.resolve(seqs.slice(Math.max(seqs.length - limit, 0)).map((s) => log[s - 1]));
   }
 
@@ -88,6 +99,11 @@ export class MemoryEventStore implements EventStore {
 
   saveCheckpoint(name: string, seq: number): Promise<void> {
     this.#checkpoints.set(name, seq);
+    return Promise.resolve();
+  }
+
+  /** Nothing is deferred: the index is written with each append. */
+  flushIndex(): Promise<void> {
     return Promise.resolve();
   }
 

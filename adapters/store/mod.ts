@@ -1,3 +1,3 @@
 /** Event store adapters. @module */
 export { MemoryEventStore } from "./memory_event_store.ts";
-export { KvEventStore } from "./kv_event_store.ts";
+export { KvEventStore, type KvStoreOptions } from "./kv/mod.ts";

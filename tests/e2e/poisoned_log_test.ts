@@ -12,7 +12,7 @@ import {
   initialState,
 } from "../../domain/mod.ts";
 import { signToken } from "../../src/auth.ts";
-import { EVENT_VERSION, historyTag } from "../../src/company_actor.ts";
+import { EVENT_VERSION } from "../../src/company_actor.ts";
 import { Client } from "../adapters/socketio/_harness.ts";
 import { startMain, stopMain } from "./_main_process.ts";
 
@@ -61,7 +61,7 @@ async function writeLog(path: string, company: string, events: CompanyEvent[]): 
   try {
     const op = kv.atomic().set(["format"], 2);
     events.forEach((e, i) => {
-      const tags = e.type === "MessageSent" ? [historyTag(e.data.userId)] : undefined;
+      const tags = e.type === "MessageSent" ? [`history:${e.data.userId}`] : undefined;
       const value = { type: e.type, at: e.at, v: EVENT_VERSION, data: e.data, tags };
       op.set(["ev", company, i + 1], new TextEncoder().encode(JSON.stringify(value)));
     });

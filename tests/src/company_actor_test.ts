@@ -8,14 +8,13 @@ import {
 } from "../../domain/mod.ts";
 import { KvEventStore, MemoryEventStore } from "../../adapters/store/mod.ts";
 import { ActorSystem } from "../../src/company_actor.ts";
-import type { EventStore } from "../../src/ports.ts";
+import type { Publisher, Storage } from "../../src/ports.ts";
 import { StoreHealth } from "../../src/store_health.ts";
 import { FakeClock, FlakyStore, RecordingLogger, RecordingPublisher } from "../_fakes.ts";
-import type { Publisher } from "../../src/ports.ts";
 
 const clock = new FakeClock();
 
-function system(store: EventStore, publisher: Publisher = new RecordingPublisher()) {
+function system(store: Storage, publisher: Publisher = new RecordingPublisher()) {
   return new ActorSystem({ store, publisher, clock });
 }
 

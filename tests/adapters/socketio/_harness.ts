@@ -1,23 +1,15 @@
 /** A real engine on 127.0.0.1:0 and real socket.io clients that buffer what they receive. */
 import { io, type Socket } from "socket.io-client";
-import { startServer } from "../../../adapters/server.ts";
-import { SocketIoPublisher } from "../../../adapters/socketio/socket_server.ts";
+import { createEngine } from "../../../adapters/engine.ts";
 import { MemoryEventStore } from "../../../adapters/store/mod.ts";
-import { createJwtVerifier, signToken } from "../../../src/auth.ts";
-import type { CompanyState } from "../../../domain/mod.ts";
-import { ActorSystem } from "../../../src/company_actor.ts";
 import { silentLogger } from "../../../src/log.ts";
-import type { EventStore } from "../../../src/ports.ts";
+import type { Storage } from "../../../src/ports.ts";
 import type { TrustProxy } from "../../../src/net_address.ts";
-import { recoverAll, WebhookDispatcher } from "../../../src/webhooks.ts";
-import { Metrics } from "../../../src/metrics.ts";
-import { StoreHealth } from "../../../src/store_health.ts";
-import { randomIds, systemClock } from "../../../src/ports.ts";
 import { SECRET, tokenFor } from "../../_tokens.ts";
 
-/** Starts an engine over `store` (in memory by default), with webhooks retrying fast. */
+/** Starts an engine over `store` (in memory by default; left open), with webhooks retrying fast. */
 export async function startEngine(
-  store: EventStore = new MemoryEventStore(),
+  store: Storage = new MemoryEventStore(),
   limits: {
     socketRate?: number;
     connectRate?: number;
@@ -28,40 +20,17 @@ export async function startEngine(
     presenceRetryMs?: number;
   } = {},
 ) {
-  const publisher = new SocketIoPublisher();
-  const metrics = new Metrics();
-  const health = new StoreHealth();
-  const webhooks = new WebhookDispatcher({
-    store,
-    stateOf: (id): CompanyState => system.actor(id).state,
-    baseDelayMs: 20,
-    maxDelayMs: 100,
-    allowPrivate: true, // the receivers listen on 127.0.0.1
-  });
-  const system: ActorSystem = new ActorSystem({
-    store,
-    publisher,
-    clock: systemClock,
-    observer: webhooks,
-    metrics,
-    health,
-  });
-  metrics.gauge("chat_actors", "Company actors running.", () => system.size);
-  await recoverAll(system, webhooks);
-  const server = await startServer({
-    system,
-    store,
-    publisher,
-    verifier: createJwtVerifier(SECRET),
-    clock: systemClock,
-    ids: randomIds,
+  const engine = await createEngine({
+    storage: store,
+    secret: SECRET,
     log: silentLogger,
-    metrics,
-    health,
-    webhookAllowPrivate: true,
+    webhookDelays: { baseDelayMs: 20, maxDelayMs: 100 },
+    webhookAllowPrivate: true, // the receivers listen on 127.0.0.1
     ...limits,
-    demo: limits.demo ? (claims) => signToken(SECRET, claims) : undefined,
-  }, { port: 0, hostname: "127.0.0.1" });
+  });
+  const { system, webhooks } = engine;
+  await engine.start();
+  const server = await engine.listen({ port: 0, hostname: "127.0.0.1" });
   const clients: Client[] = [];
   return {
     url: `http://127.0.0.1:${server.port}`,
@@ -96,9 +65,7 @@ export async function startEngine(
     token: (company: string, user: string, role: string) => tokenFor(company, user, role),
     async close() {
       for (const c of clients) c.socket.disconnect();
-      await server.close();
-      await system.stop();
-      await webhooks.stop();
+      await engine.close();
     },
   };
 }

@@ -1,7 +1,18 @@
-/** The contract every EventStore adapter passes: one suite, run against each. */
+/**
+ * The contract every store adapter passes, port by port: one suite per port (`EventLog`,
+ * `HistoryIndex`, `SnapshotStore`, `CheckpointStore`), run against each adapter.
+ */
 import assert from "node:assert/strict";
 import { VersionConflictError } from "../../../src/errors.ts";
-import type { EventStore, NewEvent, StoredEvent } from "../../../src/ports.ts";
+import type {
+  CheckpointStore,
+  EventLog,
+  HistoryIndex,
+  NewEvent,
+  SnapshotStore,
+  Storage,
+  StoredEvent,
+} from "../../../src/ports.ts";
 
 async function all(iterable: AsyncIterable<StoredEvent>): Promise<StoredEvent[]> {
   const out: StoredEvent[] = [];
@@ -18,10 +29,13 @@ function events(n: number, from = 1): NewEvent[] {
   }));
 }
 
-/** Registers the contract tests for a store made fresh by `open` and released after. */
-export function storeContract(name: string, open: () => Promise<EventStore>): void {
-  const test = (title: string, fn: (store: EventStore) => Promise<void>) =>
-    Deno.test(`${name}: ${title}`, async () => {
+/** A store made fresh for one test and released after it. */
+type Open<P> = () => Promise<P & { close(): void }>;
+
+/** Registers `title` as a test of `port` that runs on a fresh store. */
+function tester<P>(name: string, port: string, open: Open<P>) {
+  return (title: string, fn: (store: P & { close(): void }) => Promise<void>) =>
+    Deno.test(`${name} ${port}: ${title}`, async () => {
       const store = await open();
       try {
         await fn(store);
@@ -29,6 +43,19 @@ export function storeContract(name: string, open: () => Promise<EventStore>): vo
         store.close();
       }
     });
+}
+
+/** Registers the contract tests of every port for a store made fresh by `open`. */
+export function storeContract(name: string, open: () => Promise<Storage>): void {
+  eventLogContract(name, open);
+  historyIndexContract(name, open);
+  snapshotContract(name, open);
+  checkpointContract(name, open);
+}
+
+/** The event log: versions, conditional appends, reads, streams. */
+export function eventLogContract(name: string, open: Open<EventLog>): void {
+  const test = tester(name, "EventLog", open);
 
   test("an empty stream has version 0 and reads nothing", async (store) => {
     assert.equal(await store.version("acme"), 0);
@@ -122,22 +149,6 @@ export function storeContract(name: string, open: () => Promise<EventStore>): vo
     });
   });
 
-  test("readTagged() finds the last events of a tag before a seq, oldest first", async (store) => {
-    const tagged = (n: number, tag: string): NewEvent => ({ ...events(1, n)[0], tags: [tag] });
-    await store.append("acme", 0, [tagged(1, "u:ann"), tagged(2, "u:ben"), tagged(3, "u:ann")]);
-    await store.append("acme", 3, [tagged(4, "u:ann"), events(1, 5)[0], tagged(6, "u:ann")]);
-    await store.append("globex", 0, [tagged(1, "u:ann")]);
-    const seqs = async (options: { before?: number; limit: number }) =>
-      (await store.readTagged("acme", "u:ann", options)).map((e) => e.seq);
-    assert.deepEqual(await seqs({ limit: 10 }), [1, 3, 4, 6]);
-    assert.deepEqual(await seqs({ limit: 2 }), [4, 6]);
-    assert.deepEqual(await seqs({ before: 4, limit: 10 }), [1, 3]);
-    assert.deepEqual(await seqs({ before: 1, limit: 10 }), []);
-    const [first] = await store.readTagged("acme", "u:ben", { limit: 5 });
-    assert.deepEqual(first.data, { text: "m2", nested: { list: [2] } });
-    assert.equal("tags" in first, false);
-  });
-
   test("streams() lists every stream with events", async (store) => {
     await store.append("acme", 0, events(1));
     await store.append("globex", 0, events(2));
@@ -145,6 +156,49 @@ export function storeContract(name: string, open: () => Promise<EventStore>): vo
     for await (const name of store.streams()) names.push(name);
     assert.deepEqual(names.sort(), ["acme", "globex"]);
   });
+}
+
+/** The history index: each user's messages, found by the index's own rule. */
+export function historyIndexContract(name: string, open: Open<EventLog & HistoryIndex>): void {
+  const test = tester(name, "HistoryIndex", open);
+  const message = (n: number, userId: string): NewEvent => ({
+    type: "MessageSent",
+    at: n,
+    v: 1,
+    data: { text: `m${n}`, userId },
+  });
+
+  test("readHistory() finds the last messages of a user before a seq, oldest first", async (store) => {
+    await store.append("acme", 0, [message(1, "ann"), message(2, "ben"), message(3, "ann")]);
+    // Not a message: in nobody's history, though it names ann.
+    const queued = { type: "ConversationQueued", at: 5, v: 1, data: { userId: "ann" } };
+    await store.append("acme", 3, [message(4, "ann"), queued, message(6, "ann")]);
+    await store.append("globex", 0, [message(1, "ann")]);
+    const seqs = async (options: { before?: number; limit: number }) =>
+      (await store.readHistory("acme", "ann", options)).map((e) => e.seq);
+    const check = async () => {
+      assert.deepEqual(await seqs({ limit: 10 }), [1, 3, 4, 6]);
+      assert.deepEqual(await seqs({ limit: 2 }), [4, 6]);
+      assert.deepEqual(await seqs({ before: 4, limit: 10 }), [1, 3]);
+      assert.deepEqual(await seqs({ before: 1, limit: 10 }), []);
+      const [first] = await store.readHistory("acme", "ben", { limit: 5 });
+      assert.deepEqual(first.data, { text: "m2", userId: "ben" });
+      assert.equal("tags" in first, false);
+      assert.deepEqual(
+        (await store.readHistory("globex", "ann", { limit: 5 })).map((e) => e.seq),
+        [1],
+      );
+    };
+    await check();
+    // A deferred index answers the same once it is written.
+    await store.flushIndex();
+    await check();
+  });
+}
+
+/** Snapshots: the latest per stream. */
+export function snapshotContract(name: string, open: Open<SnapshotStore>): void {
+  const test = tester(name, "SnapshotStore", open);
 
   test("snapshots round-trip, even past one value's size, and the latest replaces the last", async (store) => {
     assert.equal(await store.loadSnapshot("acme"), null);
@@ -157,6 +211,11 @@ export function storeContract(name: string, open: () => Promise<EventStore>): vo
     assert.deepEqual(await store.loadSnapshot("acme"), { version: 20, snapshot: { small: true } });
     assert.equal(await store.loadSnapshot("globex"), null);
   });
+}
+
+/** Checkpoints: a consumer's position in the log. */
+export function checkpointContract(name: string, open: Open<CheckpointStore>): void {
+  const test = tester(name, "CheckpointStore", open);
 
   test("checkpoints start at 0 and keep what was saved", async (store) => {
     assert.equal(await store.checkpoint("webhooks:acme"), 0);

@@ -82,9 +82,14 @@ Deno.test("KvEventStore: concurrent appends to many streams share commits, and a
   }
 });
 
-const tagged = (n: number, tag: string) => ({ type: "M", at: n, data: { n }, tags: [tag] });
-const seqsOf = async (store: KvEventStore, tag: string, options = { limit: 100 }) =>
-  (await store.readTagged("acme", tag, options)).map((e) => e.seq);
+// A message in `user`'s history: the history rule indexes it under `history:<user>`.
+const tagged = (n: number, user: string) => ({
+  type: "MessageSent",
+  at: n,
+  data: { n, userId: user },
+});
+const seqsOf = async (store: KvEventStore, user: string, options = { limit: 100 }) =>
+  (await store.readHistory("acme", user, options)).map((e) => e.seq);
 const indexKeys = async (store: KvEventStore) => {
   const keys: unknown[] = [];
   for await (const { key } of store.kv.list({ prefix: ["tag", "acme"] })) keys.push(key.slice(2));
@@ -98,7 +103,10 @@ Deno.test("KvEventStore: the tag index is written after the append, and reads ag
     assert.deepEqual(await indexKeys(store), []); // not on the chat path
     assert.deepEqual(await seqsOf(store, "ann"), [1, 3]);
     await store.flushIndex();
-    assert.deepEqual(await indexKeys(store), [["ann", 1], ["ann", 3], ["ben", 2]]);
+    assert.deepEqual(await indexKeys(store), [["history:ann", 1], ["history:ann", 3], [
+      "history:ben",
+      2,
+    ]]);
     assert.equal((await store.kv.get(["indexed", "acme"])).value, 3);
     // Part indexed, part past the checkpoint: one answer, oldest first, no duplicates.
     await store.append("acme", 3, [tagged(4, "ann"), { type: "X", at: 5, data: {} }]);
@@ -132,7 +140,10 @@ Deno.test("KvEventStore: tags left unindexed by a stopped process are found, and
     assert.deepEqual(await seqsOf(second, "ann"), [1]);
     await second.append("acme", 2, [tagged(3, "ann")]);
     await second.flushIndex();
-    assert.deepEqual(await indexKeys(second), [["ann", 1], ["ann", 3], ["ben", 2]]);
+    assert.deepEqual(await indexKeys(second), [["history:ann", 1], ["history:ann", 3], [
+      "history:ben",
+      2,
+    ]]);
     assert.equal((await second.kv.get(["indexed", "acme"])).value, 3);
     second.close();
   } finally {
@@ -154,7 +165,10 @@ Deno.test("KvEventStore: a writer indexes another writer's events that fell betw
     });
     await a.append("acme", 2, [tagged(3, "ann")]);
     await a.flushIndex();
-    assert.deepEqual(await indexKeys(a), [["ann", 1], ["ann", 3], ["ben", 2]]);
+    assert.deepEqual(await indexKeys(a), [["history:ann", 1], ["history:ann", 3], [
+      "history:ben",
+      2,
+    ]]);
     assert.equal((await a.kv.get(["indexed", "acme"])).value, 3);
     a.close();
   } finally {
@@ -209,9 +223,9 @@ Deno.test("KvEventStore: a database of the previous layout (tags indexed in each
     const event = (n: number) =>
       new TextEncoder().encode(JSON.stringify({ type: "M", at: n, v: 1, data: { n } }));
     await kv.atomic()
-      .set(["ev", "acme", 1], event(1)).set(["tag", "acme", "ann", 1], 1)
-      .set(["ev", "acme", 2], event(2)).set(["tag", "acme", "ben", 2], 2)
-      .set(["ev", "acme", 3], event(3)).set(["tag", "acme", "ann", 3], 3)
+      .set(["ev", "acme", 1], event(1)).set(["tag", "acme", "history:ann", 1], 1)
+      .set(["ev", "acme", 2], event(2)).set(["tag", "acme", "history:ben", 2], 2)
+      .set(["ev", "acme", 3], event(3)).set(["tag", "acme", "history:ann", 3], 3)
       .set(["head", "acme"], 3).commit();
     kv.close();
     const store = await KvEventStore.open(`${dir}/events.kv`);
@@ -236,9 +250,10 @@ Deno.test("KvEventStore: index writes and appends stay under an atomic operation
   try {
     const company = crypto.randomUUID();
     let version = 0;
-    const users = Array.from({ length: 950 }, () => `history:${crypto.randomUUID()}`);
+    // Each index key as long as with the tags the actor used to write (`history:<uuid>`).
+    const users = Array.from({ length: 950 }, () => crypto.randomUUID());
     for (let i = 0; i < users.length; i += 50) {
-      const batch = users.slice(i, i + 50).map((tag, j) => ({ ...tagged(i + j, tag) }));
+      const batch = users.slice(i, i + 50).map((user, j) => ({ ...tagged(i + j, user) }));
       version = await store.append(company, version, batch);
     }
     await store.flushIndex();
@@ -300,17 +315,15 @@ Deno.test("KvEventStore: an append past an operation's payload, keys counted, is
   }
 });
 
-Deno.test("KvEventStore: a stream id or tag that is not well-formed Unicode is refused, never merged with another", async () => {
+Deno.test("KvEventStore: a stream id, user id or checkpoint name that is not well-formed Unicode is refused, never merged with another", async () => {
   const store = await KvEventStore.open(":memory:");
   try {
     // Deno KV keeps "X\ud800" under the key of "X\ufffd": two companies would share one log.
     await assert.rejects(store.append("X\ud800", 0, [tagged(1, "ann")]), InvalidKeyError);
     await assert.rejects(store.version("X\ud801"), /not well-formed Unicode/);
     await assert.rejects(store.read("X\ud800")[Symbol.asyncIterator]().next(), InvalidKeyError);
-    await assert.rejects(
-      store.readTagged("acme", "history:x\ud800", { limit: 1 }),
-      InvalidKeyError,
-    );
+    await assert.rejects(store.readHistory("acme", "x\ud800", { limit: 1 }), InvalidKeyError);
+    // A message of the user "x\udc00" would be indexed under that user's key.
     await assert.rejects(store.append("acme", 0, [tagged(1, "x\udc00")]), InvalidKeyError);
     await assert.rejects(store.saveSnapshot("X\ud800", 1, {}), InvalidKeyError);
     await assert.rejects(store.checkpoint("webhooks:X\ud800"), InvalidKeyError);
@@ -325,11 +338,19 @@ Deno.test("KvEventStore: a stream id or tag that is not well-formed Unicode is r
   }
 });
 
-/** Writes events the way a process before the id rule could: straight to the KV layout. */
-async function writeRaw(store: KvEventStore, stream: string, events: object[]): Promise<void> {
+/**
+ * Writes messages the way a process before the id rule could: straight to the KV layout, each
+ * with the index tag of its user (`history:<userId>`) kept in its value until indexed.
+ */
+async function writeRaw(
+  store: KvEventStore,
+  stream: string,
+  events: ReturnType<typeof tagged>[],
+): Promise<void> {
   const op = store.kv.atomic();
   events.forEach((e, i) => {
-    op.set(["ev", stream, i + 1], new TextEncoder().encode(JSON.stringify({ v: 1, ...e })));
+    const value = { v: 1, ...e, tags: [`history:${e.data.userId}`] };
+    op.set(["ev", stream, i + 1], new TextEncoder().encode(JSON.stringify(value)));
   });
   await op.set(["head", stream], events.length).commit();
 }
@@ -340,17 +361,17 @@ Deno.test("KvEventStore: index entries that can never be keys (a lone surrogate,
   const store = await KvEventStore.open(":memory:", { log, metrics });
   try {
     await writeRaw(store, "acme", [
-      tagged(1, "history:alice"),
-      tagged(2, "history:x\ud800"),
-      tagged(3, `history:${"u".repeat(3000)}`),
-      tagged(4, "history:alice"),
+      tagged(1, "alice"),
+      tagged(2, "x\ud800"),
+      tagged(3, "u".repeat(3000)),
+      tagged(4, "alice"),
     ]);
-    await store.append("acme", 4, [tagged(5, "history:alice")]);
+    await store.append("acme", 4, [tagged(5, "alice")]);
     await store.flushIndex(); // it used to retry the 3,000-character key every 100 ms, forever
     assert.equal((await store.kv.get(["indexed", "acme"])).value, 5);
-    assert.deepEqual(await seqsOf(store, "history:alice"), [1, 4, 5]);
+    assert.deepEqual(await seqsOf(store, "alice"), [1, 4, 5]);
     // Once indexed, "x\ud800" would have come back as the history of the user "x\ufffd".
-    assert.deepEqual(await seqsOf(store, "history:x\ufffd"), []);
+    assert.deepEqual(await seqsOf(store, "x\ufffd"), []);
     const skipped = log.lines.filter((l) => l.msg === "index.entry_skipped");
     assert.deepEqual(skipped.map((l) => [l.level, l.fields.company, l.fields.seq]), [
       ["error", "acme", 2],
@@ -389,8 +410,8 @@ Deno.test("KvEventStore: a stream whose index write keeps failing is parked with
       log.next("index.write_failed", n).then(() => failures.push(performance.now()));
     }
     await Promise.all([
-      store.append("good", 0, [tagged(1, "history:ann")]),
-      store.append("bad", 0, [tagged(1, "history:ben")]),
+      store.append("good", 0, [tagged(1, "ann")]),
+      store.append("bad", 0, [tagged(1, "ben")]),
     ]);
     await log.next("index.write_failed", 4);
     // Written alone once the shared operation failed.
@@ -403,7 +424,7 @@ Deno.test("KvEventStore: a stream whose index write keeps failing is parked with
     assert.equal(log.lines.find((l) => l.msg === "index.write_failed")!.fields.company, "bad");
     assert.match(metrics.render(), /^chat_index_write_failures_total [4-9]$/m);
     // Its history stays whole meanwhile, read past the checkpoint.
-    const ben = await store.readTagged("bad", "history:ben", { limit: 10 });
+    const ben = await store.readHistory("bad", "ben", { limit: 10 });
     assert.deepEqual(ben.map((e) => e.seq), [1]);
     failing = false;
     await log.next("index.write_recovered");
@@ -422,16 +443,13 @@ Deno.test("KvEventStore: a new database opens on a full disk, reads, refuses app
       openKv: async (path) => fullDiskKv(await Deno.openKv(path), full),
     });
     assert.equal(await store.version("acme"), 0);
-    await assert.rejects(
-      store.append("acme", 0, [{ type: "A", at: 1, data: {}, tags: ["t"] }]),
-      /database or disk is full/,
-    );
+    await assert.rejects(store.append("acme", 0, [tagged(1, "t")]), /database or disk is full/);
     assert.equal((await store.kv.get(["format"])).value, null, "not marked yet");
     full.value = false;
-    assert.equal(await store.append("acme", 0, [{ type: "A", at: 1, data: {}, tags: ["t"] }]), 1);
+    assert.equal(await store.append("acme", 0, [tagged(1, "t")]), 1);
     assert.notEqual((await store.kv.get(["format"])).value, null, "marked by the append");
     await store.flushIndex();
-    assert.deepEqual((await store.readTagged("acme", "t", { limit: 10 })).map((e) => e.seq), [1]);
+    assert.deepEqual(await seqsOf(store, "t", { limit: 10 }), [1]);
     store.close();
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -1,0 +1,201 @@
+/**
+ * The composition, written once: storage, the publisher, the actor system, webhooks and
+ * metrics, and the server on top. main.ts, the socket tests and the bench all build an
+ * engine here. It lives in adapters/ because it opens the KV store and the Socket.IO edge
+ * (dependency direction: domain ← src ← adapters ← main.ts).
+ */
+import type { CompanyEvent, CompanyState } from "../domain/mod.ts";
+import { createJwtVerifier, signToken } from "../src/auth.ts";
+import { ActorSystem, type CommitObserver } from "../src/company_actor.ts";
+import type { Config } from "../src/config.ts";
+import { type Logger, silentLogger } from "../src/log.ts";
+import { Metrics } from "../src/metrics.ts";
+import { StoreHealth } from "../src/store_health.ts";
+import {
+  type Clock,
+  type Ids,
+  randomIds,
+  type Storage,
+  type StoredEvent,
+  systemClock,
+} from "../src/ports.ts";
+import { recoverAll, WebhookDispatcher } from "../src/webhooks.ts";
+import { type RunningServer, startServer } from "./server.ts";
+import { SocketIoPublisher } from "./socketio/socket_server.ts";
+import { KvEventStore } from "./store/mod.ts";
+
+/** The settings an engine is built from: a `Config`'s, each optional, and what tests swap. */
+export interface EngineOptions extends
+  Partial<
+    Pick<
+      Config,
+      | "kvPath"
+      | "snapshotEvery"
+      | "corsOrigins"
+      | "maxMessageLength"
+      | "socketRate"
+      | "connectRate"
+      | "httpRate"
+      | "jwtPublicKey"
+      | "jwtJwksUrl"
+      | "jwtAlgorithms"
+      | "jwtIssuer"
+      | "jwtAudience"
+      | "trustProxy"
+      | "webhookAllowPrivate"
+    >
+  > {
+  /** Storage to use, left open by `close()`; without it the KV database at `kvPath` is opened. */
+  readonly storage?: Storage;
+  /** How the KV database at `kvPath` is opened (tests wrap it, e.g. as a full disk). */
+  readonly openStorage?: OpenStorage;
+  /** The HS256 key tokens are verified (and demo tokens signed) with. */
+  readonly secret?: Uint8Array;
+  /** Serve the try-it demo, which mints tokens with `secret`: only on a development secret. */
+  readonly demo?: boolean;
+  readonly log?: Logger;
+  readonly clock?: Clock;
+  readonly ids?: Ids;
+  /** The first wait before a refused presence write is tried again, in ms (tests retry fast). */
+  readonly presenceRetryMs?: number;
+  /** Webhook retries: the first delay and the longest, in ms (tests retry fast). */
+  readonly webhookDelays?: { readonly baseDelayMs: number; readonly maxDelayMs: number };
+}
+
+/** Opens the storage at `path`, with the logger and metrics it reports to. */
+export type OpenStorage = (
+  path: string,
+  options: { log: Logger; metrics: Metrics },
+) => Promise<Storage>;
+
+/** A built engine: start it, serve it, close it. */
+export interface Engine {
+  readonly storage: Storage;
+  /** Whether the store takes writes: `/readyz` answers from it. */
+  readonly health: StoreHealth;
+  readonly publisher: SocketIoPublisher;
+  readonly system: ActorSystem;
+  readonly webhooks: WebhookDispatcher;
+  readonly metrics: Metrics;
+  /** Loads every company with a log, so timers and webhook backlogs resume; returns how many. */
+  start(): Promise<number>;
+  /** Serves HTTP and Socket.IO on one port (`0` picks a free one). */
+  listen(options: { port: number; hostname?: string }): Promise<RunningServer>;
+  /**
+   * Stops serving, then the actors and the webhooks; writes what the history index deferred
+   * (what fails is indexed by the next process) and closes the storage it opened.
+   */
+  close(): Promise<void>;
+}
+
+/** Builds an engine: opens its storage and wires every part; serves nothing until `listen`. */
+export async function createEngine(options: EngineOptions = {}): Promise<Engine> {
+  const log = options.log ?? silentLogger;
+  const clock = options.clock ?? systemClock;
+  const owned = options.storage === undefined;
+  const metrics = new Metrics();
+  const kvPath = options.kvPath ?? "./data/events.kv";
+  const open: OpenStorage = options.openStorage ?? ((path, o) => KvEventStore.open(path, o));
+  const storage = options.storage ?? await open(kvPath, { log, metrics }).catch((error) => {
+    // SQLite needs room for its shared-memory file to open a database it did not leave open.
+    throw new Error(`the event store ${kvPath} does not open (${error}); is the disk full?`);
+  });
+  const publisher = new SocketIoPublisher();
+  const health = new StoreHealth();
+  // The webhooks hear of the actors' commits and read the actors' state: the relay lets both
+  // be built in order.
+  const relay = new CommitRelay();
+  const system = new ActorSystem({
+    store: storage,
+    publisher,
+    clock,
+    log,
+    observer: relay,
+    snapshotEvery: options.snapshotEvery,
+    metrics,
+    health,
+  });
+  const webhooks = new WebhookDispatcher({
+    store: storage,
+    log,
+    stateOf: (id): CompanyState => system.actor(id).state,
+    allowPrivate: options.webhookAllowPrivate,
+    ...options.webhookDelays,
+  });
+  relay.target = webhooks;
+  metrics.gauge("chat_actors", "Company actors running.", () => system.size);
+  metrics.gauge(
+    "chat_mailbox_depth",
+    "Commands waiting in the actors' mailboxes.",
+    () => system.depth,
+  );
+  metrics.gauge("chat_webhook_backlog", "Webhook calls being attempted.", () => webhooks.backlog);
+
+  let server: RunningServer | undefined;
+  return {
+    storage,
+    health,
+    publisher,
+    system,
+    webhooks,
+    metrics,
+    async start() {
+      const companies = await recoverAll(system, webhooks);
+      log.info("actors.recovered", { companies });
+      return companies;
+    },
+    async listen({ port, hostname }) {
+      const secret = options.secret;
+      server = await startServer({
+        system,
+        store: storage,
+        publisher,
+        verifier: createJwtVerifier({
+          secret,
+          publicKeyPem: options.jwtPublicKey,
+          jwksUrl: options.jwtJwksUrl,
+          algorithms: options.jwtAlgorithms,
+          issuer: options.jwtIssuer,
+          audience: options.jwtAudience,
+        }),
+        clock,
+        ids: options.ids ?? randomIds,
+        log,
+        corsOrigins: options.corsOrigins,
+        maxMessageLength: options.maxMessageLength,
+        socketRate: options.socketRate,
+        connectRate: options.connectRate,
+        httpRate: options.httpRate,
+        trustProxy: options.trustProxy,
+        presenceRetryMs: options.presenceRetryMs,
+        health,
+        webhookAllowPrivate: options.webhookAllowPrivate,
+        metrics,
+        ...(options.demo && secret
+          ? { demo: (claims) => signToken(secret, claims, 4 * 3600) }
+          : {}),
+      }, { port, hostname });
+      return server;
+    },
+    async close() {
+      await server?.close();
+      await system.stop();
+      await webhooks.stop();
+      await storage.flushIndex().catch(() => {}); // what is left is indexed at the next start
+      if (owned) storage.close();
+    },
+  };
+}
+
+/** Hands each commit to its target, once there is one. */
+class CommitRelay implements CommitObserver {
+  target: CommitObserver | undefined;
+
+  committed(
+    companyId: string,
+    events: readonly StoredEvent<CompanyEvent>[],
+    state: CompanyState,
+  ): void {
+    this.target?.committed(companyId, events, state);
+  }
+}
