@@ -8,10 +8,8 @@ import {
   type CompanyCommand,
   type CompanyEvent,
   type CompanyState,
-  decide,
-  deliveries,
+  type DecisionResult,
   type Delivery,
-  evolve,
   fold,
   fromSnapshot,
   initialState,
@@ -19,15 +17,18 @@ import {
   type Rejection,
   type SentRecord,
   type Snapshot,
+  step,
   toSnapshot,
 } from "../domain/mod.ts";
+import { decode, encode, eventOf } from "./codec.ts";
 import { AppendTooLargeError, VersionConflictError } from "./errors.ts";
-import { EVENT_VERSION, upcast } from "./upcast.ts";
+import { EVENT_VERSION } from "./upcast.ts";
 import type { Clock, EventStore, Publisher, StoredEvent } from "./ports.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 
 export { EVENT_VERSION } from "./upcast.ts";
+export { historyTag } from "./codec.ts";
 
 /** A command's answer: its stored events, or why it was refused. */
 export type Outcome =
@@ -36,6 +37,8 @@ export type Outcome =
     readonly events: readonly StoredEvent<CompanyEvent>[];
     /** A resent message: what the first send became. */
     readonly duplicateOf?: SentRecord;
+    /** What the ack shows, as of just after this command's own events. */
+    readonly result?: DecisionResult;
   }
   | { readonly ok: false; readonly error: Rejection };
 
@@ -60,11 +63,6 @@ export interface ActorDeps {
   /** A snapshot is kept every this many events (default 1000), or twice the conversations. */
   readonly snapshotEvery?: number;
   readonly metrics?: Metrics;
-}
-
-/** The index tag of the events that make a user's history. */
-export function historyTag(userId: string): string {
-  return `history:${userId}`;
 }
 
 // Events after which the timers the state asks for may have changed.
@@ -210,8 +208,7 @@ export class CompanyActor {
   async #catchUp(state: CompanyState): Promise<CompanyState> {
     const events: CompanyEvent[] = [];
     for await (const e of this.deps.store.read(this.companyId, { after: state.version })) {
-      const { type, at, data } = upcast(e);
-      events.push({ type, at, data } as CompanyEvent);
+      events.push(eventOf(decode(e)));
       if (events.length >= 10_000) state = fold(events.splice(0), state);
     }
     return fold(events, state);
@@ -229,43 +226,32 @@ export class CompanyActor {
         answers.push(() => job.resolve({ ok: true, events: [] }));
         continue;
       }
-      const decision = decide(state, job.command);
+      const stepped = step(state, job.command);
       this.deps.metrics?.commands.inc({ type: job.command.type });
-      if (!decision.ok) {
-        this.deps.metrics?.rejections.inc({ code: decision.rejection.code });
-        answers.push(() => job.resolve({ ok: false, error: decision.rejection }));
+      if (!stepped.ok) {
+        this.deps.metrics?.rejections.inc({ code: stepped.rejection.code });
+        answers.push(() => job.resolve({ ok: false, error: stepped.rejection }));
         continue;
       }
       const from = events.length;
-      // The decider applied its events already: its states are the ones before and after each.
-      const states = decision.states ?? statesOf(state, decision.events);
-      decision.events.forEach((event, i) => {
-        out.push(...deliveries(states[i], event, states[i + 1]));
-        events.push(event);
-      });
-      state = states[states.length - 1];
-      if (decision.notify) out.push(...decision.notify);
+      events.push(...stepped.events);
+      out.push(...stepped.deliveries);
+      state = stepped.state;
       const to = events.length;
-      const duplicateOf = decision.duplicateOf;
+      const { duplicateOf, result } = stepped;
       answers.push((stored) => {
-        const mine = stored.slice(from, to);
-        job.resolve(
-          duplicateOf ? { ok: true, events: mine, duplicateOf } : { ok: true, events: mine },
-        );
+        job.resolve({
+          ok: true,
+          events: stored.slice(from, to),
+          ...(duplicateOf ? { duplicateOf } : {}),
+          ...(result ? { result } : {}),
+        });
       });
     }
     if (events.length > 0) {
       const started = performance.now();
       try {
-        await this.deps.store.append(
-          this.companyId,
-          base.version,
-          events.map((e) =>
-            e.type === "MessageSent"
-              ? { ...e, v: EVENT_VERSION, tags: [historyTag(e.data.userId)] }
-              : { ...e, v: EVENT_VERSION }
-          ),
-        );
+        await this.deps.store.append(this.companyId, base.version, events.map(encode));
       } catch (error) {
         return await this.#recover(error, batch);
       }
@@ -349,13 +335,6 @@ function phaseOf(id: string): number {
   hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
   hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
   return ((hash ^ (hash >>> 16)) >>> 0) / 2 ** 32;
-}
-
-/** The state before each event and after the last. */
-function statesOf(state: CompanyState, events: readonly CompanyEvent[]): CompanyState[] {
-  const states = [state];
-  for (const event of events) states.push(evolve(states[states.length - 1], event));
-  return states;
 }
 
 /** Creates company actors on first use and keeps them. */

@@ -1,7 +1,7 @@
 /** A user's conversation history, paginated by `seq`, read through the store's index. */
-import { type CompanyEvent, messagePayload } from "../domain/mod.ts";
-import { historyTag } from "./company_actor.ts";
-import type { EventStore, StoredEvent } from "./ports.ts";
+import { messagePayload } from "../domain/mod.ts";
+import { decode, historyTag } from "./codec.ts";
+import type { EventStore } from "./ports.ts";
 
 /** The most a page may hold. */
 export const MAX_HISTORY_PAGE = 200;
@@ -23,7 +23,7 @@ export async function readHistory(
   const events = await store.readTagged(companyId, historyTag(userId), { before, limit: size + 1 });
   const page = events.slice(Math.max(events.length - size, 0));
   const messages = page.flatMap((stored) => {
-    const e = stored as StoredEvent<CompanyEvent>;
+    const e = decode(stored);
     return e.type === "MessageSent" ? [messagePayload({ ...e.data, seq: e.seq, at: e.at })] : [];
   });
   return { messages, has_more: events.length > size };
