@@ -21,7 +21,11 @@ import {
   toSnapshot,
 } from "../domain/mod.ts";
 import { decode, encode, eventOf } from "./codec.ts";
-import { AppendTooLargeError, VersionConflictError } from "./errors.ts";
+import {
+  AppendTooLargeError,
+  ConflictRetriesExhaustedError,
+  VersionConflictError,
+} from "./errors.ts";
 import { EVENT_VERSION } from "./upcast.ts";
 import type { Clock, EventStore, Publisher, StoredEvent } from "./ports.ts";
 import type { Logger } from "./log.ts";
@@ -81,7 +85,16 @@ interface Job {
   /** null: a barrier, answered once everything queued before it is committed. */
   readonly command: CompanyCommand | null;
   readonly resolve: (outcome: Outcome) => void;
+  /** Appends of this job that lost to another writer so far. */
+  conflicts?: number;
 }
+
+/**
+ * Appends a command may lose to another writer (each followed by a catch-up and a new
+ * decision) before it is answered `unavailable`: a stream that keeps moving is contended
+ * past what retrying fixes, and retrying without end would hold the mailbox forever.
+ */
+export const MAX_APPEND_ATTEMPTS = 4;
 
 /** The answer of the actor's own commands, which nobody awaits. */
 const NO_ANSWER = (_: Outcome) => {};
@@ -298,11 +311,16 @@ export class CompanyActor {
   /** A failed append: the state is unchanged; decide again, split, or answer `unavailable`. */
   async #recover(error: unknown, jobs: Job[]): Promise<void> {
     if (error instanceof VersionConflictError) {
-      // Another writer moved the stream: fold what it wrote, then decide these again.
+      // Another writer moved the stream: fold what it wrote, then decide these again, each
+      // at most MAX_APPEND_ATTEMPTS times in all.
       try {
         this.#state = await this.#catchUp(this.#state);
-        this.#mailbox.unshift(...jobs);
-        return;
+        for (const job of jobs) job.conflicts = (job.conflicts ?? 0) + 1;
+        const exhausted = jobs.filter((job) => job.conflicts! >= MAX_APPEND_ATTEMPTS);
+        this.#mailbox.unshift(...jobs.filter((job) => job.conflicts! < MAX_APPEND_ATTEMPTS));
+        if (exhausted.length === 0) return;
+        jobs = exhausted;
+        error = new ConflictRetriesExhaustedError(this.companyId, MAX_APPEND_ATTEMPTS, error);
       } catch (readError) {
         error = readError;
       }
