@@ -6,6 +6,9 @@
  * `resumeDeliveries` for a socket that reconnects and is replayed, from the log, what
  * clients keep (messages, handoff contexts, read receipts). `reaches` says which sockets an
  * audience holds, for the publisher.
+ *
+ * Over 400 lines on purpose: who receives what is read as one piece, and the rules that
+ * resume shares with live delivery must sit beside the ones it does not.
  */
 import { evolve } from "./evolve/mod.ts";
 import { backlogSeenBy, isOnline, MAX_UNREAD } from "./state.ts";

@@ -3,6 +3,8 @@
  *
  * Everything here is data. Identities are scoped by company: the company is the
  * stream a state belongs to, so no type in this folder names another company.
+ *
+ * Over 400 lines on purpose: the whole vocabulary in one file, so each union is read whole.
  */
 
 /** Any value that survives a JSON round trip. */

@@ -3,6 +3,9 @@
  * against the current state, its events are appended in one store transaction (group
  * commit), and only then is the state advanced, the deliveries published and every
  * command answered.
+ *
+ * Over 400 lines: the actor and its system; the mailbox, commit, recovery and snapshot paths
+ * share the actor's private state, so they stay in one class.
  */
 import {
   type CompanyCommand,
