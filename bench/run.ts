@@ -17,6 +17,7 @@ import {
   evolve,
   fold,
   initialState,
+  step,
   toSnapshot,
 } from "../domain/mod.ts";
 
@@ -474,7 +475,7 @@ log(`(d) recovery of ${recoveryEvents} events`);
   const sample = [];
   for (let i = 0; i < n; i++) {
     const user = `u${i % 100}`;
-    const d = decide(state, {
+    const d = step(state, {
       type: "SendMessage",
       data: {
         sender: { userId: user, role: "user" },
@@ -486,8 +487,8 @@ log(`(d) recovery of ${recoveryEvents} events`);
       },
     });
     if (!d.ok) continue;
-    // As the actor does: the decision's states, not a second evolve.
-    if (d.states) state = d.states[d.states.length - 1];
+    // As the actor does: one step decides, applies and routes.
+    state = d.state;
     for (const e of d.events) {
       events++;
       log.push(e);
@@ -506,7 +507,7 @@ log(`(d) recovery of ${recoveryEvents} events`);
   void out;
   rows.push(
     {
-      figure: "(e) decide (with its evolve), one command at a time",
+      figure: "(e) step (decide with its evolve, and deliveries), one command at a time",
       engine: decideEvolve,
       unit: "events/s",
     },

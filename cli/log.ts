@@ -9,6 +9,7 @@
 import { parseArgs } from "node:util";
 import { KvEventStore } from "../adapters/store/mod.ts";
 import { loadConfig } from "../src/config.ts";
+import { decode } from "../src/codec.ts";
 import type { StoredEvent } from "../src/ports.ts";
 import {
   audience,
@@ -70,7 +71,7 @@ export async function main(
       try {
         for await (const e of store.read(values.company, { after: from - 1 })) {
           if (e.seq > to) break;
-          print(exportLine(e));
+          print(exportLine(decode(e)));
         }
       } finally {
         store.close();
@@ -122,7 +123,7 @@ export async function main(
           let n = 0;
           for await (const e of store.read(company)) {
             n++;
-            bytes += exportLine(e).length;
+            bytes += exportLine(decode(e)).length;
             perType.set(e.type, (perType.get(e.type) ?? 0) + 1);
           }
           total += n;
@@ -160,7 +161,7 @@ async function companyOf(store: KvEventStore, first: StoredEvent | undefined): P
   const matches: string[] = [];
   for await (const company of store.streams()) {
     for await (const e of store.read(company, { limit: 1 })) {
-      if (first && exportLine(e) === exportLine(first)) matches.push(company);
+      if (first && exportLine(decode(e)) === exportLine(first)) matches.push(company);
     }
   }
   if (matches.length !== 1) {

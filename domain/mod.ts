@@ -1,5 +1,5 @@
 /**
- * The pure company domain: vocabulary, decider, routing and timers.
+ * The pure company domain: vocabulary, decider, routing, views and timers.
  * @module
  */
 export type * from "./types.ts";
@@ -7,24 +7,18 @@ export { ERROR_CODES } from "./types.ts";
 export {
   anyAgentOnline,
   assignedTo,
-  decide,
   DEFAULT_SETTINGS,
-  evolve,
-  fold,
   initialState,
   isOnline,
   loadOf,
-  pendingTimers,
-  pickAgent,
   socketsOf,
-  type Timer,
-} from "./decider.ts";
-export {
-  agentView,
-  conversationView,
-  deliveries,
-  messagePayload,
-  queueView,
-} from "./deliveries.ts";
+} from "./state.ts";
+export { decide } from "./decide/mod.ts";
+export { evolve, fold } from "./evolve/mod.ts";
+export { pickAgent } from "./assignment.ts";
+export { step, type Stepped } from "./step.ts";
+export { deliveries, reaches, type Recipient, resumeDeliveries } from "./routing.ts";
+export { agentView, conversationView, messagePayload, queueView } from "./views.ts";
+export { pendingTimers, type Timer } from "./timers.ts";
 export { idProblem, isId, MAX_ID_LENGTH } from "./ids.ts";
 export { fromSnapshot, type Snapshot, SNAPSHOT_VERSION, toSnapshot } from "./snapshot.ts";

@@ -3,6 +3,8 @@
  *
  * Everything here is data. Identities are scoped by company: the company is the
  * stream a state belongs to, so no type in this folder names another company.
+ *
+ * Over 400 lines on purpose: the whole vocabulary in one file, so each union is read whole.
  */
 
 /** Any value that survives a JSON round trip. */
@@ -274,22 +276,46 @@ export type CompanyEvent =
     readonly data: Record<string, never>;
   };
 
+/** The command of one type. */
+export type CommandOf<T extends CompanyCommand["type"]> = Extract<CompanyCommand, { type: T }>;
+
+/** The event of one type. */
+export type EventOf<T extends CompanyEvent["type"]> = Extract<CompanyEvent, { type: T }>;
+
 /** The outcome of `decide`: events to record (and ephemeral deliveries), or a rejection. */
 export type Decision =
   | {
     readonly ok: true;
     readonly events: readonly CompanyEvent[];
-    /**
-     * With events: the state before each, then after the last (one more than `events`). The
-     * decider applied them to decide; a runtime takes them instead of applying them again.
-     */
-    readonly states?: readonly CompanyState[];
     /** Deliveries that are not recorded (typing). */
     readonly notify?: readonly Delivery[];
     /** A resent message: what the first send became; nothing new was recorded. */
     readonly duplicateOf?: SentRecord;
+    /** What the command's ack shows, as of just after its own events. */
+    readonly result?: DecisionResult;
   }
   | { readonly ok: false; readonly rejection: Rejection };
+
+/**
+ * A decision's answer beside its events (Equinox's `transactResult`): the view its caller
+ * acknowledges with, so nobody reads the company's state after dispatching.
+ */
+export type DecisionResult =
+  | {
+    /** Claim, Transfer, Release, Resolve: the conversation as agents now see it. */
+    readonly kind: "conversation";
+    readonly conversation: { readonly [key: string]: JsonValue } | null;
+  }
+  | {
+    /** MarkRead: the seq recorded as read (never ahead of the log). */
+    readonly kind: "read";
+    readonly seq: number;
+  }
+  | {
+    /** ChangeSettings: the settings now in force. */
+    readonly kind: "settings";
+    readonly settings: Settings;
+  };
 
 /** Something an agent or a user has not been shown yet because nobody of theirs was online. */
 export type Pending =

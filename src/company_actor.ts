@@ -3,15 +3,16 @@
  * against the current state, its events are appended in one store transaction (group
  * commit), and only then is the state advanced, the deliveries published and every
  * command answered.
+ *
+ * Over 400 lines: the actor and its system; the mailbox, commit, recovery and snapshot paths
+ * share the actor's private state, so they stay in one class.
  */
 import {
   type CompanyCommand,
   type CompanyEvent,
   type CompanyState,
-  decide,
-  deliveries,
+  type DecisionResult,
   type Delivery,
-  evolve,
   fold,
   fromSnapshot,
   initialState,
@@ -19,16 +20,23 @@ import {
   type Rejection,
   type SentRecord,
   type Snapshot,
+  step,
   toSnapshot,
 } from "../domain/mod.ts";
-import { AppendTooLargeError, VersionConflictError } from "./errors.ts";
-import { EVENT_VERSION, upcast } from "./upcast.ts";
+import { decode, encode, eventOf } from "./codec.ts";
+import {
+  AppendTooLargeError,
+  ConflictRetriesExhaustedError,
+  VersionConflictError,
+} from "./errors.ts";
 import type { Clock, EventLog, Publisher, SnapshotStore, StoredEvent } from "./ports.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { StoreHealth } from "./store_health.ts";
 
-export { EVENT_VERSION } from "./upcast.ts";
+import { EVENT_VERSION } from "./upcast.ts";
+
+export { EVENT_VERSION };
 
 /** A command's answer: its stored events, or why it was refused. */
 export type Outcome =
@@ -37,6 +45,8 @@ export type Outcome =
     readonly events: readonly StoredEvent<CompanyEvent>[];
     /** A resent message: what the first send became. */
     readonly duplicateOf?: SentRecord;
+    /** What the ack shows, as of just after this command's own events. */
+    readonly result?: DecisionResult;
   }
   | { readonly ok: false; readonly error: Rejection };
 
@@ -81,7 +91,16 @@ interface Job {
   /** null: a barrier, answered once everything queued before it is committed. */
   readonly command: CompanyCommand | null;
   readonly resolve: (outcome: Outcome) => void;
+  /** Appends of this job that lost to another writer so far. */
+  conflicts?: number;
 }
+
+/**
+ * Appends a command may lose to another writer (each followed by a catch-up and a new
+ * decision) before it is answered `unavailable`: a stream that keeps moving is contended
+ * past what retrying fixes, and retrying without end would hold the mailbox forever.
+ */
+export const MAX_APPEND_ATTEMPTS = 4;
 
 /** The answer of the actor's own commands, which nobody awaits. */
 const NO_ANSWER = (_: Outcome) => {};
@@ -236,8 +255,7 @@ export class CompanyActor {
   async #catchUp(state: CompanyState): Promise<CompanyState> {
     const events: CompanyEvent[] = [];
     for await (const e of this.deps.store.read(this.companyId, { after: state.version })) {
-      const { type, at, data } = upcast(e);
-      events.push({ type, at, data } as CompanyEvent);
+      events.push(eventOf(decode(e)));
       if (events.length >= 10_000) state = fold(events.splice(0), state);
     }
     return fold(events, state);
@@ -255,39 +273,32 @@ export class CompanyActor {
         answers.push(() => job.resolve({ ok: true, events: [] }));
         continue;
       }
-      const decision = decide(state, job.command);
+      const stepped = step(state, job.command);
       this.deps.metrics?.commands.inc({ type: job.command.type });
-      if (!decision.ok) {
-        this.deps.metrics?.rejections.inc({ code: decision.rejection.code });
-        answers.push(() => job.resolve({ ok: false, error: decision.rejection }));
+      if (!stepped.ok) {
+        this.deps.metrics?.rejections.inc({ code: stepped.rejection.code });
+        answers.push(() => job.resolve({ ok: false, error: stepped.rejection }));
         continue;
       }
       const from = events.length;
-      // The decider applied its events already: its states are the ones before and after each.
-      const states = decision.states ?? statesOf(state, decision.events);
-      decision.events.forEach((event, i) => {
-        out.push(...deliveries(states[i], event, states[i + 1]));
-        events.push(event);
-      });
-      state = states[states.length - 1];
-      if (decision.notify) out.push(...decision.notify);
+      events.push(...stepped.events);
+      out.push(...stepped.deliveries);
+      state = stepped.state;
       const to = events.length;
-      const duplicateOf = decision.duplicateOf;
+      const { duplicateOf, result } = stepped;
       answers.push((stored) => {
-        const mine = stored.slice(from, to);
-        job.resolve(
-          duplicateOf ? { ok: true, events: mine, duplicateOf } : { ok: true, events: mine },
-        );
+        job.resolve({
+          ok: true,
+          events: stored.slice(from, to),
+          ...(duplicateOf ? { duplicateOf } : {}),
+          ...(result ? { result } : {}),
+        });
       });
     }
     if (events.length > 0) {
       const started = performance.now();
       try {
-        await this.deps.store.append(
-          this.companyId,
-          base.version,
-          events.map((e) => ({ ...e, v: EVENT_VERSION })),
-        );
+        await this.deps.store.append(this.companyId, base.version, events.map(encode));
       } catch (error) {
         return await this.#recover(error, batch);
       }
@@ -351,11 +362,16 @@ export class CompanyActor {
   /** A failed append: the state is unchanged; decide again, split, or answer `unavailable`. */
   async #recover(error: unknown, jobs: Job[]): Promise<void> {
     if (error instanceof VersionConflictError) {
-      // Another writer moved the stream: fold what it wrote, then decide these again.
+      // Another writer moved the stream: fold what it wrote, then decide these again, each
+      // at most MAX_APPEND_ATTEMPTS times in all.
       try {
         this.#state = await this.#catchUp(this.#state);
-        this.#mailbox.unshift(...jobs);
-        return;
+        for (const job of jobs) job.conflicts = (job.conflicts ?? 0) + 1;
+        const exhausted = jobs.filter((job) => job.conflicts! >= MAX_APPEND_ATTEMPTS);
+        this.#mailbox.unshift(...jobs.filter((job) => job.conflicts! < MAX_APPEND_ATTEMPTS));
+        if (exhausted.length === 0) return;
+        jobs = exhausted;
+        error = new ConflictRetriesExhaustedError(this.companyId, MAX_APPEND_ATTEMPTS, error);
       } catch (readError) {
         error = readError;
       }
@@ -394,13 +410,6 @@ function phaseOf(id: string): number {
   hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
   hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
   return ((hash ^ (hash >>> 16)) >>> 0) / 2 ** 32;
-}
-
-/** The state before each event and after the last. */
-function statesOf(state: CompanyState, events: readonly CompanyEvent[]): CompanyState[] {
-  const states = [state];
-  for (const event of events) states.push(evolve(states[states.length - 1], event));
-  return states;
 }
 
 /** Creates company actors on first use and keeps them. */

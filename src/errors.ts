@@ -25,3 +25,14 @@ export class InvalidKeyError extends Error {
     super(message);
   }
 }
+
+/** A command whose every append lost to another writer of its stream, up to the limit. */
+export class ConflictRetriesExhaustedError extends Error {
+  override name = "ConflictRetriesExhaustedError";
+  constructor(readonly stream: string, readonly attempts: number, cause?: unknown) {
+    super(
+      `Cannot append to stream '${stream}' as another writer moved it on each of ${attempts} attempts`,
+      { cause },
+    );
+  }
+}

@@ -1,6 +1,7 @@
 /** A user's conversation history, paginated by `seq`, read through the store's index. */
 import { type CompanyEvent, messagePayload } from "../domain/mod.ts";
-import type { HistoryIndex, NewEvent, StoredEvent } from "./ports.ts";
+import { decode } from "./codec.ts";
+import type { HistoryIndex, NewEvent } from "./ports.ts";
 
 /** The most a page may hold. */
 export const MAX_HISTORY_PAGE = 200;
@@ -29,7 +30,7 @@ export async function readHistory(
   const events = await index.readHistory(companyId, userId, { before, limit: size + 1 });
   const page = events.slice(Math.max(events.length - size, 0));
   const messages = page.flatMap((stored) => {
-    const e = stored as StoredEvent<CompanyEvent>;
+    const e = decode(stored);
     return e.type === "MessageSent" ? [messagePayload({ ...e.data, seq: e.seq, at: e.at })] : [];
   });
   return { messages, has_more: events.length > size };

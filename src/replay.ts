@@ -15,13 +15,13 @@ import {
   type Snapshot,
   toSnapshot,
 } from "../domain/mod.ts";
+import { decode, eventOf } from "./codec.ts";
 import type { EventLog, SnapshotStore, StoredEvent } from "./ports.ts";
-import { upcast } from "./upcast.ts";
 
 /** What secrets become in an export. */
 export const REDACTED = "[redacted]";
 
-/** One export line: the stored event, with the webhook secret redacted. */
+/** One export line: the stored event (decoded: see `decode`), with the webhook secret redacted. */
 export function exportLine(e: StoredEvent): string {
   const data = e.type === "SettingsChanged" && (e.data as Record<string, unknown>).webhookSecret
     ? { ...(e.data as Record<string, unknown>), webhookSecret: REDACTED }
@@ -47,7 +47,7 @@ export function parseExport(text: string): StoredEvent<CompanyEvent>[] {
     if (e.seq !== expected) {
       throw new Error(`Line ${i + 1}: seq ${e.seq} where ${expected} was expected`);
     }
-    out.push(upcast({ ...e, v: e.v ?? 1 }));
+    out.push(decode({ ...e, v: e.v ?? 1 }));
   });
   return out;
 }
@@ -68,7 +68,7 @@ export function replay(
   const steps: Step[] = [];
   for (const event of events) {
     if (options.until !== undefined && event.seq > options.until) break;
-    const e = { type: event.type, at: event.at, data: event.data } as CompanyEvent;
+    const e = eventOf(event);
     const out = deliveries(state, e);
     const next = evolve(state, e);
     steps.push({ event, changes: changes(state, next), deliveries: out });
@@ -143,8 +143,7 @@ export async function liveState(
   let state = (kept && fromSnapshot(kept.snapshot as Snapshot)) ?? initialState();
   const tail: CompanyEvent[] = [];
   for await (const e of store.read(companyId, { after: state.version })) {
-    const { type, at, data } = upcast(e);
-    tail.push({ type, at, data } as CompanyEvent);
+    tail.push(eventOf(decode(e)));
   }
   state = fold(tail, state);
   return state;

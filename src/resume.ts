@@ -4,12 +4,8 @@
  * handoff contexts, read receipts), before any live event; its current state (conversation,
  * queue, online users) follows in the Connect's own deliveries.
  */
-import {
-  type CompanyEvent,
-  type Delivery,
-  messagePayload,
-  type SocketRole,
-} from "../domain/mod.ts";
+import { type Delivery, resumeDeliveries, type SocketRole } from "../domain/mod.ts";
+import { decode } from "./codec.ts";
 import type { EventLog, HistoryIndex, StoredEvent } from "./ports.ts";
 
 /** The most events one resume replays; older gaps are read with `history`. */
@@ -36,42 +32,9 @@ export async function missedDeliveries(
     });
     events.push(...tagged.filter((e) => e.seq > after));
   }
-  return events.flatMap((e) => replayed(e as StoredEvent<CompanyEvent>, who));
-}
-
-function replayed(
-  e: StoredEvent<CompanyEvent>,
-  who: { role: SocketRole; userId: string },
-): Omit<Delivery, "to">[] {
-  const mine = (userId: string) => who.role === "agent" || userId === who.userId;
-  switch (e.type) {
-    case "MessageSent": {
-      const d = e.data;
-      if (d.transcript || !mine(d.userId)) return [];
-      // Agents get users' messages and their own; other agents' replies never reach them live.
-      if (who.role === "agent" && d.senderRole !== "user" && d.senderId !== who.userId) return [];
-      return [{ event: "message", payload: messagePayload({ ...d, seq: e.seq, at: e.at }) }];
-    }
-    case "HandedOff":
-      if (!mine(e.data.userId)) return [];
-      return [{
-        event: "chatbot_context",
-        payload: who.role === "agent"
-          ? { context: e.data.context, user_id: e.data.userId }
-          : { context: e.data.context },
-      }];
-    case "MessagesRead":
-      if (!mine(e.data.userId)) return [];
-      return [{
-        event: "read",
-        payload: {
-          user_id: e.data.userId,
-          reader: e.data.readerId,
-          role: e.data.readerRole,
-          seq: e.data.seq,
-        },
-      }];
-    default:
-      return [];
-  }
+  // Who receives what is the domain's to say (the same rules as live delivery).
+  return events.flatMap((stored) => {
+    const e = decode(stored);
+    return resumeDeliveries(e, e.seq, who);
+  });
 }

@@ -5,6 +5,7 @@
  * actors and never holds up the chat path.
  */
 import type { CompanyEvent, CompanyState, Settings } from "../domain/mod.ts";
+import { decode } from "./codec.ts";
 import type { CommitObserver } from "./company_actor.ts";
 import type { Logger } from "./log.ts";
 import type { CheckpointStore, EventLog, StoredEvent } from "./ports.ts";
@@ -230,7 +231,7 @@ export class WebhookDispatcher implements CommitObserver {
     try {
       for await (const event of store.read(companyId, { after: cursor })) {
         if (this.#stop.signal.aborted) return;
-        const body = webhookBody(companyId, event as StoredEvent<CompanyEvent>);
+        const body = webhookBody(companyId, decode(event));
         if (body && this.#target(companyId, event.seq)) {
           this.#backlog++;
           try {

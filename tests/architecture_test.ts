@@ -21,7 +21,9 @@ const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 Deno.test("domain/ imports only domain/ and touches no clock, randomness or Deno API", async () => {
   for (const file of await filesUnder(`${root}/domain`)) {
     for (const spec of await importsOf(file)) {
-      assert.match(spec, /^\.\/[a-z_]+\.ts$/, `${file} imports ${spec}`);
+      assert.match(spec, /^\.\.?\/([a-z_]+\/)*[a-z_]+\.ts$/, `${file} imports ${spec}`);
+      const target = new URL(spec, `file://${file}`).pathname;
+      assert.ok(target.startsWith(`${root}/domain/`), `${file} imports ${spec}, outside domain/`);
     }
     const text = await Deno.readTextFile(file);
     for (

@@ -11,6 +11,7 @@ import { AttemptLimiter } from "../../src/rate_limit.ts";
 import { clientAddress as forwardedClient, type TrustProxy } from "../../src/net_address.ts";
 import type { Metrics } from "../../src/metrics.ts";
 import { exportLine } from "../../src/replay.ts";
+import { decode } from "../../src/codec.ts";
 import { openApiDocument } from "./openapi.ts";
 import { Digits, Id, jsonProblem } from "../schemas.ts";
 import { z } from "zod";
@@ -364,7 +365,7 @@ export function createHttpApp(deps: HttpDeps): Hono {
     const lines: string[] = [];
     let last = after;
     for await (const e of deps.store.read(caller.companyId, { after, limit })) {
-      lines.push(exportLine(e));
+      lines.push(exportLine(decode(e)));
       last = e.seq;
     }
     return c.body(lines.length ? `${lines.join("\n")}\n` : "", 200, {
@@ -416,7 +417,10 @@ export function createHttpApp(deps: HttpDeps): Hono {
         data: { changes, at: deps.clock.now() },
       });
       if (!outcome.ok) return fail(c, outcome.error.code, outcome.error.message);
-      return c.json(settingsView(deps.system.actor(caller.companyId).state.settings));
+      if (outcome.result?.kind !== "settings") {
+        throw new Error("ChangeSettings answers its settings");
+      }
+      return c.json(settingsView(outcome.result.settings));
     },
   );
 

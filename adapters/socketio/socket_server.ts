@@ -8,9 +8,9 @@ import { z } from "zod";
 import {
   type Audience,
   type CompanyCommand,
-  conversationView,
   type Delivery,
   type ErrorCode,
+  reaches,
   type Rejection,
   type SocketRole,
 } from "../../domain/mod.ts";
@@ -119,7 +119,10 @@ export class SocketIoPublisher implements Publisher {
         (except === undefined ? target : target.except(except)).emit(event, payload);
         if (this.#held.size === 0) continue;
         for (const [socketId, held] of this.#held) {
-          if (held.companyId === companyId && except !== socketId && reaches(to, socketId, held)) {
+          if (
+            held.companyId === companyId && except !== socketId &&
+            reaches(to, { role: held.role, userId: held.userId, socketId })
+          ) {
             held.buffer.push(delivery);
           }
         }
@@ -143,23 +146,6 @@ export class SocketIoPublisher implements Publisher {
     const held = this.#held.get(socketId);
     this.#held.delete(socketId);
     return held?.buffer ?? [];
-  }
-}
-
-function reaches(
-  to: Audience,
-  socketId: string,
-  who: { role: SocketRole; userId: string },
-): boolean {
-  switch (to.kind) {
-    case "socket":
-      return to.socketId === socketId;
-    case "user":
-      return who.role === "user" && to.userId === who.userId;
-    case "agent":
-      return who.role === "agent" && to.userId === who.userId;
-    case "agents":
-      return who.role === "agent";
   }
 }
 
@@ -398,14 +384,14 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
           ForUser,
           payload,
           (p) =>
-            lifecycle(p.user_id, {
+            lifecycle({
               type: "Claim",
               data: { agentId: userId, userId: p.user_id, at: deps.clock.now() },
             }),
         ),
       transfer: (payload) =>
         parse(Transfer, payload, (p) =>
-          lifecycle(p.user_id, {
+          lifecycle({
             type: "Transfer",
             data: {
               agentId: userId,
@@ -420,14 +406,14 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
           ForUser,
           payload,
           (p) =>
-            lifecycle(p.user_id, {
+            lifecycle({
               type: "Release",
               data: { agentId: userId, userId: p.user_id, at: deps.clock.now() },
             }),
         ),
       resolve: (payload) =>
         parse(Resolve, payload, (p) =>
-          lifecycle(p.user_id, {
+          lifecycle({
             type: "Resolve",
             data: {
               agentId: userId,
@@ -469,11 +455,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
           });
           if (!outcome.ok) return { ok: false, error: outcome.error };
           // A read mark never runs ahead of the log: the ack says what was recorded.
-          const read = outcome.events.find((e) => e.type === "MessagesRead");
-          const seq = read?.type === "MessagesRead"
-            ? read.data.seq
-            : Math.min(p.seq, deps.system.actor(companyId).state.version);
-          return { ok: true, seq };
+          return { ok: true, seq: outcome.result?.kind === "read" ? outcome.result.seq : null };
         }),
       history: (payload) =>
         parse(History, payload ?? {}, async (p) => {
@@ -487,15 +469,14 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
         }),
     };
 
-    /** Runs a lifecycle command and answers with the conversation as agents now see it. */
-    const lifecycle = async (target: string, command: CompanyCommand): Promise<Answer> => {
+    /** Runs a lifecycle command and answers with the conversation as agents see it after it. */
+    const lifecycle = async (command: CompanyCommand): Promise<Answer> => {
       const outcome = await dispatch(command);
       if (!outcome.ok) return { ok: false, error: outcome.error };
-      const state = deps.system.actor(companyId).state;
-      const conversation = state.conversations.get(target);
+      const result = outcome.result;
       return {
         ok: true,
-        conversation: conversation ? conversationView(state, conversation, true) : null,
+        conversation: result?.kind === "conversation" ? result.conversation : null,
       };
     };
 

@@ -13,6 +13,7 @@ import {
   isOnline,
   loadOf,
   pickAgent,
+  step,
   toSnapshot,
 } from "../../domain/mod.ts";
 
@@ -318,29 +319,32 @@ Deno.test("lifecycle: under any interleaving no agent exceeds capacity, nothing 
   );
 });
 
-Deno.test("decide() states are the ones evolve gives: before each event, then after the last", () => {
+Deno.test("step() gives decide()'s events, the state evolve() gives, and deliveries() of each event", () => {
   fc.assert(
     fc.property(lifecycleArb(), (commands) => {
       let state = initialState();
       for (const command of commands) {
         const decision = decide(state, command);
-        if (!decision.ok) continue;
-        if (decision.events.length === 0) {
-          assert.equal(decision.states, undefined);
+        const stepped = step(state, command);
+        if (!decision.ok) {
+          assert.deepEqual(stepped, decision);
           continue;
         }
-        const states = decision.states!;
-        assert.equal(states.length, decision.events.length + 1);
-        assert.equal(states[0], state);
-        decision.events.forEach((event, i) => {
-          assert.deepEqual(states[i + 1], evolve(states[i], event));
-          // What deliveries see of the state after is the same whether given or computed.
-          assert.deepEqual(
-            deliveries(states[i], event, states[i + 1]),
-            deliveries(states[i], event),
-          );
-        });
-        state = states[states.length - 1];
+        assert.ok(stepped.ok);
+        assert.deepEqual(stepped.events, decision.events);
+        assert.deepEqual(stepped.result, decision.result);
+        assert.deepEqual(stepped.duplicateOf, decision.duplicateOf);
+        if (decision.events.length === 0) assert.equal(stepped.state, state);
+        const expected: Delivery[] = [];
+        let applied = state;
+        for (const event of decision.events) {
+          expected.push(...deliveries(applied, event));
+          applied = evolve(applied, event);
+        }
+        expected.push(...(decision.notify ?? []));
+        assert.deepEqual(stepped.state, applied);
+        assert.deepEqual(stepped.deliveries, expected);
+        state = stepped.state;
       }
     }),
     { numRuns: 200 },

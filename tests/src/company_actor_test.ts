@@ -7,8 +7,9 @@ import {
   type Snapshot,
 } from "../../domain/mod.ts";
 import { KvEventStore, MemoryEventStore } from "../../adapters/store/mod.ts";
-import { ActorSystem } from "../../src/company_actor.ts";
-import type { Publisher, Storage } from "../../src/ports.ts";
+import { ActorSystem, MAX_APPEND_ATTEMPTS } from "../../src/company_actor.ts";
+import { silentLogger } from "../../src/log.ts";
+import type { NewEvent, Publisher, Storage } from "../../src/ports.ts";
 import { StoreHealth } from "../../src/store_health.ts";
 import { FakeClock, FlakyStore, RecordingLogger, RecordingPublisher } from "../_fakes.ts";
 
@@ -369,4 +370,38 @@ Deno.test("ActorSystem: a grace timer whose deliveries fail is logged and the ac
   const after = await actors.dispatch("acme", userMessage("alice", "still there?", 1));
   assert.ok(after.ok);
   await actors.stop();
+});
+
+/** A store where a rival writer appends just before each of ours, while `racing`. */
+class RacingStore extends FlakyStore {
+  racing = true;
+  override async append(stream: string, expected: number, events: readonly NewEvent[]) {
+    if (this.racing) {
+      const rival = { type: "SettingsChanged", at: clock.now(), v: 1, data: {} };
+      await this.inner.append(stream, await this.inner.version(stream), [rival]);
+    }
+    return super.append(stream, expected, events);
+  }
+}
+
+Deno.test("ActorSystem: a command that loses every append to another writer is answered 'unavailable' after a few attempts, with a named error logged", async () => {
+  const store = new RacingStore(new MemoryEventStore());
+  const logged: Record<string, unknown>[] = [];
+  const log = {
+    ...silentLogger,
+    error: (_: string, f: Record<string, unknown> = {}) => logged.push(f),
+  };
+  const actors = new ActorSystem({ store, publisher: new RecordingPublisher(), clock, log });
+  const outcome = await actors.dispatch("acme", userMessage("alice", "hi"));
+  assert.deepEqual(outcome.ok ? null : outcome.error.code, "unavailable");
+  assert.equal(store.appends, MAX_APPEND_ATTEMPTS, "one append per attempt, then no more");
+  assert.ok(
+    logged.some((f) => String(f.error).startsWith("ConflictRetriesExhaustedError")),
+    JSON.stringify(logged),
+  );
+  // Nothing of the command was recorded: only the rival's events are in the log.
+  for await (const e of store.read("acme")) assert.equal(e.type, "SettingsChanged");
+  store.racing = false;
+  const retried = await actors.dispatch("acme", userMessage("alice", "hi again", 1));
+  assert.ok(retried.ok, "the next command commits once the stream holds still");
 });

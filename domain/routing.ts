@@ -1,0 +1,415 @@
+/**
+ * Routing: who receives what. Pure; the Socket.IO adapter only maps audiences to rooms
+ * (inside the event's company) and emits.
+ *
+ * One set of per-event rules serves both paths: `deliveries` for a live event, and
+ * `resumeDeliveries` for a socket that reconnects and is replayed, from the log, what
+ * clients keep (messages, handoff contexts, read receipts). `reaches` says which sockets an
+ * audience holds, for the publisher.
+ *
+ * Over 400 lines on purpose: who receives what is read as one piece, and the rules that
+ * resume shares with live delivery must sit beside the ones it does not.
+ */
+import { evolve } from "./evolve/mod.ts";
+import { backlogSeenBy, isOnline, MAX_UNREAD } from "./state.ts";
+import type {
+  Audience,
+  CompanyEvent,
+  CompanyState,
+  Conversation,
+  Delivery,
+  EventOf,
+  Pending,
+  SocketRole,
+} from "./types.ts";
+import {
+  agentView,
+  conversationView,
+  messagePayload,
+  type Payload,
+  positionOf,
+  queueView,
+} from "./views.ts";
+
+const AGENTS = { kind: "agents" } as const;
+
+/** A socket of a company: who holds it, and its id when it has one yet. */
+export interface Recipient {
+  readonly role: SocketRole;
+  readonly userId: string;
+  readonly socketId?: string;
+}
+
+/** Whether an audience includes a socket held by `who`. */
+export function reaches(to: Audience, who: Recipient): boolean {
+  switch (to.kind) {
+    case "socket":
+      return to.socketId === who.socketId;
+    case "user":
+      return who.role === "user" && to.userId === who.userId;
+    case "agent":
+      return who.role === "agent" && to.userId === who.userId;
+    case "agents":
+      return who.role === "agent";
+    default: {
+      const _exhaustive: never = to;
+      return _exhaustive;
+    }
+  }
+}
+
+/** The deliveries of `event`, given the state just before it was applied. */
+export function deliveries(state: CompanyState, event: CompanyEvent): Delivery[] {
+  return routed(state, event, () => evolve(state, event));
+}
+
+/**
+ * What a socket of `who` that reconnects is replayed of a stored event (its `seq`): the
+ * deliveries clients keep that reach it. A reconnecting socket is new, so what skipped
+ * the sending socket (`except`) reaches it.
+ */
+export function resumeDeliveries(
+  event: CompanyEvent,
+  seq: number,
+  who: Recipient,
+): Omit<Delivery, "to" | "except">[] {
+  return kept(event, seq)
+    .filter((d) => reaches(d.to, who))
+    .map(({ event, payload }) => ({ event, payload }));
+}
+
+/**
+ * The deliveries of `event` given the state before it and, when a rule needs it, the state
+ * after it (`after` is called at most once, and only then).
+ */
+export function routed(
+  before: CompanyState,
+  event: CompanyEvent,
+  after: () => CompanyState,
+): Delivery[] {
+  const seq = before.version + 1;
+  switch (event.type) {
+    case "SocketConnected":
+      return event.data.role === "user"
+        ? userConnected(before, event)
+        : agentConnected(before, event, after());
+    case "SocketDisconnected":
+      return socketDisconnected(before, event, after);
+    case "MessageSent":
+      return messageSent(before, event, seq);
+    case "HandedOff":
+      return handedOff(event, after());
+    case "ConversationQueued":
+    case "ConversationAssigned":
+    case "ConversationTransferred":
+    case "ConversationResolved":
+      return conversationMoved(before, event, after());
+    case "AgentStatusChanged":
+      return [{
+        to: AGENTS,
+        event: "agent_status",
+        payload: agentView(after(), event.data.agentId),
+      }];
+    case "MessagesRead":
+      return messagesRead(event, after());
+    case "ConversationOpened":
+    case "SettingsChanged":
+    case "PresenceReset":
+      return [];
+    default: {
+      const _exhaustive: never = event;
+      return _exhaustive;
+    }
+  }
+}
+
+/**
+ * The deliveries clients keep (messages, handoff contexts, read receipts), as addressed by
+ * the event alone: the live rules send these (the sender's own copy only when it has
+ * another tab), and a reconnecting socket is replayed the ones that reach it.
+ */
+function kept(event: CompanyEvent, seq: number): Delivery[] {
+  switch (event.type) {
+    case "MessageSent": {
+      const routes = messageRoutes(event, seq);
+      return routes ? (routes.own ? [routes.other, routes.own] : [routes.other]) : [];
+    }
+    case "HandedOff":
+      return contextRoutes(event);
+    case "MessagesRead":
+      return readRoutes(event);
+    case "SocketConnected":
+    case "SocketDisconnected":
+    case "ConversationOpened":
+    case "ConversationQueued":
+    case "ConversationAssigned":
+    case "ConversationTransferred":
+    case "ConversationResolved":
+    case "AgentStatusChanged":
+    case "SettingsChanged":
+    case "PresenceReset":
+      return [];
+    default: {
+      const _exhaustive: never = event;
+      return _exhaustive;
+    }
+  }
+}
+
+/** A message to the other side, and a copy to the sender's other tabs; none for a transcript. */
+function messageRoutes(
+  event: EventOf<"MessageSent">,
+  seq: number,
+): { other: Delivery; own: Delivery | null } | null {
+  const { userId, senderId, senderRole, socketId, transcript } = event.data;
+  // The bot's transcript is history, not live traffic: it is read with `history`.
+  if (transcript) return null;
+  const payload = messagePayload({ ...event.data, seq, at: event.at });
+  const other: Audience = senderRole === "user" ? AGENTS : { kind: "user", userId };
+  const self: Audience | null = senderRole === "user"
+    ? { kind: "user", userId }
+    : senderRole === "agent"
+    ? { kind: "agent", userId: senderId }
+    : null;
+  return {
+    other: { to: other, event: "message", payload },
+    own: self &&
+      {
+        to: self,
+        ...(socketId === undefined ? {} : { except: socketId }),
+        event: "message",
+        payload,
+      },
+  };
+}
+
+/** The bot's context, to the user and to the agents (who are told whose it is). */
+function contextRoutes(event: EventOf<"HandedOff">): Delivery[] {
+  const { userId, context } = event.data;
+  return [
+    { to: { kind: "user", userId }, event: "chatbot_context", payload: { context } },
+    { to: AGENTS, event: "chatbot_context", payload: { context, user_id: userId } },
+  ];
+}
+
+/** A read receipt, to the user and to the agents. */
+function readRoutes(event: EventOf<"MessagesRead">): Delivery[] {
+  const { userId, readerId, readerRole, seq } = event.data;
+  const payload = { user_id: userId, reader: readerId, role: readerRole, seq };
+  return [
+    { to: { kind: "user", userId }, event: "read", payload },
+    { to: AGENTS, event: "read", payload },
+  ];
+}
+
+/**
+ * A user's socket opens: agents hear of a user coming online; the socket gets its
+ * conversation, its queue place, and what was kept for the user (unless it resumes from the
+ * log and gets that from there).
+ */
+function userConnected(state: CompanyState, event: EventOf<"SocketConnected">): Delivery[] {
+  const { userId, socketId, resumed } = event.data;
+  const socket = { kind: "socket", socketId } as const;
+  const conversation = state.conversations.get(userId);
+  const first = !state.users.has(userId);
+  return [
+    ...(first
+      ? [{ to: AGENTS, event: "user_connected", payload: { user_id: userId } } as const]
+      : []),
+    ...(conversation ? [conversationDelivery(socket, state, conversation, false)] : []),
+    ...(conversation?.status === "queued"
+      ? [{ to: socket, event: "queue", payload: { position: positionOf(state, userId) } } as const]
+      : []),
+    ...(first && !resumed ? conversation?.forUser ?? [] : []).map((p) =>
+      pendingDelivery(socket, conversation!, p, false)
+    ),
+  ];
+}
+
+/**
+ * An agent's socket opens: it gets the online users, the queue, the open conversations,
+ * the other online agents, and what users said while no agent was online that this agent
+ * has not seen (unless it resumes from the log); agents hear of an agent coming online.
+ */
+function agentConnected(
+  state: CompanyState,
+  event: EventOf<"SocketConnected">,
+  after: CompanyState,
+): Delivery[] {
+  const { userId, socketId, resumed } = event.data;
+  const socket = { kind: "socket", socketId } as const;
+  const comingOnline = !isOnline(state.agents.get(userId));
+  const open = [...state.conversations.values()].filter(
+    (c) => c.status === "queued" || c.status === "assigned",
+  );
+  const waiting = resumed ? [] : [...state.conversations.values()]
+    .flatMap((c) => {
+      const seen = backlogSeenBy(c, userId);
+      return c.forAgents.filter((p) => p.seq > seen).map((p) => ({ c, p }));
+    })
+    .sort((a, b) => a.p.seq - b.p.seq);
+  return [
+    { to: socket, event: "user_list", payload: { users: [...state.users.keys()] } },
+    { to: socket, event: "queue", payload: queueView(state) },
+    ...open.map((c) => conversationDelivery(socket, state, c, true)),
+    ...[...after.agents.keys()].filter((id) => id !== userId && isOnline(after.agents.get(id)))
+      .map((id) => ({ to: socket, event: "agent_status", payload: agentView(after, id) } as const)),
+    ...(comingOnline
+      ? [{ to: AGENTS, event: "agent_status", payload: agentView(after, userId) } as const]
+      : []),
+    ...waiting.map(({ c, p }) => pendingDelivery(socket, c, p, true)),
+  ];
+}
+
+/** A last socket closes: agents hear that the user or the agent went offline. */
+function socketDisconnected(
+  state: CompanyState,
+  event: EventOf<"SocketDisconnected">,
+  after: () => CompanyState,
+): Delivery[] {
+  const { userId, role, socketId } = event.data;
+  const sockets = role === "user" ? state.users.get(userId) : state.agents.get(userId)?.sockets;
+  if (!sockets || sockets.length !== 1 || sockets[0] !== socketId) return [];
+  if (role === "agent") {
+    return [{ to: AGENTS, event: "agent_status", payload: agentView(after(), userId) }];
+  }
+  return [{ to: AGENTS, event: "user_disconnected", payload: { user_id: userId } }];
+}
+
+/** A message, its copy for the sender's other tabs, and the receiving side's unread count. */
+function messageSent(state: CompanyState, event: EventOf<"MessageSent">, seq: number): Delivery[] {
+  const routes = messageRoutes(event, seq);
+  if (!routes) return [];
+  const { userId, senderId, senderRole, socketId } = event.data;
+  const out: Delivery[] = [routes.other];
+  // The sender's other tabs get a copy; a sender with no other tab costs no second emit.
+  const own = senderRole === "user"
+    ? state.users.get(userId)
+    : senderRole === "agent"
+    ? state.agents.get(senderId)?.sockets
+    : undefined;
+  if (routes.own && own && own.some((s) => s !== socketId)) out.push(routes.own);
+  // The receiving side's unread count moved: its `conversation` says so.
+  const conversation = state.conversations.get(userId);
+  if (conversation) {
+    const forAgents = senderRole === "user";
+    const unread = Math.min(
+      (forAgents ? conversation.unreadByAgents : conversation.unreadByUser).length + 1,
+      MAX_UNREAD,
+    );
+    out.push({
+      to: routes.other.to,
+      event: "conversation",
+      payload: { ...conversationView(state, conversation, forAgents), unread },
+    });
+  }
+  return out;
+}
+
+/** The bot's context; a repeated handoff (the conversation already queued) is announced here. */
+function handedOff(event: EventOf<"HandedOff">, after: CompanyState): Delivery[] {
+  const conversation = after.conversations.get(event.data.userId);
+  // A fresh handoff is announced by the queueing that follows.
+  return conversation && conversation.status !== "bot"
+    ? [...contextRoutes(event), ...conversationChanged(after, conversation)]
+    : contextRoutes(event);
+}
+
+/**
+ * A conversation queued, assigned, transferred or resolved: both sides see it; the queue and
+ * the agents' loads that moved are announced; an agent picking it up is shown what was kept
+ * that they have not seen.
+ */
+function conversationMoved(
+  before: CompanyState,
+  event: EventOf<
+    | "ConversationQueued"
+    | "ConversationAssigned"
+    | "ConversationTransferred"
+    | "ConversationResolved"
+  >,
+  after: CompanyState,
+): Delivery[] {
+  const { userId } = event.data;
+  const conversation = after.conversations.get(userId);
+  const assignee = event.type === "ConversationAssigned"
+    ? event.data.agentId
+    : event.type === "ConversationTransferred"
+    ? event.data.toAgentId
+    : undefined;
+  const was = before.conversations.get(userId);
+  const backlog = assignee && was
+    ? was.forAgents.filter((p) => p.seq > backlogSeenBy(was, assignee))
+    : [];
+  return [
+    ...backlog.map((p) => pendingDelivery({ kind: "agent", userId: assignee! }, was!, p, true)),
+    ...(conversation ? conversationChanged(after, conversation) : []),
+    ...queueChanges(before, after),
+    ...agentLoadChanges(before, after, userId),
+  ];
+}
+
+/** A read receipt, and the conversation whose unread count it moved. */
+function messagesRead(event: EventOf<"MessagesRead">, after: CompanyState): Delivery[] {
+  const conversation = after.conversations.get(event.data.userId);
+  return [
+    ...readRoutes(event),
+    ...(conversation ? conversationChanged(after, conversation) : []),
+  ];
+}
+
+function conversationDelivery(
+  to: Audience,
+  state: CompanyState,
+  c: Conversation,
+  forAgents: boolean,
+): Delivery {
+  return { to, event: "conversation", payload: conversationView(state, c, forAgents) };
+}
+
+function conversationChanged(after: CompanyState, c: Conversation): Delivery[] {
+  return [
+    conversationDelivery({ kind: "user", userId: c.userId }, after, c, false),
+    conversationDelivery(AGENTS, after, c, true),
+  ];
+}
+
+/** `queue` to agents when the queue changed, and to each user whose position changed. */
+function queueChanges(before: CompanyState, after: CompanyState): Delivery[] {
+  if (before.queue === after.queue) return [];
+  const out: Delivery[] = [{ to: AGENTS, event: "queue", payload: queueView(after) }];
+  for (const userId of new Set([...before.queue, ...after.queue])) {
+    const was = positionOf(before, userId);
+    const is = positionOf(after, userId);
+    if (was !== is) {
+      out.push({ to: { kind: "user", userId }, event: "queue", payload: { position: is } });
+    }
+  }
+  return out;
+}
+
+/** `agent_status` for agents whose load an assignment change moved. */
+function agentLoadChanges(before: CompanyState, after: CompanyState, userId: string): Delivery[] {
+  const was = before.conversations.get(userId)?.assignee;
+  const is = after.conversations.get(userId)?.assignee;
+  if (was === is) return [];
+  return [was, is].filter((id): id is string => typeof id === "string")
+    .map((id) => ({ to: AGENTS, event: "agent_status", payload: agentView(after, id) }));
+}
+
+/** Something kept for an absent side, as the delivery it would have been. */
+function pendingDelivery(
+  to: Audience,
+  conversation: Conversation,
+  pending: Pending,
+  forAgents: boolean,
+): Delivery {
+  const { userId, id: conversationId } = conversation;
+  if (pending.kind === "context") {
+    const payload: Payload = forAgents
+      ? { context: pending.context, user_id: userId }
+      : { context: pending.context };
+    return { to, event: "chatbot_context", payload };
+  }
+  return { to, event: "message", payload: messagePayload({ ...pending, userId, conversationId }) };
+}

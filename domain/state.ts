@@ -1,0 +1,91 @@
+/**
+ * The state a company starts from, and the questions every concern asks of it: who is
+ * online, who holds what, who has room. Pure reads; nothing here changes a state.
+ */
+import type { Agent, CompanyState, Conversation, Settings, SocketRole } from "./types.ts";
+
+/** Settings of a company that never changed them. */
+export const DEFAULT_SETTINGS: Settings = {
+  assignment: "auto",
+  maxChatsPerAgent: 5,
+  agentGraceSeconds: 60,
+  webhookUrl: null,
+  webhookSecret: null,
+};
+
+/** The state of a company with no events. */
+export function initialState(): CompanyState {
+  return {
+    version: 0,
+    settings: DEFAULT_SETTINGS,
+    users: new Map(),
+    agents: new Map(),
+    conversations: new Map(),
+    queue: [],
+    webhookSince: 0,
+    sent: new Map(),
+  };
+}
+
+/** How many client ids are remembered per sender. */
+export const CLIENT_IDS_PER_SENDER = 100;
+
+/** Unread counts saturate: a conversation tracks its newest unread seqs only. */
+export const MAX_UNREAD = 100;
+
+/** The open sockets of a user or an agent. */
+export function socketsOf(
+  state: CompanyState,
+  role: SocketRole,
+  userId: string,
+): readonly string[] {
+  return role === "agent" ? state.agents.get(userId)?.sockets ?? [] : state.users.get(userId) ?? [];
+}
+
+/** Whether an agent has at least one socket. */
+export function isOnline(agent: Agent | undefined): boolean {
+  return agent !== undefined && agent.sockets.length > 0;
+}
+
+/** Whether any agent of the company is connected. */
+export function anyAgentOnline(state: CompanyState): boolean {
+  for (const agent of state.agents.values()) if (agent.sockets.length > 0) return true;
+  return false;
+}
+
+/** The conversations assigned to an agent, oldest assignment first. */
+export function assignedTo(state: CompanyState, agentId: string): Conversation[] {
+  return [...state.conversations.values()].filter(
+    (c) => c.status === "assigned" && c.assignee === agentId,
+  );
+}
+
+/** How many conversations an agent holds. */
+export function loadOf(state: CompanyState, agentId: string): number {
+  let n = 0;
+  for (const c of state.conversations.values()) {
+    if (c.status === "assigned" && c.assignee === agentId) n++;
+  }
+  return n;
+}
+
+/** Whether an agent can take one more conversation. */
+export function hasRoom(state: CompanyState, agentId: string): boolean {
+  return loadOf(state, agentId) < state.settings.maxChatsPerAgent;
+}
+
+/** The user's conversation if it is queued or assigned. */
+export function openConversation(state: CompanyState, userId: string): Conversation | undefined {
+  const c = state.conversations.get(userId);
+  return c && (c.status === "queued" || c.status === "assigned") ? c : undefined;
+}
+
+/** The seq of the last kept item an agent was shown (0 if none). */
+export function backlogSeenBy(c: Conversation, agentId: string): number {
+  return c.backlogSeen.find(([id]) => id === agentId)?.[1] ?? 0;
+}
+
+/** The key of a sender's remembered client ids. */
+export function senderKey(role: string, id: string): string {
+  return `${role}:${id}`;
+}
