@@ -15,7 +15,8 @@
  *   reads; failed index writes skipped or retried with backoff (`_index_failures.ts`);
  * - `_snapshots.ts`: snapshots in chunks;
  * - `_format.ts`: the layout, and the upgrade of an earlier one;
- * with Deno KV's limits in `_limits.ts`.
+ * with Deno KV's limits in `_limits.ts`, and a reserve of disk space that lets the database
+ * open on a full disk in `_reserve.ts`.
  * @module
  */
 import { historyUsers } from "../../../src/history.ts";
@@ -26,6 +27,7 @@ import { DeferredIndex, historyTag, readTagged } from "./_history_index.ts";
 import type { IndexFailureOptions } from "./_index_failures.ts";
 import { checkKey } from "./_limits.ts";
 import { read, streams } from "./_reads.ts";
+import { openWithReserve } from "./_reserve.ts";
 import { KvSnapshots } from "./_snapshots.ts";
 
 /**
@@ -57,7 +59,8 @@ export class KvEventStore implements Storage {
 
   /** Opens (or creates) the KV database at `path`; `":memory:"` for a throwaway one. */
   static async open(path: string, options: KvStoreOptions = {}): Promise<KvEventStore> {
-    const store = new KvEventStore(await (options.openKv ?? Deno.openKv)(path), options);
+    const kv = await openWithReserve(path, options.openKv ?? Deno.openKv, options.log);
+    const store = new KvEventStore(kv, options);
     // A full disk refuses the format marker: the store still reads, and the first append
     // writes the marker before anything else.
     await store.#format.ensure().catch(() => {});

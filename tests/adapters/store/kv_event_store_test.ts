@@ -455,3 +455,32 @@ Deno.test("KvEventStore: a new database opens on a full disk, reads, refuses app
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("KvEventStore: a database that does not open (a full disk) opens once its reserve of disk space is given back; without a reserve the error stands", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/events.kv`;
+  try {
+    const first = await KvEventStore.open(path);
+    assert.equal((await Deno.stat(`${path}.reserve`)).size, 1 << 20, "laid down when opened");
+    await first.append("acme", 0, [tagged(1, "ann")]);
+    first.close();
+
+    // SQLite answers "disk I/O error" when it has no room for its shared-memory file.
+    let refusals = 0;
+    const failsOnce = async (p: string) => {
+      if (refusals++ === 0) throw new Error("disk I/O error");
+      return await Deno.openKv(p);
+    };
+    const log = new RecordingLogger();
+    const second = await KvEventStore.open(path, { openKv: failsOnce, log });
+    assert.equal(await second.version("acme"), 1);
+    assert.equal((await log.next("store.reserve_released")).path, path);
+    second.close();
+
+    await Deno.remove(`${path}.reserve`);
+    refusals = 0;
+    await assert.rejects(KvEventStore.open(path, { openKv: failsOnce }), /disk I\/O error/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
