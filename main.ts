@@ -62,6 +62,7 @@ async function main(): Promise<void> {
     socketRate: config.socketRate,
     connectRate: config.connectRate,
     httpRate: config.httpRate,
+    maxSocketsPerUser: config.maxSocketsPerUser,
     metrics,
     // The try-it demo mints tokens, so it exists only on the generated development secret.
     ...(secret.generated ? { demo: (claims) => signToken(secret.key, claims, 4 * 3600) } : {}),

@@ -19,6 +19,7 @@ import type {
   Settings,
   SocketRole,
 } from "./types.ts";
+import { deliveries } from "./deliveries.ts";
 
 /** Settings of a company that never changed them. */
 export const DEFAULT_SETTINGS: Settings = {
@@ -53,16 +54,34 @@ export function decide(state: CompanyState, command: CompanyCommand): Decision {
     case "Connect": {
       const { userId, role, socketId, at, resumed } = command.data;
       if (role === "bot") return reject("forbidden", "Bot tokens are for the HTTP API only");
-      if (socketsOf(state, role, userId).includes(socketId)) return plan.done();
+      const sockets = socketsOf(state, role, userId);
+      if (sockets.includes(socketId)) return plan.done();
+      // Presence is recorded per identity: another tab of someone online writes nothing and is
+      // sent what a first socket would be sent about the present (its on-connect deliveries).
+      if (sockets.length > 0) {
+        const event: CompanyEvent = {
+          type: "SocketConnected",
+          at,
+          data: { userId, role, socketId },
+        };
+        const notify = deliveries(state, event).filter((d) => d.to.kind === "socket");
+        return { ok: true, events: [], notify };
+      }
       const comingOnline = role === "agent" && !isOnline(state.agents.get(userId));
       const data = resumed ? { userId, role, socketId, resumed } : { userId, role, socketId };
       plan.emit({ type: "SocketConnected", at, data });
       return (comingOnline ? plan.drain(at) : plan).done();
     }
     case "Disconnect": {
-      const { userId, role, socketId, at } = command.data;
-      if (role === "bot" || !socketsOf(state, role, userId).includes(socketId)) return plan.done();
-      return plan.emit({ type: "SocketDisconnected", at, data: { userId, role, socketId } }).done();
+      const { userId, role, socketId, at, last } = command.data;
+      if (role === "bot") return plan.done();
+      const sockets = socketsOf(state, role, userId);
+      // The identity's last socket closed: whichever of its sockets is recorded goes with it.
+      const gone = sockets.includes(socketId) ? [socketId] : last ? sockets : [];
+      for (const id of gone) {
+        plan.emit({ type: "SocketDisconnected", at, data: { userId, role, socketId: id } });
+      }
+      return plan.done();
     }
     case "SendMessage": {
       const { sender, userId, text, messageId, socketId, clientId, at } = command.data;

@@ -109,13 +109,16 @@ export function deliveries(
         : senderRole === "agent"
         ? state.agents.get(senderId)?.sockets
         : undefined;
-      if (own && own.some((s) => s !== socketId)) {
+      // Only the first socket of an identity is recorded, so its other tabs are not known here:
+      // the copy goes to the sender's room without the sending socket (an adapter skips it when
+      // that socket is alone there).
+      if (own && own.length > 0 && socketId !== undefined) {
         const self: Audience = senderRole === "user"
           ? { kind: "user", userId }
           : { kind: "agent", userId: senderId };
         out.push({
           to: self,
-          ...(socketId === undefined ? {} : { except: socketId }),
+          except: socketId,
           event: "message",
           payload,
         });

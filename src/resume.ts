@@ -2,7 +2,8 @@
  * Resume: what a reconnecting socket missed. A client that saw every delivery up to
  * `last_seq` gets, from the log, the deliveries meant for it with a greater seq (messages,
  * handoff contexts, read receipts), before any live event; its current state (conversation,
- * queue, online users) follows in the Connect's own deliveries.
+ * queue, online users) follows in the Connect's own deliveries. The work is bounded: at most
+ * `RESUME_WINDOW` events, read a page at a time; past that, the client is told to resync.
  */
 import {
   type CompanyEvent,
@@ -13,29 +14,86 @@ import {
 import { historyTag } from "./company_actor.ts";
 import type { EventStore, StoredEvent } from "./ports.ts";
 
-/** The most events one resume replays; older gaps are read with `history`. */
-export const MAX_RESUME = 10_000;
+/**
+ * The most events one resume replays. Past it the socket gets `resync_required` and reads what
+ * it missed with `history`; the newest events are never skipped silently.
+ */
+export const RESUME_WINDOW = 2_000;
 
-/** The deliveries for `(role, userId)` of the events with `after < seq <= upTo`, in order. */
-export async function missedDeliveries(
+/** Events read from the store at a time while replaying. */
+export const RESUME_PAGE = 250;
+
+/** Replayed events per second per company, beyond which resumes are answered with a resync. */
+export const RESUME_RATE = 20_000;
+
+/** Extra connect tokens a resume of `events` takes from its address's limiter: one per 1,000. */
+export function resumeCost(events: number, window = RESUME_WINDOW): number {
+  return Math.ceil(Math.min(Math.max(events, 0), window) / 1000);
+}
+
+/** How a resume goes: nothing missed, a replay of `events` events in pages, or a resync. */
+export type ResumePlan =
+  | { readonly kind: "replay"; readonly events: number; readonly pages: ReplayPages }
+  | { readonly kind: "resync"; readonly from: number; readonly to: number };
+
+/** The deliveries of a replay, a page at a time, in seq order. */
+export type ReplayPages = AsyncIterable<Omit<Delivery, "to">[]>;
+
+/**
+ * Plans the replay for `(role, userId)` of the events with `after < seq <= upTo`. Within the
+ * window the log is read in pages as they are sent; a user away for longer is replayed their own
+ * messages from the index if they fit the window; anything larger is a resync.
+ */
+export async function planResume(
   store: EventStore,
   companyId: string,
   who: { role: SocketRole; userId: string },
   after: number,
   upTo: number,
-): Promise<Omit<Delivery, "to">[]> {
-  if (upTo <= after) return [];
-  const events: StoredEvent[] = [];
-  if (who.role === "agent" || upTo - after <= MAX_RESUME) {
-    const limit = Math.min(upTo - after, MAX_RESUME);
-    for await (const e of store.read(companyId, { after, limit })) events.push(e);
-  } else {
-    // A user away for long: their messages through the index, the newest MAX_RESUME of them.
-    const tag = historyTag(who.userId);
-    const tagged = await store.readTagged(companyId, tag, { before: upTo + 1, limit: MAX_RESUME });
-    events.push(...tagged.filter((e) => e.seq > after));
+  window = RESUME_WINDOW,
+): Promise<ResumePlan> {
+  const gap = Math.max(upTo - after, 0);
+  if (gap <= window) {
+    return { kind: "replay", events: gap, pages: pagesOf(store, companyId, who, after, upTo) };
   }
-  return events.flatMap((e) => replayed(e as StoredEvent<CompanyEvent>, who));
+  if (who.role === "user") {
+    // A user away for long: their own messages through the index, if no more than the window.
+    const tag = historyTag(who.userId);
+    const tagged = (await store.readTagged(companyId, tag, { before: upTo + 1, limit: window + 1 }))
+      .filter((e) => e.seq > after);
+    if (tagged.length <= window) {
+      return { kind: "replay", events: tagged.length, pages: chunks(tagged, who) };
+    }
+  }
+  return { kind: "resync", from: after, to: upTo };
+}
+
+async function* pagesOf(
+  store: EventStore,
+  companyId: string,
+  who: { role: SocketRole; userId: string },
+  after: number,
+  upTo: number,
+): ReplayPages {
+  while (after < upTo) {
+    const page: StoredEvent[] = [];
+    const limit = Math.min(upTo - after, RESUME_PAGE);
+    for await (const e of store.read(companyId, { after, limit })) page.push(e);
+    if (page.length === 0) return;
+    after = page[page.length - 1].seq;
+    yield page.flatMap((e) => replayed(e as StoredEvent<CompanyEvent>, who));
+  }
+}
+
+async function* chunks(
+  events: readonly StoredEvent[],
+  who: { role: SocketRole; userId: string },
+): ReplayPages {
+  for (let i = 0; i < events.length; i += RESUME_PAGE) {
+    yield events.slice(i, i + RESUME_PAGE).flatMap((e) =>
+      replayed(e as StoredEvent<CompanyEvent>, who)
+    );
+  }
 }
 
 function replayed(

@@ -22,6 +22,10 @@ export async function startEngine(
     httpRate?: number;
     demo?: boolean;
     corsOrigins?: string[];
+    maxSocketsPerUser?: number;
+    resumeWindow?: number;
+    resumeRate?: number;
+    presenceTiming?: { flapWindowMs?: number; offlineDelayMs?: number };
   } = {},
 ) {
   const publisher = new SocketIoPublisher();
