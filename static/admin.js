@@ -743,6 +743,13 @@ const connection = createConnection({
       renderPresence();
       renderLists();
     });
+    // Away too long for a replay: every conversation reloads its newest page from `history`.
+    s.on("resync_required", (payload) => {
+      if (typeof payload?.to_seq === "number") cursor.observe(payload.to_seq);
+      for (const c of conversations.values()) c.historyLoaded = false;
+      const conv = selected === null ? undefined : conversations.get(selected);
+      if (conv) loadHistory(conv);
+    });
     s.on("message", onMessage);
     s.on("chatbot_context", onContext);
     s.on("conversation", onConversation);

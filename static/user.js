@@ -274,6 +274,11 @@ const connection = createConnection({
       loadHistory(s);
     });
     s.on("disconnect", () => outbox.disconnected());
+    // Away too long for a replay: the server says so, and the newest page comes from `history`.
+    s.on("resync_required", (payload) => {
+      if (typeof payload?.to_seq === "number") cursor.observe(payload.to_seq);
+      loadHistory(s);
+    });
     s.on("message", onMessage);
     s.on("chatbot_context", onContext);
     s.on("conversation", onConversation);

@@ -1032,6 +1032,11 @@ button { cursor: pointer; }
           }
         });
         s.on("error", onServerError);
+        // Away too long for a replay: the server says so, and the newest page comes from `history`.
+        s.on("resync_required", (payload) => {
+          if (typeof payload?.to_seq === "number") observe(payload.to_seq);
+          loadHistory();
+        });
         s.on("message", onMessage);
         s.on("conversation", onConversation);
         s.on("queue", onQueue);
