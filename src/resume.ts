@@ -11,7 +11,6 @@ import {
   messagePayload,
   type SocketRole,
 } from "../domain/mod.ts";
-import { historyTag } from "./company_actor.ts";
 import type { EventStore, StoredEvent } from "./ports.ts";
 
 /**
@@ -40,32 +39,21 @@ export type ResumePlan =
 export type ReplayPages = AsyncIterable<Omit<Delivery, "to">[]>;
 
 /**
- * Plans the replay for `(role, userId)` of the events with `after < seq <= upTo`. Within the
- * window the log is read in pages as they are sent; a user away for longer is replayed their own
- * messages from the index if they fit the window; anything larger is a resync.
+ * Plans the replay for `(role, userId)` of the events with `after < seq <= upTo`: within the
+ * window the log is read in pages as they are sent; past it, a resync. (Reading a long-away
+ * user's own messages from the index instead cost more than a replay when they were many.)
  */
-export async function planResume(
+export function planResume(
   store: EventStore,
   companyId: string,
   who: { role: SocketRole; userId: string },
   after: number,
   upTo: number,
   window = RESUME_WINDOW,
-): Promise<ResumePlan> {
+): ResumePlan {
   const gap = Math.max(upTo - after, 0);
-  if (gap <= window) {
-    return { kind: "replay", events: gap, pages: pagesOf(store, companyId, who, after, upTo) };
-  }
-  if (who.role === "user") {
-    // A user away for long: their own messages through the index, if no more than the window.
-    const tag = historyTag(who.userId);
-    const tagged = (await store.readTagged(companyId, tag, { before: upTo + 1, limit: window + 1 }))
-      .filter((e) => e.seq > after);
-    if (tagged.length <= window) {
-      return { kind: "replay", events: tagged.length, pages: chunks(tagged, who) };
-    }
-  }
-  return { kind: "resync", from: after, to: upTo };
+  if (gap > window) return { kind: "resync", from: after, to: upTo };
+  return { kind: "replay", events: gap, pages: pagesOf(store, companyId, who, after, upTo) };
 }
 
 async function* pagesOf(
@@ -82,17 +70,6 @@ async function* pagesOf(
     if (page.length === 0) return;
     after = page[page.length - 1].seq;
     yield page.flatMap((e) => replayed(e as StoredEvent<CompanyEvent>, who));
-  }
-}
-
-async function* chunks(
-  events: readonly StoredEvent[],
-  who: { role: SocketRole; userId: string },
-): ReplayPages {
-  for (let i = 0; i < events.length; i += RESUME_PAGE) {
-    yield events.slice(i, i + RESUME_PAGE).flatMap((e) =>
-      replayed(e as StoredEvent<CompanyEvent>, who)
-    );
   }
 }
 

@@ -334,7 +334,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
       let pages: ReplayPages | undefined;
       let resync: { from_seq: number; to_seq: number } | undefined;
       if (resumed && upTo > lastSeq) {
-        const plan = await planResume(
+        const plan = planResume(
           deps.store,
           companyId,
           { role, userId },
