@@ -42,6 +42,7 @@ export interface EngineOptions extends
       | "jwtIssuer"
       | "jwtAudience"
       | "trustProxy"
+      | "maxSocketsPerUser"
       | "webhookAllowPrivate"
     >
   > {
@@ -58,6 +59,10 @@ export interface EngineOptions extends
   readonly ids?: Ids;
   /** The first wait before a refused presence write is tried again, in ms (tests retry fast). */
   readonly presenceRetryMs?: number;
+  /** Resume limits and presence timing, for tests (the defaults are in `src/`). */
+  readonly resumeWindow?: number;
+  readonly resumeRate?: number;
+  readonly presenceTiming?: { flapWindowMs?: number; offlineDelayMs?: number };
   /** Webhook retries: the first delay and the longest, in ms (tests retry fast). */
   readonly webhookDelays?: { readonly baseDelayMs: number; readonly maxDelayMs: number };
 }
@@ -168,6 +173,10 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
         httpRate: options.httpRate,
         trustProxy: options.trustProxy,
         presenceRetryMs: options.presenceRetryMs,
+        maxSocketsPerUser: options.maxSocketsPerUser,
+        resumeWindow: options.resumeWindow,
+        resumeRate: options.resumeRate,
+        presenceTiming: options.presenceTiming,
         health,
         webhookAllowPrivate: options.webhookAllowPrivate,
         metrics,

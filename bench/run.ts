@@ -1,9 +1,10 @@
 /**
- * `deno task bench [--quick]`: the engine against its ceiling (a bare Socket.IO relay) on
+ * `deno task bench [--quick] [--only k]`: the engine against its ceiling (a bare Socket.IO relay) on
  * this machine. Server and load generator are pinned to different cores; the server's CPU
  * time per delivered message is the honest comparison. Load scenarios run engine and relay
  * alternately (`--reps`, 3 by default, 1 with `--quick`) and report medians. Prints a table
- * and writes JSON (every run) to bench/results/latest.json.
+ * and writes JSON (every run) to bench/results/latest.json. `--only k` runs scenario (k) alone
+ * (resume cost and presence writes).
  */
 import { parseArgs } from "node:util";
 import { createEngine } from "../adapters/engine.ts";
@@ -20,10 +21,15 @@ import {
   step,
   toSnapshot,
 } from "../domain/mod.ts";
+import { resumeAndPresence } from "./resume_presence.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { quick: { type: "boolean", default: false }, reps: { type: "string" } },
+  options: {
+    quick: { type: "boolean", default: false },
+    reps: { type: "string" },
+    only: { type: "string" },
+  },
 });
 const quick = values.quick;
 /** Load runs per scenario and side; each figure reported is the median over them. */
@@ -209,6 +215,20 @@ function median(runs: Run[], figure: (r: Run) => number): number {
 /** "true" if every run delivered every message exactly once. */
 function once(runs: Run[]): string {
   return String(runs.every((r) => r.exactlyOnce));
+}
+
+/** (k) resume cost and presence writes, against its own engine. */
+async function scenarioF() {
+  log("(k) resume cost and presence writes");
+  const f = await resumeAndPresence({ startServer, cpuSeconds, secret: SECRET, quick });
+  results.f = f.raw;
+  rows.push(...f.rows);
+}
+
+if (values.only === "k") {
+  await scenarioF();
+  await report();
+  Deno.exit(0);
 }
 
 // (a) 1 company, 100 users, 10 agents, saturated ---------------------------------------
@@ -521,28 +541,33 @@ log(`(d) recovery of ${recoveryEvents} events`);
   );
 }
 
+await scenarioF();
+await report();
+
 // Report --------------------------------------------------------------------------------
-const table = [
-  ["figure", "engine", "ceiling", "ratio", "unit", "target"],
-  ...rows.map((r) => {
-    const ratio = typeof r.engine === "number" && typeof r.ceiling === "number" && r.ceiling !== 0
-      ? fmt(r.engine / r.ceiling, 2)
-      : "";
-    return [
-      r.figure,
-      typeof r.engine === "number" ? fmt(r.engine) : r.engine,
-      r.ceiling === undefined ? "" : typeof r.ceiling === "number" ? fmt(r.ceiling) : r.ceiling,
-      ratio,
-      r.unit,
-      r.target ?? "",
-    ];
-  }),
-];
-const widths = table[0].map((_, i) => Math.max(...table.map((row) => String(row[i]).length)));
-for (const row of table) {
-  console.log(row.map((cell, i) => String(cell).padEnd(widths[i])).join("  "));
+async function report() {
+  const table = [
+    ["figure", "engine", "ceiling", "ratio", "unit", "target"],
+    ...rows.map((r) => {
+      const ratio = typeof r.engine === "number" && typeof r.ceiling === "number" && r.ceiling !== 0
+        ? fmt(r.engine / r.ceiling, 2)
+        : "";
+      return [
+        r.figure,
+        typeof r.engine === "number" ? fmt(r.engine) : r.engine,
+        r.ceiling === undefined ? "" : typeof r.ceiling === "number" ? fmt(r.ceiling) : r.ceiling,
+        ratio,
+        r.unit,
+        r.target ?? "",
+      ];
+    }),
+  ];
+  const widths = table[0].map((_, i) => Math.max(...table.map((row) => String(row[i]).length)));
+  for (const row of table) {
+    console.log(row.map((cell, i) => String(cell).padEnd(widths[i])).join("  "));
+  }
+  results.rows = rows;
+  await Deno.mkdir(`${root}bench/results`, { recursive: true });
+  await Deno.writeTextFile(`${root}bench/results/latest.json`, JSON.stringify(results, null, 2));
+  console.log(`\nJSON: bench/results/latest.json (${JSON.stringify(results.machine)})`);
 }
-results.rows = rows;
-await Deno.mkdir(`${root}bench/results`, { recursive: true });
-await Deno.writeTextFile(`${root}bench/results/latest.json`, JSON.stringify(results, null, 2));
-console.log(`\nJSON: bench/results/latest.json (${JSON.stringify(results.machine)})`);

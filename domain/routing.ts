@@ -125,8 +125,8 @@ export function routed(
 
 /**
  * The deliveries clients keep (messages, handoff contexts, read receipts), as addressed by
- * the event alone: the live rules send these (the sender's own copy only when it has
- * another tab), and a reconnecting socket is replayed the ones that reach it.
+ * the event alone: the live rules send these (the sender's own copy to its other tabs), and a
+ * reconnecting socket is replayed the ones that reach it.
  */
 function kept(event: CompanyEvent, seq: number): Delivery[] {
   switch (event.type) {
@@ -282,13 +282,15 @@ function messageSent(state: CompanyState, event: EventOf<"MessageSent">, seq: nu
   if (!routes) return [];
   const { userId, senderId, senderRole, socketId } = event.data;
   const out: Delivery[] = [routes.other];
-  // The sender's other tabs get a copy; a sender with no other tab costs no second emit.
+  // The sender's other tabs get a copy. Only an identity's first socket is recorded, so its
+  // other tabs are not known here: the copy goes to the sender's room without the sending
+  // socket (the publisher skips it when that socket is alone there).
   const own = senderRole === "user"
     ? state.users.get(userId)
     : senderRole === "agent"
     ? state.agents.get(senderId)?.sockets
     : undefined;
-  if (routes.own && own && own.some((s) => s !== socketId)) out.push(routes.own);
+  if (routes.own && own && own.length > 0 && socketId !== undefined) out.push(routes.own);
   // The receiving side's unread count moved: its `conversation` says so.
   const conversation = state.conversations.get(userId);
   if (conversation) {

@@ -92,7 +92,14 @@ export type CompanyCommand =
   }
   | {
     readonly type: "Disconnect";
-    readonly data: { userId: string; role: Role; socketId: string; at: number };
+    readonly data: {
+      userId: string;
+      role: Role;
+      socketId: string;
+      at: number;
+      /** The identity's last socket closed: it goes offline even if another socket was recorded. */
+      last?: boolean;
+    };
   }
   | {
     readonly type: "SendMessage";

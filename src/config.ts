@@ -26,6 +26,8 @@ export interface Config {
   readonly connectRate: number;
   /** HTTP API requests per second per client address (0: no limit). */
   readonly httpRate: number;
+  /** Sockets one user (or agent) may hold in a company; one more closes the oldest. */
+  readonly maxSocketsPerUser: number;
   /** A snapshot of a company's state every this many events. */
   readonly snapshotEvery: number;
   /** Asymmetric verification: a PEM public key or a JWKS URL, with its algorithm(s). */
@@ -67,6 +69,8 @@ const SCHEMA = {
   RATE_LIMIT_CONNECT: integer(0, 1_000_000).default(200),
   RATE_LIMIT_HTTP: integer(0, 1_000_000).default(200),
   SNAPSHOT_EVERY: integer(10, 10_000_000).default(1000),
+  // 0 means the default, as unset does.
+  MAX_SOCKETS_PER_USER: integer(0, 1000).default(10).transform((n) => n || 10),
   JWT_PUBLIC_KEY: z.string().trim().includes("BEGIN PUBLIC KEY", {
     message: "must be a PEM public key",
   })
@@ -117,6 +121,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     connectRate: read("RATE_LIMIT_CONNECT"),
     httpRate: read("RATE_LIMIT_HTTP"),
     snapshotEvery: read("SNAPSHOT_EVERY"),
+    maxSocketsPerUser: read("MAX_SOCKETS_PER_USER"),
     jwtPublicKey: read("JWT_PUBLIC_KEY"),
     jwtJwksUrl: read("JWT_JWKS_URL"),
     jwtAlgorithms: (read("JWT_ALGORITHMS") ?? "RS256").split(","),

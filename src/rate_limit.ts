@@ -17,7 +17,8 @@ export class TokenBucket {
     this.#last = clock.now();
   }
 
-  take(): boolean {
+  /** Takes `n` tokens (all or none). */
+  take(n = 1): boolean {
     if (this.rate.perSecond <= 0) return true;
     const now = this.clock.now();
     this.#tokens = Math.min(
@@ -25,8 +26,8 @@ export class TokenBucket {
       this.#tokens + ((now - this.#last) / 1000) * this.rate.perSecond,
     );
     this.#last = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
+    if (this.#tokens < n) return false;
+    this.#tokens -= n;
     return true;
   }
 
@@ -43,7 +44,8 @@ export class KeyedLimiter {
 
   constructor(readonly rate: Rate, readonly clock: Clock, readonly maxKeys = 10_000) {}
 
-  take(key: string): boolean {
+  /** Takes `n` tokens from `key`'s bucket (all or none). */
+  take(key: string, n = 1): boolean {
     if (this.rate.perSecond <= 0) return true;
     let bucket = this.#buckets.get(key);
     if (!bucket) {
@@ -51,7 +53,7 @@ export class KeyedLimiter {
       bucket = new TokenBucket(this.rate, this.clock);
       this.#buckets.set(key, bucket);
     }
-    return bucket.take();
+    return bucket.take(n);
   }
 
   #prune(): void {
@@ -107,5 +109,10 @@ export class AttemptLimiter {
       if (!allowed) return { limited: true };
     }
     return { limited: false, verified };
+  }
+
+  /** Takes `n` more attempts from a verified identity (work that costs more than one). */
+  charge(identity: string, n: number): boolean {
+    return this.#verified.take(identity, n);
   }
 }

@@ -346,6 +346,12 @@ export function openConnection(
       // Live and replayed messages move the resume point (also when already shown).
       if (m && typeof m === "object") cursor.observe(m.seq);
     },
+    resync_required(r) {
+      // Away too long for a replay: the newest page comes from `history` (older ones on request),
+      // and the resume point moves past the gap.
+      if (r && typeof r === "object" && typeof r.to_seq === "number") cursor.observe(r.to_seq);
+      loadHistory();
+    },
   };
   for (const event of new Set([...Object.keys(core), ...Object.keys(on)])) {
     socket.on(event, (payload) => {

@@ -246,6 +246,10 @@
       },
       message(m) {
         if (m && typeof m === "object") cursor.observe(m.seq);
+      },
+      resync_required(r) {
+        if (r && typeof r === "object" && typeof r.to_seq === "number") cursor.observe(r.to_seq);
+        loadHistory();
       }
     };
     for (const event of /* @__PURE__ */ new Set([...Object.keys(core), ...Object.keys(on)])) {

@@ -16,9 +16,16 @@ import {
 } from "../../domain/mod.ts";
 import type { ActorSystem, Outcome } from "../../src/company_actor.ts";
 import { MAX_HISTORY_PAGE, readHistory } from "../../src/history.ts";
-import { missedDeliveries } from "../../src/resume.ts";
-import { AttemptLimiter, type Rate, TokenBucket } from "../../src/rate_limit.ts";
+import {
+  planResume,
+  type ReplayPages,
+  RESUME_RATE,
+  RESUME_WINDOW,
+  resumeCost,
+} from "../../src/resume.ts";
+import { AttemptLimiter, KeyedLimiter, type Rate, TokenBucket } from "../../src/rate_limit.ts";
 import { clientAddress, type TrustProxy } from "../../src/net_address.ts";
+import { DEFAULT_MAX_SOCKETS, Presence, type Timers } from "../../src/presence.ts";
 import type { Metrics } from "../../src/metrics.ts";
 import { AuthError, type JwtVerifier, type Principal } from "../../src/auth.ts";
 import { type Logger, silentLogger } from "../../src/log.ts";
@@ -50,6 +57,14 @@ export interface SocketDeps {
   /** The first wait before recording again a presence the store refused (default 1000 ms). */
   readonly presenceRetryMs?: number;
   readonly metrics?: Metrics;
+  /** Sockets per user (or agent) per company; one more closes the oldest (default 10). */
+  readonly maxSocketsPerUser?: number;
+  /** The most events a resume replays (default `RESUME_WINDOW`); past it, `resync_required`. */
+  readonly resumeWindow?: number;
+  /** Replayed events per second per company (default `RESUME_RATE`); past it, a resync. */
+  readonly resumeRate?: number;
+  /** Presence's timers and delays (tests). */
+  readonly presenceTiming?: { timers?: Timers; flapWindowMs?: number; offlineDelayMs?: number };
 }
 
 type Ack = (answer: unknown) => void;
@@ -112,11 +127,16 @@ export class SocketIoPublisher implements Publisher {
   }
 
   #emit(io: Server, companyId: string, deliveries: readonly Delivery[], rooms: string[]): void {
+    const members = io.of("/").adapter.rooms;
     for (const [i, delivery] of deliveries.entries()) {
       const { to, except, event, payload } = delivery;
       try {
         const target = io.to(rooms[i]);
-        (except === undefined ? target : target.except(except)).emit(event, payload);
+        if (except === undefined) target.emit(event, payload);
+        // A copy for the sender's other tabs costs nothing when the sender has none.
+        else if (!onlyMember(members.get(rooms[i]), except)) {
+          target.except(except).emit(event, payload);
+        }
         if (this.#held.size === 0) continue;
         for (const [socketId, held] of this.#held) {
           if (
@@ -147,6 +167,10 @@ export class SocketIoPublisher implements Publisher {
     this.#held.delete(socketId);
     return held?.buffer ?? [];
   }
+}
+
+function onlyMember(room: ReadonlySet<string> | undefined, socketId: string): boolean {
+  return room === undefined || (room.size === 1 && room.has(socketId));
 }
 
 const clientId = z.string().min(1).max(128).optional();
@@ -225,6 +249,22 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
   });
 
   const connects = new AttemptLimiter(rate(deps.connectRate), deps.clock);
+  const window = deps.resumeWindow ?? RESUME_WINDOW;
+  const replays = new KeyedLimiter(rate(deps.resumeRate ?? RESUME_RATE), deps.clock);
+  const maxSockets = deps.maxSocketsPerUser || DEFAULT_MAX_SOCKETS;
+  const presence = new Presence({
+    dispatch: (companyId, command) => deps.system.dispatch(companyId, command),
+    clock: deps.clock,
+    maxSockets,
+    retryMs: deps.presenceRetryMs,
+    ...deps.presenceTiming,
+  });
+  // Closing the server: sockets that close now are recorded gone at once, none deferred.
+  const closeIo = io.close.bind(io);
+  io.close = (fn) => {
+    presence.stop();
+    return closeIo(fn);
+  };
   io.use(async (socket, next) => {
     const { auth, query, headers } = socket.handshake;
     const forwarded = headers["x-forwarded-for"];
@@ -257,7 +297,27 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
       );
     }
     if (admission.verified.status === "fulfilled") {
-      socket.data.principal = admission.verified.value;
+      const principal = admission.verified.value;
+      socket.data.principal = principal;
+      // A resume's work counts against the identity's connection rate by its size.
+      const lastSeq = resumeCursor(socket);
+      if (lastSeq !== undefined && deps.connectRate) {
+        const version = (await deps.system.actor(principal.companyId).current()).version;
+        const cost = resumeCost(version - lastSeq, window);
+        const identity = JSON.stringify([principal.companyId, principal.userId]);
+        if (cost > 0 && !connects.charge(identity, cost)) {
+          return next(
+            Object.assign(
+              new Error(
+                `rate_limited: a resume of ${
+                  version - lastSeq
+                } events is over this identity's connection rate, slow down`,
+              ),
+              { data: { code: "rate_limited", reason: "rate_limited" } },
+            ),
+          );
+        }
+      }
       return next();
     }
     const error = admission.verified.reason;
@@ -280,12 +340,24 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
 
     const dispatch = (command: Parameters<SocketDeps["system"]["dispatch"]>[1]) =>
       deps.system.dispatch(companyId, command);
-    const presence = { userId, role, socketId: socket.id } as const;
+    const holder = { companyId, role, userId } as const;
     const refuse = (outcome: Outcome) => {
       if (outcome.ok) return;
       socket.emit("error", { code: outcome.error.code, message: outcome.error.message });
       socket.disconnect(true);
     };
+
+    // One socket more than the limit: the identity's oldest is told why, then closed.
+    for (const oldest of presence.open(holder, socket.id)) {
+      const old = io.of("/").sockets.get(oldest);
+      old?.emit("error", {
+        code: "conflict",
+        reason: "too_many_sockets",
+        message:
+          `Too many connections for this identity (at most ${maxSockets}): the oldest was closed`,
+      });
+      old?.disconnect(true);
+    }
 
     join(resumeCursor(socket)).catch((cause) => {
       deps.log.error("socket.join_failed", { error: String(cause) });
@@ -297,8 +369,9 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
     /**
      * Brings the socket in step with its company: deliveries meant for it are kept from the
      * moment it is held until the actor has recorded its Connect; a resuming socket first
-     * gets what it missed after `lastSeq` from the log. Then the kept deliveries go out and
-     * the socket joins its rooms, in one turn: in seq order, nothing missed, nothing twice.
+     * gets what it missed after `lastSeq` from the log, a page at a time, or `resync_required`
+     * past the window. Then the kept deliveries go out and the socket joins its rooms, in one
+     * turn: in seq order, nothing missed, nothing twice.
      */
     async function join(lastSeq: number | undefined): Promise<void> {
       const actor = deps.system.actor(companyId);
@@ -309,13 +382,37 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
       socket.leave(socket.id);
       deps.publisher.hold(socket.id, companyId, role, userId);
       const upTo = actor.state.version;
-      const connected = dispatch({
-        type: "Connect",
-        data: { ...presence, at: deps.clock.now(), ...(resumed ? { resumed } : {}) },
-      });
-      const missed = resumed
-        ? await missedDeliveries(deps.store, companyId, { role, userId }, lastSeq, upTo)
-        : [];
+      // Null when the socket closed during its join: nothing is recorded for it.
+      const connected = presence.connect(holder, socket.id, resumed);
+      if (!connected) return void deps.publisher.release(socket.id);
+      let pages: ReplayPages | undefined;
+      let resync: { from_seq: number; to_seq: number } | undefined;
+      if (resumed && upTo > lastSeq) {
+        const plan = planResume(
+          deps.store,
+          companyId,
+          { role, userId },
+          lastSeq,
+          upTo,
+          window,
+        );
+        if (plan.kind === "replay" && replays.take(companyId, plan.events)) pages = plan.pages;
+        else resync = { from_seq: lastSeq, to_seq: upTo };
+      }
+      const sent = new Set<unknown>();
+      const emit = ({ event, payload }: Omit<Delivery, "to">) => {
+        // A message kept for an absent side may also have been kept live while this socket was held.
+        if (event === "message") {
+          if (sent.has(payload.id)) return;
+          sent.add(payload.id);
+        }
+        socket.emit(event, payload);
+      };
+      for await (const page of pages ?? []) {
+        if (!socket.connected) break;
+        page.forEach(emit);
+      }
+      if (resync) socket.emit("resync_required", resync);
       const outcome = await connected;
       // The store refusing writes (a full disk) is no reason to refuse the socket: it reads.
       const unrecorded = !outcome.ok && outcome.error.code === "unavailable";
@@ -323,15 +420,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
         deps.publisher.release(socket.id);
         return refuse(outcome);
       }
-      const sent = new Set<unknown>();
-      for (const { event, payload } of [...missed, ...deps.publisher.release(socket.id)]) {
-        // A message kept for an absent side may also have been kept live while this socket was held.
-        if (event === "message") {
-          if (sent.has(payload.id)) continue;
-          sent.add(payload.id);
-        }
-        socket.emit(event, payload);
-      }
+      deps.publisher.release(socket.id).forEach(emit);
       socket.join([socket.id, ...rooms]);
       if (unrecorded) recordPresence(resumed);
     }
@@ -346,7 +435,13 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
         if (!socket.connected) return;
         const outcome = await dispatch({
           type: "Connect",
-          data: { ...presence, at: deps.clock.now(), ...(resumed ? { resumed } : {}) },
+          data: {
+            userId,
+            role,
+            socketId: socket.id,
+            at: deps.clock.now(),
+            ...(resumed ? { resumed } : {}),
+          },
         });
         if (!outcome.ok && outcome.error.code === "unavailable" && socket.connected) {
           recordPresence(resumed, Math.min(delay * 2, 30_000));
@@ -513,23 +608,8 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
     socket.on("disconnect", () => {
       deps.publisher.release(socket.id);
       cancelExpiry();
-      recordAbsence(0);
+      presence.close(holder, socket.id);
     });
-
-    /** Records the disconnect; one the store refused is tried again with backoff. */
-    function recordAbsence(delay: number): void {
-      const leave = async () => {
-        const outcome = await dispatch({
-          type: "Disconnect",
-          data: { ...presence, at: deps.clock.now() },
-        });
-        if (!outcome.ok && outcome.error.code === "unavailable") {
-          recordAbsence(Math.min(Math.max(delay * 2, deps.presenceRetryMs ?? 1000), 30_000));
-        }
-      };
-      if (delay === 0) leave();
-      else retry(delay, leave);
-    }
   });
 
   return io;

@@ -29,6 +29,12 @@ export function given(...history: CompanyEvent[]) {
           assert.ok(!decision.ok, `expected a rejection, got ${JSON.stringify(decision)}`);
           assert.equal(decision.rejection.code, code);
         },
+        /** Nothing is recorded; returns the deliveries sent all the same. */
+        thenOnlyNotifies(): readonly Delivery[] {
+          assert.ok(decision.ok, `expected deliveries, got ${JSON.stringify(decision)}`);
+          assert.deepEqual(decision.events, []);
+          return decision.notify ?? [];
+        },
         /** Accepted with no events and nothing routed: an ack's `result` may still answer it. */
         thenNothingHappened() {
           assert.ok(decision.ok, `expected no events, got ${JSON.stringify(decision)}`);

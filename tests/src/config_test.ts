@@ -101,3 +101,15 @@ Deno.test("saveSecret() places the whole file or none: a failed write leaves not
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("loadConfig() MAX_SOCKETS_PER_USER defaults to 10, 0 means the default, and a bad value names it", () => {
+  assert.equal(loadConfig({}).maxSocketsPerUser, 10);
+  assert.equal(loadConfig({ MAX_SOCKETS_PER_USER: "0" }).maxSocketsPerUser, 10);
+  assert.equal(loadConfig({ MAX_SOCKETS_PER_USER: "3" }).maxSocketsPerUser, 3);
+  for (const value of ["many", "-1", "5000"]) {
+    assert.throws(
+      () => loadConfig({ MAX_SOCKETS_PER_USER: value }),
+      /^ConfigError: Invalid MAX_SOCKETS_PER_USER: /,
+    );
+  }
+});

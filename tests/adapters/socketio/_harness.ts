@@ -18,6 +18,10 @@ export async function startEngine(
     corsOrigins?: string[];
     trustProxy?: TrustProxy;
     presenceRetryMs?: number;
+    maxSocketsPerUser?: number;
+    resumeWindow?: number;
+    resumeRate?: number;
+    presenceTiming?: { flapWindowMs?: number; offlineDelayMs?: number };
   } = {},
 ) {
   const engine = await createEngine({
@@ -73,6 +77,9 @@ export async function startEngine(
 type Received = { event: string; payload: unknown };
 
 /** A socket.io client that keeps every event it receives, in order. */
+/** How long `next()` waits for an event before the test fails. */
+const NEXT_TIMEOUT_MS = 15_000;
+
 export class Client {
   readonly socket: Socket;
   readonly received: Received[] = [];
@@ -118,14 +125,22 @@ export class Client {
       this.#cursor.set(event, index + 1);
       return Promise.resolve(this.received[index].payload as T);
     }
-    return new Promise((resolve) => {
-      this.#waiters.push({
-        test: (r) => r.event === event,
-        resolve: (r) => {
+    return new Promise((resolve, reject) => {
+      // A test that waits for an event that never comes fails, naming it, instead of hanging.
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        const seen = this.received.map((r) => r.event).join(", ");
+        reject(new Error(`No '${event}' within ${NEXT_TIMEOUT_MS} ms (received: ${seen})`));
+      }, NEXT_TIMEOUT_MS);
+      const waiter = {
+        test: (r: Received) => r.event === event,
+        resolve: (r: Received) => {
+          clearTimeout(timer);
           this.#cursor.set(event, this.received.length);
           resolve(r.payload as T);
         },
-      });
+      };
+      this.#waiters.push(waiter);
     });
   }
 

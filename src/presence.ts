@@ -1,0 +1,196 @@
+/**
+ * Presence in the runtime: the sockets of each (company, role, user). Only transitions reach the
+ * log: an identity's first socket dispatches the Connect that records it online, its last socket
+ * the Disconnect that records it gone. Other tabs dispatch a Connect too, which the decider answers
+ * with deliveries and no event. A socket closed before its Connect was dispatched dispatches
+ * nothing, so it can leave no ghost. An identity that flaps (came back online soon after going
+ * offline) has its next offline record deferred a little, and cancelled if it comes back.
+ */
+import type { CompanyCommand, SocketRole } from "../domain/mod.ts";
+import type { Outcome } from "./company_actor.ts";
+import type { Clock } from "./ports.ts";
+
+/** The timers presence arms; tests pass fake ones. */
+export interface Timers {
+  set(callback: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+/** The runtime's timers. */
+export const systemTimers: Timers = {
+  set: (callback, ms) => setTimeout(callback, ms),
+  clear: (handle) => clearTimeout(handle as number),
+};
+
+/** The most sockets one user or agent holds in a company by default (`MAX_SOCKETS_PER_USER`). */
+export const DEFAULT_MAX_SOCKETS = 10;
+/** An identity back online within this long of going offline is flapping. */
+export const FLAP_WINDOW_MS = 5_000;
+/** How long a flapping identity's offline record waits for it to come back. */
+export const OFFLINE_DELAY_MS = 1_000;
+
+/** What presence needs. */
+export interface PresenceDeps {
+  dispatch(companyId: string, command: CompanyCommand): Promise<Outcome>;
+  readonly clock: Clock;
+  readonly timers?: Timers;
+  /** Sockets per identity per company (default 10); one more closes the oldest. */
+  readonly maxSockets?: number;
+  readonly flapWindowMs?: number;
+  readonly offlineDelayMs?: number;
+  /** The first wait before a Disconnect the store refused is tried again, in ms (default 1000). */
+  readonly retryMs?: number;
+}
+
+/** Who holds a socket. */
+export interface Holder {
+  readonly companyId: string;
+  readonly role: SocketRole;
+  readonly userId: string;
+}
+
+interface Identity {
+  readonly holder: Holder;
+  /** Open sockets, oldest first. */
+  readonly sockets: string[];
+  /** A Connect was dispatched since the last Disconnect: the log may have it online. */
+  online: boolean;
+  /** It came back soon after going offline: its next offline record waits. */
+  flapping: boolean;
+  /** A deferred offline record. */
+  timer: unknown;
+}
+
+/** Tracks sockets per identity and dispatches only presence transitions. */
+export class Presence {
+  readonly #identities = new Map<string, Identity>();
+  /** Identities recorded offline lately (oldest first), to tell a flap from a visit. */
+  readonly #offlineAt = new Map<string, number>();
+  readonly #timers: Timers;
+  #stopping = false;
+
+  constructor(readonly deps: PresenceDeps) {
+    this.#timers = deps.timers ?? systemTimers;
+  }
+
+  /** Open sockets of an identity, oldest first. */
+  sockets(holder: Holder): readonly string[] {
+    return this.#identities.get(keyOf(holder))?.sockets ?? [];
+  }
+
+  /**
+   * A socket opened; nothing is dispatched yet (see `connect`). Returns the sockets of the same
+   * identity beyond the limit, oldest first: the caller closes them.
+   */
+  open(holder: Holder, socketId: string): string[] {
+    const key = keyOf(holder);
+    let identity = this.#identities.get(key);
+    if (!identity) {
+      identity = { holder, sockets: [], online: false, flapping: false, timer: undefined };
+      this.#identities.set(key, identity);
+    }
+    if (identity.timer !== undefined) {
+      // Back before its offline record was written: the log never sees it leave.
+      this.#timers.clear(identity.timer);
+      identity.timer = undefined;
+    }
+    identity.sockets.push(socketId);
+    const max = this.deps.maxSockets || DEFAULT_MAX_SOCKETS;
+    return identity.sockets.length > max
+      ? identity.sockets.splice(0, identity.sockets.length - max)
+      : [];
+  }
+
+  /**
+   * Dispatches the Connect of a socket that is ready to join; null if it closed meanwhile (then
+   * nothing is dispatched for it).
+   */
+  connect(holder: Holder, socketId: string, resumed: boolean): Promise<Outcome> | null {
+    const key = keyOf(holder);
+    const identity = this.#identities.get(key);
+    if (!identity || !identity.sockets.includes(socketId)) return null;
+    const now = this.deps.clock.now();
+    if (!identity.online) {
+      const offlineAt = this.#offlineAt.get(key);
+      identity.flapping = offlineAt !== undefined &&
+        now - offlineAt < (this.deps.flapWindowMs ?? FLAP_WINDOW_MS);
+      identity.online = true;
+    }
+    const { userId, role, companyId } = holder;
+    return this.deps.dispatch(companyId, {
+      type: "Connect",
+      data: { userId, role, socketId, at: now, ...(resumed ? { resumed } : {}) },
+    });
+  }
+
+  /** A socket closed: if it was its identity's last, the identity goes offline (maybe soon). */
+  close(holder: Holder, socketId: string): void {
+    const key = keyOf(holder);
+    const identity = this.#identities.get(key);
+    const index = identity?.sockets.indexOf(socketId) ?? -1;
+    if (!identity || index < 0) return;
+    identity.sockets.splice(index, 1);
+    if (identity.sockets.length > 0) return;
+    if (!identity.online) {
+      // Closed during its join, before any Connect: nothing was recorded, nothing to undo.
+      this.#identities.delete(key);
+      return;
+    }
+    if (identity.flapping && !this.#stopping) {
+      identity.timer = this.#timers.set(
+        () => this.#offline(key, identity, socketId),
+        this.deps.offlineDelayMs ?? OFFLINE_DELAY_MS,
+      );
+      return;
+    }
+    this.#offline(key, identity, socketId);
+  }
+
+  /** Writes every deferred offline record now, and defers none from here on (shutdown). */
+  stop(): void {
+    this.#stopping = true;
+    for (const [key, identity] of this.#identities) {
+      if (identity.timer === undefined) continue;
+      this.#timers.clear(identity.timer);
+      this.#offline(key, identity, "");
+    }
+  }
+
+  #offline(key: string, identity: Identity, socketId: string): void {
+    identity.timer = undefined;
+    if (identity.sockets.length > 0) return;
+    this.#identities.delete(key);
+    const now = this.deps.clock.now();
+    this.#offlineAt.delete(key);
+    this.#offlineAt.set(key, now);
+    const window = this.deps.flapWindowMs ?? FLAP_WINDOW_MS;
+    for (const [k, at] of this.#offlineAt) {
+      if (now - at < window) break;
+      this.#offlineAt.delete(k);
+    }
+    this.#recordOffline(key, identity.holder, socketId, this.deps.retryMs ?? 1000);
+  }
+
+  /**
+   * Dispatches the identity's Disconnect; one the store refused (a full disk) is tried again
+   * with backoff, unless the identity came back meanwhile or the server is stopping.
+   */
+  #recordOffline(key: string, holder: Holder, socketId: string, delay: number): void {
+    const { userId, role, companyId } = holder;
+    const at = this.deps.clock.now();
+    this.deps.dispatch(companyId, {
+      type: "Disconnect",
+      data: { userId, role, socketId, at, last: true },
+    }).then((outcome) => {
+      if (outcome.ok || outcome.error.code !== "unavailable" || this.#stopping) return;
+      this.#timers.set(() => {
+        if (this.#identities.has(key) || this.#stopping) return;
+        this.#recordOffline(key, holder, socketId, Math.min(delay * 2, 30_000));
+      }, delay);
+    });
+  }
+}
+
+function keyOf({ companyId, role, userId }: Holder): string {
+  return JSON.stringify([companyId, role, userId]);
+}
