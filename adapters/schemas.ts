@@ -45,3 +45,10 @@ export function jsonProblem(value: unknown): string | null {
   }
   return null;
 }
+
+/** One line naming each wrong field, as both edges answer a refused payload. */
+export function describe(error: z.ZodError): string {
+  return error.issues
+    .map((i) => (i.path.length ? `'${i.path.join(".")}' ${i.message}` : i.message))
+    .join("; ");
+}

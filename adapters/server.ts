@@ -6,7 +6,7 @@ import { createAdaptorServer } from "@hono/node-server";
 import type { Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Server as IoServer } from "socket.io";
-import { createHttpApp, type HttpDeps } from "./http/http_app.ts";
+import { createHttpApp, type HttpDeps } from "./http/mod.ts";
 import { attachSocketServer, type SocketDeps } from "./socketio/socket_server.ts";
 
 /** A listening engine. */

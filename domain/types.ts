@@ -38,6 +38,7 @@ export const ERROR_CODES = [
   "too_large",
   "rate_limited",
   "unavailable",
+  "internal",
 ] as const;
 
 /** One of `ERROR_CODES`. */

@@ -30,8 +30,7 @@ import type { Metrics } from "../../src/metrics.ts";
 import { AuthError, type JwtVerifier, type Principal } from "../../src/auth.ts";
 import { type Logger, silentLogger } from "../../src/log.ts";
 import type { Clock, EventLog, HistoryIndex, Ids, Publisher } from "../../src/ports.ts";
-import { describe } from "../http/http_app.ts";
-import { Id, jsonProblem } from "../schemas.ts";
+import { describe, Id, jsonProblem } from "../schemas.ts";
 import { coalesceWrites, holdWrites } from "./_coalesce.ts";
 
 /** What the socket server needs. */

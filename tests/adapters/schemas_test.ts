@@ -3,7 +3,7 @@
  * into a stack overflow is now refused with `invalid_payload` (or `invalid_claim` for a token).
  */
 import assert from "node:assert/strict";
-import { createHttpApp } from "../../adapters/http/http_app.ts";
+import { createHttpApp } from "../../adapters/http/mod.ts";
 import { Digits, Id, jsonProblem, MAX_JSON_DEPTH } from "../../adapters/schemas.ts";
 import { MemoryEventStore } from "../../adapters/store/mod.ts";
 import { createJwtVerifier } from "../../src/auth.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createHttpApp } from "../../../adapters/http/http_app.ts";
+import { createHttpApp } from "../../../adapters/http/mod.ts";
 import { MemoryEventStore } from "../../../adapters/store/mod.ts";
 import { createJwtVerifier } from "../../../src/auth.ts";
 import { ActorSystem } from "../../../src/company_actor.ts";
@@ -361,4 +361,59 @@ Deno.test("POST /api/v1/conversations/:user_id/messages records the bot's transc
     )).status,
     200,
   );
+});
+
+Deno.test("a bug in a handler answers 500 'internal' with no stack; a failing store answers 503 'unavailable'", async () => {
+  const { app: healthy, store } = setup();
+  const deps = {
+    store,
+    verifier: createJwtVerifier(SECRET),
+    clock: new FakeClock(),
+    ids: sequentialIds("conv"),
+    log: silentLogger,
+  };
+  const buggy = createHttpApp({
+    ...deps,
+    system: {
+      dispatch: () => {
+        throw new TypeError("Cannot read properties of undefined (reading 'secret')");
+      },
+      actor: () => {
+        throw new TypeError("boom");
+      },
+    },
+  });
+  const bot = await tokenFor("acme", "chatbot", "bot");
+  const bug = await post(buggy, handoff, bot);
+  assert.equal(bug.status, 500);
+  assert.equal(bug.json.error.code, "internal");
+  const text = JSON.stringify(bug.json);
+  assert.doesNotMatch(text, /secret|TypeError|\bat |\.ts:/, "nothing of the error leaks");
+
+  const failing = createHttpApp({
+    ...deps,
+    system: new ActorSystem({ store, publisher: new RecordingPublisher(), clock: deps.clock }),
+    store: Object.assign(Object.create(store), {
+      readHistory: () => Promise.reject(new Error("KV: connection reset")),
+    }),
+  });
+  const history = await call(failing, "GET", "/api/v1/conversations/alice/messages", bot);
+  assert.deepEqual(history, {
+    status: 503,
+    json: {
+      error: { code: "unavailable", message: "The server could not complete the request" },
+    },
+  });
+  assert.equal((await healthy.request("/healthz")).status, 200);
+});
+
+Deno.test("X-Request-Id: the caller's is echoed (cut to 64 characters), on answers and refusals alike; otherwise one is made", async () => {
+  const { app } = setup();
+  const echo = async (path: string, id?: string) =>
+    (await app.request(path, { headers: id === undefined ? {} : { "x-request-id": id } }))
+      .headers.get("x-request-id");
+  assert.equal(await echo("/healthz", "abc-123"), "abc-123");
+  assert.equal(await echo("/nope", "a b/c"), "a b/c");
+  assert.equal(await echo("/api/v1/settings", "x".repeat(100)), "x".repeat(64));
+  assert.match((await echo("/healthz"))!, /^[0-9a-f-]{36}$/);
 });

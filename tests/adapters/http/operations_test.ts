@@ -1,7 +1,7 @@
 /** /metrics, /readyz and /openapi.json on a running engine. */
 import assert from "node:assert/strict";
 import { Validator } from "@seriousme/openapi-schema-validator";
-import { createHttpApp } from "../../../adapters/http/http_app.ts";
+import { createHttpApp } from "../../../adapters/http/mod.ts";
 import { MemoryEventStore } from "../../../adapters/store/mod.ts";
 import { createJwtVerifier } from "../../../src/auth.ts";
 import { ActorSystem } from "../../../src/company_actor.ts";
@@ -113,9 +113,47 @@ Deno.test("/openapi.json is a valid OpenAPI 3.1 document that lists every HTTP r
       `${method} ${path} is not in /openapi.json`,
     );
   }
+  // …and nothing is documented that the app does not serve.
+  const served = new Set(routes.map((r) => `${r.method} ${r.path.replace(/:([a-z_]+)/g, "{$1}")}`));
+  for (const [path, methods] of Object.entries(doc.paths)) {
+    for (const method of Object.keys(methods as object)) {
+      assert.ok(served.has(`${method.toUpperCase()} ${path}`), `${method} ${path} is not served`);
+    }
+  }
+  for (
+    const path of [
+      "/healthz",
+      "/readyz",
+      "/metrics",
+      "/api/v1/demo",
+      "/api/v1/demo/tokens",
+      "/transfer_to_agent",
+      "/api/v1/conversations/{user_id}/messages",
+      "/api/v1/companies/{company_id}/events",
+      "/api/v1/settings",
+    ]
+  ) assert.ok(doc.paths[path], `${path} is documented`);
+  const conversation = doc.paths["/api/v1/conversations/{user_id}/messages"];
+  assert.ok(conversation.get && conversation.post && doc.paths["/api/v1/settings"].put);
+  // The schemas that validate are the ones documented, requests and responses alike.
   const transfer =
     doc.paths["/transfer_to_agent"].post.requestBody.content["application/json"].schema;
   assert.deepEqual(transfer.required?.sort(), ["company_id", "user_id"]);
+  assert.equal(transfer.properties.user_id.maxLength, 256);
+  assert.deepEqual(
+    doc.paths["/transfer_to_agent"].post.responses["200"].content["application/json"].schema
+      .required?.sort(),
+    ["ok", "user_id"],
+  );
+  assert.equal(
+    doc.paths["/transfer_to_agent"].post.responses["500"].content["application/json"].schema.$ref,
+    "#/components/schemas/Error",
+  );
+  assert.ok(
+    doc.components.schemas.Error.properties.error.properties.code.enum.includes("internal"),
+  );
+  const history = conversation.get.parameters.map((p: { name: string }) => p.name).sort();
+  assert.deepEqual(history, ["before", "limit", "user_id"]);
 });
 
 Deno.test("the try-it demo mints working tokens only when the server has a demo minter", async () => {
