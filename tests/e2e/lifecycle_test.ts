@@ -117,7 +117,8 @@ Deno.test("lifecycle: handoff → queued with position → auto-assigned → cha
       "conversation.resolved",
     ]);
     for (const r of hooks.accepted) {
-      assert.ok(await hooks.verifies(r, SECRET), `signature of ${r.body.type}`);
+      assert.ok(hooks.verifies(r, SECRET), `signature of ${r.body.type}`);
+      assert.ok(!hooks.verifies(r, `${SECRET}-other`), "another secret's HMAC does not match");
       assert.equal(r.id, r.body.id);
       assert.equal(r.body.user_id, "alice");
     }
