@@ -124,6 +124,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     store: storage,
     log,
     stateOf: (id): CompanyState => system.actor(id).state,
+    clock,
     allowPrivate: options.webhookAllowPrivate,
     ...options.webhookDelays,
   });

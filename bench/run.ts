@@ -9,6 +9,7 @@
 import { parseArgs } from "node:util";
 import { createEngine } from "../adapters/engine.ts";
 import { KvEventStore } from "../adapters/store/mod.ts";
+import { systemClock } from "../src/ports.ts";
 import {
   type CompanyCommand,
   type CompanyEvent,
@@ -437,7 +438,7 @@ log(`(d) recovery of ${recoveryEvents} events`);
     // A fresh engine each time (nothing listens, so nothing is published): a cold load.
     const { system, close } = await createEngine({
       storage: store,
-      clock: { now: () => 0 },
+      clock: { now: () => 0, setTimer: systemClock.setTimer },
       snapshotEvery: Number.MAX_SAFE_INTEGER,
     });
     const t0 = performance.now();

@@ -29,7 +29,14 @@ import {
   ConflictRetriesExhaustedError,
   VersionConflictError,
 } from "./errors.ts";
-import type { Clock, EventLog, Publisher, SnapshotStore, StoredEvent } from "./ports.ts";
+import type {
+  CancelTimer,
+  Clock,
+  EventLog,
+  Publisher,
+  SnapshotStore,
+  StoredEvent,
+} from "./ports.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { StoreHealth } from "./store_health.ts";
@@ -119,7 +126,8 @@ export class CompanyActor {
   #loaded = false;
   /** Presence seen by an earlier process is still to be reset, before the next command. */
   #resetPending = false;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Cancels the armed timer, if any. */
+  #cancelTimer: CancelTimer | undefined;
   #snapshotVersion = 0;
   /** Whether this actor has saved a snapshot yet. */
   #snapshotted = false;
@@ -172,22 +180,21 @@ export class CompanyActor {
   /** Cancels the actor's timer; commands still queued are answered first. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearTimeout(this.#timer);
+    this.#cancelTimer?.();
     await this.idle();
     await this.#snapshotting;
   }
 
   /** Arms one timer for the earliest of the state's pending timers. */
   #schedule(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#cancelTimer?.();
+    this.#cancelTimer = undefined;
     if (this.#stopped) return;
     const timers = pendingTimers(this.#state);
     if (timers.length === 0) return;
     const next = timers.reduce((a, b) => (b.due < a.due ? b : a));
-    const delay = Math.min(Math.max(next.due - this.deps.clock.now(), 0), 2 ** 31 - 1);
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
+    this.#cancelTimer = this.deps.clock.setTimer(() => {
+      this.#cancelTimer = undefined;
       // A timer runs outside any caller: what fails here is logged, never thrown at the process.
       try {
         if (this.deps.clock.now() < next.due) return this.#schedule();
@@ -198,7 +205,7 @@ export class CompanyActor {
           error: String(error),
         });
       }
-    }, delay);
+    }, next.due - this.deps.clock.now());
   }
 
   async #drain(): Promise<void> {
@@ -398,8 +405,9 @@ export class CompanyActor {
       );
     }
     // A timer whose command failed must fire again; not at once, the store is struggling.
-    clearTimeout(this.#timer);
-    if (!this.#stopped) this.#timer = setTimeout(() => this.#schedule(), 1000);
+    this.#cancelTimer?.();
+    this.#cancelTimer = undefined;
+    if (!this.#stopped) this.#cancelTimer = this.deps.clock.setTimer(() => this.#schedule(), 1000);
   }
 }
 

@@ -90,9 +90,17 @@ export interface Publisher {
   publish(companyId: string, deliveries: readonly Delivery[]): void;
 }
 
-/** The time, in Unix milliseconds. */
+/** Cancels a timer; calling it after the timer fired, or twice, does nothing. */
+export type CancelTimer = () => void;
+
+/**
+ * The time, in Unix milliseconds, and timers that run by it. Whatever waits for a time (grace
+ * periods, backoff, token expiry) asks the clock, so a test's clock can own every such wait.
+ */
 export interface Clock {
   now(): number;
+  /** Runs `fn` once, `ms` from now (at once for 0 or less); returns what cancels it. */
+  setTimer(fn: () => void, ms: number): CancelTimer;
 }
 
 /** Fresh unique ids. */
@@ -100,8 +108,17 @@ export interface Ids {
   next(): string;
 }
 
+/** The longest delay `setTimeout` holds (~24.8 days); callers re-check the time when it fires. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** The machine's clock. */
-export const systemClock: Clock = { now: () => Date.now() };
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer(fn, ms) {
+    const timer = setTimeout(fn, Math.min(Math.max(ms, 0), MAX_TIMER_MS));
+    return () => clearTimeout(timer);
+  },
+};
 
 /** Random UUIDs. */
 export const randomIds: Ids = { next: () => crypto.randomUUID() };

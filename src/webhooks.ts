@@ -8,7 +8,13 @@ import type { CompanyEvent, CompanyState, Settings } from "../domain/mod.ts";
 import { decode } from "./codec.ts";
 import type { CommitObserver } from "./company_actor.ts";
 import type { Logger } from "./log.ts";
-import type { CheckpointStore, EventLog, StoredEvent } from "./ports.ts";
+import {
+  type CheckpointStore,
+  type Clock,
+  type EventLog,
+  type StoredEvent,
+  systemClock,
+} from "./ports.ts";
 import { isPublicAddress, parseIp } from "./net_address.ts";
 
 /** The webhook event types. */
@@ -164,6 +170,8 @@ export interface WebhookDeps {
   /** The company's current state (from its actor): settings and `webhookSince`. */
   readonly stateOf: (companyId: string) => CompanyState;
   readonly fetch?: typeof fetch;
+  /** Times the waits between attempts (the system clock by default). */
+  readonly clock?: Clock;
   /** First retry delay in ms (doubles each attempt up to `maxDelayMs`). */
   readonly baseDelayMs?: number;
   readonly maxDelayMs?: number;
@@ -325,12 +333,12 @@ export class WebhookDispatcher implements CommitObserver {
     const signal = this.#stop.signal;
     if (signal.aborted) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      const cancel = (this.deps.clock ?? systemClock).setTimer(() => {
         signal.removeEventListener("abort", onAbort);
         resolve(true);
       }, ms);
       const onAbort = () => {
-        clearTimeout(timer);
+        cancel();
         resolve(false);
       };
       signal.addEventListener("abort", onAbort, { once: true });

@@ -1,6 +1,14 @@
 /** Test doubles shared by the runtime and adapter tests. */
 import type { Delivery } from "../domain/mod.ts";
-import type { Clock, Ids, NewEvent, Publisher, Storage, StoredEvent } from "../src/ports.ts";
+import type {
+  CancelTimer,
+  Clock,
+  Ids,
+  NewEvent,
+  Publisher,
+  Storage,
+  StoredEvent,
+} from "../src/ports.ts";
 
 /** Records every published delivery with its company. */
 export class RecordingPublisher implements Publisher {
@@ -10,12 +18,77 @@ export class RecordingPublisher implements Publisher {
   }
 }
 
-/** A clock that moves only when told. */
+/**
+ * A clock that moves only when told, and owns the timers set on it: `advance` fires each
+ * timer that falls due, in order of due time, with `now()` at that time. Nothing runs by
+ * itself (a timer set for 0 ms waits for `advance(0)`), so a test steps through grace
+ * periods and backoff without sleeping.
+ */
 export class FakeClock implements Clock {
+  #timers: FakeTimer[] = [];
+  #armed: { test: (delay: number) => boolean; resolve: (delay: number) => void }[] = [];
+  #order = 0;
+
   constructor(public time = 1_764_043_200_000) {}
+
   now(): number {
     return this.time;
   }
+
+  setTimer(fn: () => void, ms: number): CancelTimer {
+    const timer = { due: this.time + Math.max(ms, 0), order: this.#order++, fn };
+    this.#timers.push(timer);
+    const delay = timer.due - this.time;
+    this.#armed = this.#armed.filter((w) => (w.test(delay) ? (w.resolve(delay), false) : true));
+    return () => {
+      this.#timers = this.#timers.filter((t) => t !== timer);
+    };
+  }
+
+  /** The delays from now of the timers still armed, soonest first. */
+  pending(): number[] {
+    return this.#timers.map((t) => t.due - this.time).sort((a, b) => a - b);
+  }
+
+  /**
+   * Resolves with the delay of an armed timer that passes `test` (one already armed, or the
+   * next one set): how a test waits for the code under test to start waiting. Rejects after
+   * `withinMs` of real time, naming what is armed, rather than hang.
+   */
+  armed(test: (delay: number) => boolean = () => true, withinMs = 5000): Promise<number> {
+    const now = this.#timers.map((t) => t.due - this.time).find(test);
+    if (now !== undefined) return Promise.resolve(now);
+    const { promise, resolve, reject } = Promise.withResolvers<number>();
+    const waiter = { test, resolve: (delay: number) => (clearTimeout(guard), resolve(delay)) };
+    const guard = setTimeout(() => {
+      this.#armed = this.#armed.filter((w) => w !== waiter);
+      reject(new Error(`no such timer was armed; armed: [${this.pending().join(", ")}] ms`));
+    }, withinMs);
+    this.#armed.push(waiter);
+    return promise;
+  }
+
+  /** Moves the time `ms` forward, firing every timer due by then, each at its due time. */
+  advance(ms: number): void {
+    const until = this.time + ms;
+    for (;;) {
+      const next = this.#timers
+        .filter((t) => t.due <= until)
+        .sort((a, b) => a.due - b.due || a.order - b.order)[0];
+      if (!next) break;
+      this.#timers = this.#timers.filter((t) => t !== next);
+      this.time = Math.max(this.time, next.due);
+      next.fn();
+    }
+    this.time = until;
+  }
+}
+
+interface FakeTimer {
+  readonly due: number;
+  /** Timers due at one time fire in the order they were set. */
+  readonly order: number;
+  readonly fn: () => void;
 }
 
 /** Ids `id-1`, `id-2`, … */

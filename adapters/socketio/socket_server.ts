@@ -29,7 +29,14 @@ import { DEFAULT_MAX_SOCKETS, Presence, type Timers } from "../../src/presence.t
 import type { Metrics } from "../../src/metrics.ts";
 import { AuthError, type JwtVerifier, type Principal } from "../../src/auth.ts";
 import { type Logger, silentLogger } from "../../src/log.ts";
-import type { Clock, EventLog, HistoryIndex, Ids, Publisher } from "../../src/ports.ts";
+import type {
+  CancelTimer,
+  Clock,
+  EventLog,
+  HistoryIndex,
+  Ids,
+  Publisher,
+} from "../../src/ports.ts";
 import { describe, Id, jsonProblem } from "../schemas.ts";
 import { coalesceWrites, holdWrites } from "./_coalesce.ts";
 
@@ -229,21 +236,21 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Se
 
   // Presence the store refused, to record again; the server's close ends the retries.
   let closed = false;
-  const retries = new Set<ReturnType<typeof setTimeout>>();
+  const retries = new Set<CancelTimer>();
   const retry = (delay: number, run: () => Promise<void>) => {
     if (closed) return;
     // Jittered, so the sockets of a company do not all come back at once.
-    const timer = setTimeout(() => {
-      retries.delete(timer);
+    const cancel = deps.clock.setTimer(() => {
+      retries.delete(cancel);
       run().catch((cause) =>
         deps.log.error("socket.presence_retry_failed", { error: String(cause) })
       );
     }, delay * (0.5 + Math.random() / 2));
-    retries.add(timer);
+    retries.add(cancel);
   };
   httpServer.once("close", () => {
     closed = true;
-    for (const timer of retries) clearTimeout(timer);
+    for (const cancel of retries) cancel();
     retries.clear();
   });
 
@@ -660,16 +667,15 @@ function resumeCursor(socket: Socket): number | undefined {
 
 /** Ends the connection when its token expires (DESIGN §4); returns a cancel function. */
 function expireAt(socket: Socket, expiresAt: number, clock: Clock): () => void {
-  let timer: ReturnType<typeof setTimeout>;
+  let cancel: CancelTimer;
   const arm = () => {
-    // setTimeout holds at most ~24.8 days; a longer-lived token re-arms when that fires.
-    const delay = Math.min(Math.max(expiresAt - clock.now(), 0), 2 ** 31 - 1);
-    timer = setTimeout(() => {
+    // A timer holds at most ~24.8 days; a longer-lived token re-arms when that fires.
+    cancel = clock.setTimer(() => {
       if (clock.now() < expiresAt) return arm();
       socket.emit("error", { code: "unauthorized", message: "expired: the token has expired" });
       socket.disconnect(true);
-    }, delay);
+    }, expiresAt - clock.now());
   };
   arm();
-  return () => clearTimeout(timer);
+  return () => cancel();
 }

@@ -1,12 +1,26 @@
 /** Presence, messages and handoff: the predecessor's flows, as domain specs. */
 import assert from "node:assert/strict";
 import type { Delivery } from "../../domain/mod.ts";
-import { decide } from "../../domain/mod.ts";
-import { at, cmd, ev, given, MANUAL } from "./_spec.ts";
+import {
+  assigned,
+  at,
+  connect,
+  connected,
+  disconnect,
+  disconnected,
+  given,
+  handedOff,
+  handoff,
+  MANUAL,
+  opened,
+  presenceReset,
+  queued,
+  resetPresence,
+  send,
+  sent,
+} from "./_spec.ts";
 
 const AGENTS = { kind: "agents" } as const;
-const alice = { userId: "alice", role: "user" } as const;
-const bob = { userId: "bob", role: "agent" } as const;
 
 /** Only the deliveries of the named client events. */
 function only(deliveries: Delivery[], ...events: string[]): Delivery[] {
@@ -29,16 +43,21 @@ function message(seq: number, from: string, role: string, text: string, userId =
 // Connect / Disconnect ------------------------------------------------------------------
 
 Deno.test("decide() Connect of a user records the socket and tells the agents", () => {
-  const out = given(ev.connected("bob", "agent")).when(cmd.connect("alice", "user"))
-    .then(ev.connected("alice", "user"));
+  const out = given(connected({ user: "bob", role: "agent" })).when(
+    connect({ user: "alice", role: "user" }),
+  )
+    .then(connected({ user: "alice", role: "user" }));
   assert.deepEqual(out.deliveries(), [
     { to: AGENTS, event: "user_connected", payload: { user_id: "alice" } },
   ]);
 });
 
 Deno.test("decide() Connect of an agent sends that socket the online users and the queue", () => {
-  const out = given(ev.connected("alice", "user"), ev.connected("carol", "user"))
-    .when(cmd.connect("bob", "agent")).then(ev.connected("bob", "agent"));
+  const out = given(
+    connected({ user: "alice", role: "user" }),
+    connected({ user: "carol", role: "user" }),
+  )
+    .when(connect({ user: "bob", role: "agent" })).then(connected({ user: "bob", role: "agent" }));
   const socket = { kind: "socket", socketId: "bob-s1" };
   assert.deepEqual(only(out.deliveries(), "user_list", "queue"), [
     { to: socket, event: "user_list", payload: { users: ["alice", "carol"] } },
@@ -47,8 +66,8 @@ Deno.test("decide() Connect of an agent sends that socket the online users and t
 });
 
 Deno.test("decide() Connect of a user's second tab records nothing and does not announce them again", () => {
-  const notify = given(ev.connected("alice", "user"), ev.opened("alice"))
-    .when(cmd.connect("alice", "user", "alice-s2")).thenOnlyNotifies();
+  const notify = given(connected({ user: "alice", role: "user" }), opened({ user: "alice" }))
+    .when(connect({ user: "alice", role: "user", socket: "alice-s2" })).thenOnlyNotifies();
   // The tab is told what a first socket is told about the present, and nobody else is told.
   assert.deepEqual(notify.map((d) => [d.to, d.event]), [
     [{ kind: "socket", socketId: "alice-s2" }, "conversation"],
@@ -56,8 +75,10 @@ Deno.test("decide() Connect of a user's second tab records nothing and does not 
 });
 
 Deno.test("decide() Connect of an agent's second tab records nothing and sends that tab the users and the queue", () => {
-  const notify = given(ev.connected("alice", "user"), ev.connected("bob", "agent"))
-    .when(cmd.connect("bob", "agent", "bob-s2")).thenOnlyNotifies();
+  const notify = given(
+    connected({ user: "alice", role: "user" }),
+    connected({ user: "bob", role: "agent" }),
+  ).when(connect({ user: "bob", role: "agent", socket: "bob-s2" })).thenOnlyNotifies();
   const socket = { kind: "socket", socketId: "bob-s2" };
   assert.deepEqual(only([...notify], "user_list", "queue"), [
     { to: socket, event: "user_list", payload: { users: ["alice"] } },
@@ -67,52 +88,75 @@ Deno.test("decide() Connect of an agent's second tab records nothing and sends t
 });
 
 Deno.test("decide() Disconnect of an identity's last socket records it gone even if another socket was recorded", () => {
-  const out = given(ev.connected("alice", "user"))
+  const out = given(connected({ user: "alice", role: "user" }))
     .when({
       type: "Disconnect",
       data: { userId: "alice", role: "user", socketId: "alice-s9", at, last: true },
     })
-    .then(ev.disconnected("alice", "user"));
+    .then(disconnected({ user: "alice", role: "user" }));
   assert.deepEqual(out.deliveries(), [
     { to: AGENTS, event: "user_disconnected", payload: { user_id: "alice" } },
   ]);
-  given(ev.connected("alice", "user")).when(cmd.disconnect("alice", "user", "alice-s9"))
+  given(connected({ user: "alice", role: "user" }))
+    .when(disconnect({ user: "alice", role: "user", socket: "alice-s9" }))
     .thenNothingHappened();
 });
 
 Deno.test("decide() Connect of a socket already connected changes nothing", () => {
-  given(ev.connected("alice", "user")).when(cmd.connect("alice", "user")).thenNothingHappened();
+  given(connected({ user: "alice", role: "user" })).when(connect({ user: "alice", role: "user" }))
+    .thenNothingHappened();
 });
 
 Deno.test("decide() Connect with a bot identity is rejected", () => {
-  given().when(cmd.connect("botty", "bot")).thenRejects("forbidden");
+  given().when(connect({ user: "botty", role: "bot" })).thenRejects("forbidden");
 });
 
 Deno.test("decide() Disconnect of a user's last socket tells the agents", () => {
-  const out = given(ev.connected("alice", "user")).when(cmd.disconnect("alice", "user"))
-    .then(ev.disconnected("alice", "user"));
+  const out = given(connected({ user: "alice", role: "user" })).when(
+    disconnect({ user: "alice", role: "user" }),
+  )
+    .then(disconnected({ user: "alice", role: "user" }));
   assert.deepEqual(out.deliveries(), [
     { to: AGENTS, event: "user_disconnected", payload: { user_id: "alice" } },
   ]);
 });
 
 Deno.test("decide() Disconnect of one of two tabs keeps the user online", () => {
-  const history = [ev.connected("alice", "user"), ev.connected("alice", "user", "alice-s2")];
-  const out = given(...history).when(cmd.disconnect("alice", "user"))
-    .then(ev.disconnected("alice", "user"));
+  const history = [
+    connected({ user: "alice", role: "user" }),
+    connected({ user: "alice", role: "user", socket: "alice-s2" }),
+  ];
+  const out = given(...history).when(disconnect({ user: "alice", role: "user" }))
+    .then(disconnected({ user: "alice", role: "user" }));
   assert.deepEqual(out.deliveries(), []);
-  assert.deepEqual(given(...history, ev.disconnected("alice", "user")).state.users.get("alice"), [
-    "alice-s2",
+  // Online on her second tab only: an agent is shown her, and closing that tab announces her gone.
+  const left = [...history, disconnected({ user: "alice", role: "user" })];
+  const agent = given(...left).when(connect({ user: "bob", role: "agent" }))
+    .then(connected({ user: "bob", role: "agent" }));
+  assert.deepEqual(only(agent.deliveries(), "user_list"), [
+    {
+      to: { kind: "socket", socketId: "bob-s1" },
+      event: "user_list",
+      payload: { users: ["alice"] },
+    },
   ]);
+  const last = given(...left).when(disconnect({ user: "alice", role: "user", socket: "alice-s2" }))
+    .then(disconnected({ user: "alice", role: "user", socket: "alice-s2" }));
+  assert.deepEqual(only(last.deliveries(), "user_disconnected"), [
+    { to: AGENTS, event: "user_disconnected", payload: { user_id: "alice" } },
+  ]);
+  given(...left).when(disconnect({ user: "alice", role: "user" })).thenNothingHappened();
 });
 
 Deno.test("decide() Disconnect of an unknown socket changes nothing", () => {
-  given().when(cmd.disconnect("alice", "user")).thenNothingHappened();
+  given().when(disconnect({ user: "alice", role: "user" })).thenNothingHappened();
 });
 
 Deno.test("decide() Disconnect of an agent's last socket tells the agents they are offline", () => {
-  const out = given(ev.connected("bob", "agent")).when(cmd.disconnect("bob", "agent"))
-    .then(ev.disconnected("bob", "agent"));
+  const out = given(connected({ user: "bob", role: "agent" })).when(
+    disconnect({ user: "bob", role: "agent" }),
+  )
+    .then(disconnected({ user: "bob", role: "agent" }));
   assert.deepEqual(out.deliveries(), [
     {
       to: AGENTS,
@@ -123,26 +167,40 @@ Deno.test("decide() Disconnect of an agent's last socket tells the agents they a
 });
 
 Deno.test("decide() ResetPresence clears everyone online, and does nothing when nobody is", () => {
-  given().when({ type: "ResetPresence", data: { at } }).thenNothingHappened();
-  const reset = { type: "PresenceReset", at, data: {} } as const;
-  const out = given(ev.connected("alice", "user"), ev.connected("bob", "agent"))
-    .when({ type: "ResetPresence", data: { at } }).then(reset);
+  given().when(resetPresence()).thenNothingHappened();
+  const online = [
+    connected({ user: "alice", role: "user" }),
+    connected({ user: "bob", role: "agent" }),
+  ];
+  const out = given(...online).when(resetPresence()).then(presenceReset());
   assert.deepEqual(out.deliveries(), []);
-  const state = given(ev.connected("alice", "user"), ev.connected("bob", "agent"), reset).state;
-  assert.equal(state.users.size, 0);
-  assert.deepEqual(state.agents.get("bob")?.sockets, []);
+  // Nobody is online after it: an agent connecting is shown no users and no other agent, and
+  // the sockets from before are unknown (closing them records nothing).
+  const reset = [...online, presenceReset()];
+  const dave = given(...reset).when(connect({ user: "dave", role: "agent" }))
+    .then(connected({ user: "dave", role: "agent" }));
+  assert.deepEqual(only(dave.deliveries(), "user_list", "agent_status").map((d) => d.payload), [
+    { users: [] },
+    { agent_id: "dave", status: "available", load: 0, capacity: 5 },
+  ]);
+  given(...reset).when(disconnect({ user: "alice", role: "user" })).thenNothingHappened();
+  given(...reset).when(disconnect({ user: "bob", role: "agent" })).thenNothingHappened();
 });
 
 // SendMessage -------------------------------------------------------------------------
 
 Deno.test("decide() SendMessage from a user opens a queued conversation and reaches every agent", () => {
-  const history = [MANUAL, ev.connected("alice", "user"), ev.connected("bob", "agent")];
+  const history = [
+    MANUAL,
+    connected({ user: "alice", role: "user" }),
+    connected({ user: "bob", role: "agent" }),
+  ];
   const out = given(...history)
-    .when(cmd.send(alice, "alice", "hi", "alice-s1"))
+    .when(send({ from: "alice", text: "hi", socket: "alice-s1" }))
     .then(
-      ev.opened("alice"),
-      ev.queued("alice", "message"),
-      ev.sent("alice", "alice", "user", "hi", "m-hi", "alice-s1"),
+      opened({ user: "alice" }),
+      queued({ user: "alice", reason: "message" }),
+      sent({ from: "alice", text: "hi", socket: "alice-s1" }),
     );
   assert.deepEqual(only(out.deliveries(), "message"), [
     { to: AGENTS, event: "message", payload: message(6, "alice", "user", "hi") },
@@ -155,12 +213,12 @@ Deno.test("decide() SendMessage from a user opens a queued conversation and reac
   ]);
   // Other tabs are not recorded, so the copy is always addressed (the adapter skips it when the
   // sending socket is alone); a sender who is not online gets no copy.
-  const offline = given(MANUAL, ev.connected("bob", "agent"))
-    .when(cmd.send(alice, "alice", "hi", "alice-s1"))
+  const offline = given(MANUAL, connected({ user: "bob", role: "agent" }))
+    .when(send({ from: "alice", text: "hi", socket: "alice-s1" }))
     .then(
-      ev.opened("alice"),
-      ev.queued("alice", "message"),
-      ev.sent("alice", "alice", "user", "hi", "m-hi", "alice-s1"),
+      opened({ user: "alice" }),
+      queued({ user: "alice", reason: "message" }),
+      sent({ from: "alice", text: "hi", socket: "alice-s1" }),
     );
   assert.deepEqual(only(offline.deliveries(), "message").map((d) => d.to), [AGENTS]);
 });
@@ -168,15 +226,15 @@ Deno.test("decide() SendMessage from a user opens a queued conversation and reac
 Deno.test("decide() SendMessage from an agent reaches the named user and the agent's other tabs", () => {
   const out = given(
     MANUAL,
-    ev.connected("alice", "user"),
-    ev.connected("bob", "agent"),
-    ev.connected("bob", "agent", "bob-s2"),
-    ev.opened("alice"),
-    ev.queued("alice"),
-    ev.assigned("alice", "bob"),
+    connected({ user: "alice", role: "user" }),
+    connected({ user: "bob", role: "agent" }),
+    connected({ user: "bob", role: "agent", socket: "bob-s2" }),
+    opened({ user: "alice" }),
+    queued({ user: "alice" }),
+    assigned({ user: "alice", agent: "bob" }),
   )
-    .when(cmd.send(bob, "alice", "hello", "bob-s1"))
-    .then(ev.sent("alice", "bob", "agent", "hello", "m-hello", "bob-s1"));
+    .when(send({ from: "bob", role: "agent", user: "alice", text: "hello", socket: "bob-s1" }))
+    .then(sent({ from: "bob", role: "agent", user: "alice", text: "hello", socket: "bob-s1" }));
   assert.deepEqual(only(out.deliveries(), "message"), [
     {
       to: { kind: "user", userId: "alice" },
@@ -195,33 +253,37 @@ Deno.test("decide() SendMessage from an agent reaches the named user and the age
 });
 
 Deno.test("decide() SendMessage in an open conversation does not open another", () => {
-  given(ev.opened("alice"), ev.queued("alice", "message")).when(cmd.send(alice, "alice", "again"))
-    .then(ev.sent("alice", "alice", "user", "again"));
+  given(opened({ user: "alice" }), queued({ user: "alice", reason: "message" })).when(
+    send({ from: "alice", text: "again" }),
+  )
+    .then(sent({ from: "alice", text: "again" }));
 });
 
 Deno.test("decide() SendMessage with blank content is rejected", () => {
-  given().when(cmd.send(alice, "alice", "  \n ")).thenRejects("invalid_payload");
+  given().when(send({ from: "alice", text: "  \n " })).thenRejects("invalid_payload");
 });
 
 Deno.test("decide() SendMessage from a bot is rejected", () => {
-  given().when(cmd.send({ userId: "b", role: "bot" }, "alice", "hi")).thenRejects("forbidden");
+  given().when(send({ from: "b", role: "bot", user: "alice", text: "hi" })).thenRejects(
+    "forbidden",
+  );
 });
 
 Deno.test("decide() SendMessage from a user into another user's conversation is rejected", () => {
-  given().when(cmd.send(alice, "carol", "psst")).thenRejects("forbidden");
+  given().when(send({ from: "alice", user: "carol", text: "psst" })).thenRejects("forbidden");
 });
 
 Deno.test("deliveries() a user's message sent with no agent online reaches the first agent who connects", () => {
   const history = [
     MANUAL,
-    ev.connected("alice", "user"),
-    ev.opened("alice"),
-    ev.handedOff("alice", "needs a refund"),
-    ev.queued("alice"),
-    ev.sent("alice", "alice", "user", "anyone?"),
+    connected({ user: "alice", role: "user" }),
+    opened({ user: "alice" }),
+    handedOff({ user: "alice", context: "needs a refund" }),
+    queued({ user: "alice" }),
+    sent({ from: "alice", text: "anyone?" }),
   ];
-  const out = given(...history).when(cmd.connect("bob", "agent")).then(
-    ev.connected("bob", "agent"),
+  const out = given(...history).when(connect({ user: "bob", role: "agent" })).then(
+    connected({ user: "bob", role: "agent" }),
   );
   const socket = { kind: "socket", socketId: "bob-s1" } as const;
   assert.deepEqual(only(out.deliveries(), "user_list", "chatbot_context", "message"), [
@@ -235,21 +297,25 @@ Deno.test("deliveries() a user's message sent with no agent online reaches the f
   ]);
   // While the conversation waits, the next agent to connect is shown them too; bob's second
   // tab is not shown them again; once it is assigned, nobody is.
-  const later = given(...history, ev.connected("bob", "agent")).when(cmd.connect("dave", "agent"))
-    .then(ev.connected("dave", "agent"));
+  const later = given(...history, connected({ user: "bob", role: "agent" })).when(
+    connect({ user: "dave", role: "agent" }),
+  )
+    .then(connected({ user: "dave", role: "agent" }));
   assert.deepEqual(only(later.deliveries(), "message").map((d) => d.payload.content), ["anyone?"]);
-  const tab = given(...history, ev.connected("bob", "agent")).when(
-    cmd.connect("bob", "agent", "bob-s2"),
+  const tab = given(...history, connected({ user: "bob", role: "agent" })).when(
+    connect({ user: "bob", role: "agent", socket: "bob-s2" }),
   ).thenOnlyNotifies();
   assert.deepEqual(only([...tab], "message", "chatbot_context"), []);
-  const assigned = given(
+  const taken = given(
     ...history,
-    ev.connected("bob", "agent"),
-    ev.assigned("alice", "bob", "claim"),
+    connected({ user: "bob", role: "agent" }),
+    assigned({ user: "alice", agent: "bob", by: "claim" }),
   );
   assert.deepEqual(
     only(
-      assigned.when(cmd.connect("dave", "agent")).then(ev.connected("dave", "agent")).deliveries(),
+      taken.when(connect({ user: "dave", role: "agent" })).then(
+        connected({ user: "dave", role: "agent" }),
+      ).deliveries(),
       "message",
     ),
     [],
@@ -258,12 +324,12 @@ Deno.test("deliveries() a user's message sent with no agent online reaches the f
 
 Deno.test("deliveries() an agent's message to an offline user reaches the user's next connection", () => {
   const history = [
-    ev.opened("alice"),
-    ev.queued("alice"),
-    ev.sent("alice", "bob", "agent", "we fixed it"),
+    opened({ user: "alice" }),
+    queued({ user: "alice" }),
+    sent({ from: "bob", role: "agent", user: "alice", text: "we fixed it" }),
   ];
-  const out = given(...history).when(cmd.connect("alice", "user")).then(
-    ev.connected("alice", "user"),
+  const out = given(...history).when(connect({ user: "alice", role: "user" })).then(
+    connected({ user: "alice", role: "user" }),
   );
   assert.deepEqual(only(out.deliveries(), "message", "user_connected"), [
     { to: AGENTS, event: "user_connected", payload: { user_id: "alice" } },
@@ -273,16 +339,31 @@ Deno.test("deliveries() an agent's message to an offline user reaches the user's
       payload: message(3, "bob", "agent", "we fixed it"),
     },
   ]);
-  const after = given(...history, ev.connected("alice", "user"));
-  assert.deepEqual(after.state.conversations.get("alice")?.forUser, []);
+  // Shown once: her next tab, and her next connection, are not shown it again.
+  const after = [...history, connected({ user: "alice", role: "user" })];
+  const tab = given(...after).when(connect({ user: "alice", role: "user", socket: "alice-s2" }))
+    .thenOnlyNotifies();
+  assert.deepEqual(only([...tab], "message"), []);
+  const back = [...after, disconnected({ user: "alice", role: "user" })];
+  const again = given(...back).when(connect({ user: "alice", role: "user" }))
+    .then(connected({ user: "alice", role: "user" }));
+  assert.deepEqual(only(again.deliveries(), "message"), []);
 });
 
 // TransferToAgent ---------------------------------------------------------------------
 
 Deno.test("decide() TransferToAgent opens and queues a conversation and sends the context to the user and agents", () => {
-  const out = given(MANUAL, ev.connected("alice", "user"), ev.connected("bob", "agent"))
-    .when(cmd.handoff("alice", "wants a human"))
-    .then(ev.opened("alice"), ev.handedOff("alice", "wants a human"), ev.queued("alice"));
+  const out = given(
+    MANUAL,
+    connected({ user: "alice", role: "user" }),
+    connected({ user: "bob", role: "agent" }),
+  )
+    .when(handoff({ user: "alice", context: "wants a human" }))
+    .then(
+      opened({ user: "alice" }),
+      handedOff({ user: "alice", context: "wants a human" }),
+      queued({ user: "alice" }),
+    );
   assert.deepEqual(only(out.deliveries(), "chatbot_context"), [
     {
       to: { kind: "user", userId: "alice" },
@@ -298,71 +379,57 @@ Deno.test("decide() TransferToAgent opens and queues a conversation and sends th
 });
 
 Deno.test("decide() TransferToAgent during an open conversation adds context, never a second conversation", () => {
-  const history = [ev.opened("alice"), ev.handedOff("alice", "first"), ev.queued("alice")];
-  given(...history).when(cmd.handoff("alice", "second")).then(ev.handedOff("alice", "second"));
-  const state = given(...history, ev.handedOff("alice", "second")).state;
-  assert.equal(state.conversations.get("alice")?.context, "second");
-  assert.equal(state.conversations.size, 1);
-  assert.deepEqual(state.queue, ["alice"]);
+  const history = [
+    opened({ user: "alice" }),
+    handedOff({ user: "alice", context: "first" }),
+    queued({ user: "alice" }),
+  ];
+  const out = given(...history).when(handoff({ user: "alice", context: "second" }))
+    .then(handedOff({ user: "alice", context: "second" }));
+  assert.deepEqual(only(out.deliveries(), "chatbot_context").map((d) => d.payload), [
+    { context: "second" },
+    { context: "second", user_id: "alice" },
+  ]);
+  // An agent who connects sees one conversation, still in the queue, with the new context.
+  const bob = given(...history, handedOff({ user: "alice", context: "second" }))
+    .when(connect({ user: "bob", role: "agent" })).then(
+      connected({ user: "bob", role: "agent" }),
+      assigned({ user: "alice", agent: "bob" }),
+    );
+  assert.deepEqual(only(bob.deliveries(), "queue")[0].payload, {
+    queue: [{ user_id: "alice", conversation_id: "c-alice", position: 1, queued_at: at }],
+  });
+  const shown = only(bob.deliveries(), "conversation").filter((d) => d.to.kind === "socket");
+  assert.deepEqual(shown.map((d) => [d.payload.conversation_id, d.payload.context]), [
+    ["c-alice", "second"],
+  ]);
 });
 
-Deno.test("evolve() counts every event in the state's version", () => {
-  assert.equal(given(ev.opened("alice"), ev.sent("alice", "alice", "user", "x")).state.version, 2);
+Deno.test("evolve() counts every event in the state's version: the next message gets the seq after them", () => {
+  const out = given(
+    opened({ user: "alice" }),
+    queued({ user: "alice" }),
+    sent({ from: "alice", text: "x" }),
+  )
+    .when(send({ from: "alice", text: "y" })).then(sent({ from: "alice", text: "y" }));
+  assert.deepEqual(only(out.deliveries(), "message").map((d) => d.payload.seq), [4]);
 });
 
 Deno.test("decide() SendMessage resent with the same client id is answered with the first send and records nothing", () => {
-  const send = (text: string, clientId: string) => ({
-    type: "SendMessage" as const,
-    data: {
-      sender: alice,
-      userId: "alice",
-      text,
-      messageId: `m-${text}`,
-      conversationId: "c-alice",
-      clientId,
-      at,
-    },
+  const waiting = [MANUAL, opened({ user: "alice" }), queued({ user: "alice", reason: "message" })];
+  given(...waiting).when(send({ from: "alice", text: "hi", clientId: "k1" }))
+    .then(sent({ from: "alice", text: "hi", clientId: "k1" }));
+  const again = given(...waiting, sent({ from: "alice", text: "hi", clientId: "k1" }));
+  again.when(send({ from: "alice", text: "hi", clientId: "k1" })).thenDuplicateOf({
+    clientId: "k1",
+    messageId: "m-hi",
+    conversationId: "c-alice",
+    seq: 4,
   });
-  const first = given(MANUAL, ev.opened("alice"), ev.queued("alice", "message")).when(
-    send("hi", "k1"),
-  );
-  first.then({
-    type: "MessageSent",
-    at,
-    data: {
-      messageId: "m-hi",
-      conversationId: "c-alice",
-      userId: "alice",
-      senderId: "alice",
-      senderRole: "user",
-      text: "hi",
-      clientId: "k1",
-    },
-  });
-  const sent = {
-    type: "MessageSent" as const,
-    at,
-    data: {
-      messageId: "m-hi",
-      conversationId: "c-alice",
-      userId: "alice",
-      senderId: "alice",
-      senderRole: "user" as const,
-      text: "hi",
-      clientId: "k1",
-    },
-  };
-  const again = given(MANUAL, ev.opened("alice"), ev.queued("alice", "message"), sent);
-  const decision = decide(again.state, send("hi", "k1"));
-  assert.deepEqual(decision, {
-    ok: true,
-    events: [],
-    duplicateOf: { clientId: "k1", messageId: "m-hi", conversationId: "c-alice", seq: 4 },
-  });
-  // Another sender may use the same client id.
-  const bobSends = decide(again.state, {
-    ...send("yo", "k1"),
-    data: { ...send("yo", "k1").data, sender: bob },
-  });
-  assert.ok(bobSends.ok && bobSends.events.length > 0);
+  // Another sender may use the same client id: an agent's reply is recorded (and claims).
+  again.when(send({ from: "bob", role: "agent", user: "alice", text: "yo", clientId: "k1" }))
+    .then(
+      assigned({ user: "alice", agent: "bob", by: "reply" }),
+      sent({ from: "bob", role: "agent", user: "alice", text: "yo", clientId: "k1" }),
+    );
 });

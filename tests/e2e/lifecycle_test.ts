@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { KvEventStore } from "../../adapters/store/mod.ts";
 import { startEngine } from "../adapters/socketio/_harness.ts";
 import { webhookReceiver } from "./_webhook_receiver.ts";
+import { FakeClock } from "../_fakes.ts";
+import type { EventLog } from "../../src/ports.ts";
 
 type Conversation = {
   conversation_id: string;
@@ -24,6 +26,16 @@ async function api(url: string, method: string, path: string, token: string, bod
 }
 
 const SECRET = "whsec-test-0123456789";
+
+/** The seqs of the conversations requeued because their agent stayed away (the grace timer's). */
+async function requeues(store: EventLog, company: string): Promise<number[]> {
+  const found: number[] = [];
+  for await (const e of store.read(company)) {
+    const data = e.data as { reason?: string };
+    if (e.type === "ConversationQueued" && data.reason === "agent_offline") found.push(e.seq);
+  }
+  return found;
+}
 
 Deno.test("lifecycle: handoff → queued with position → auto-assigned → chat → transfer → resolve to bot, each announced by a signed webhook", async () => {
   const engine = await startEngine();
@@ -105,7 +117,8 @@ Deno.test("lifecycle: handoff → queued with position → auto-assigned → cha
       "conversation.resolved",
     ]);
     for (const r of hooks.accepted) {
-      assert.ok(await hooks.verifies(r, SECRET), `signature of ${r.body.type}`);
+      assert.ok(hooks.verifies(r, SECRET), `signature of ${r.body.type}`);
+      assert.ok(!hooks.verifies(r, `${SECRET}-other`), "another secret's HMAC does not match");
       assert.equal(r.id, r.body.id);
       assert.equal(r.body.user_id, "alice");
     }
@@ -155,7 +168,8 @@ Deno.test("lifecycle: two agents claim one conversation: exactly one wins, the o
 });
 
 Deno.test("lifecycle: an agent who disconnects gets their conversation re-queued after the grace period", async () => {
-  const engine = await startEngine();
+  const clock = new FakeClock(Date.now());
+  const engine = await startEngine(undefined, { clock });
   try {
     const bot = await engine.token("acme", "chatbot", "bot");
     await api(engine.url, "PUT", "/api/v1/settings", bot, { agent_grace_seconds: 1 });
@@ -166,14 +180,19 @@ Deno.test("lifecycle: an agent who disconnects gets their conversation re-queued
       company_id: "acme",
     });
     await alice.nextWhere<Conversation>("conversation", (c) => c.assignee === "bob");
-    const left = Date.now();
     await bob.close();
+    // The sockets' token expiries are armed too, an hour out; the grace timer is the 1 s one.
+    await clock.armed((delay) => delay === 1000);
+    clock.advance(999);
+    await engine.system.actor("acme").idle();
+    assert.deepEqual(await requeues(engine.store, "acme"), [], "not before the grace period");
+    clock.advance(1);
     const requeued = await alice.nextWhere<Conversation>(
       "conversation",
       (c) => c.status === "queued",
     );
-    assert.ok(Date.now() - left >= 900, "not before the grace period");
     assert.equal(requeued.queue_position, 1);
+    assert.equal((await requeues(engine.store, "acme")).length, 1);
     const dave = await engine.connect("acme", "dave", "admin");
     assert.equal(
       (await alice.nextWhere<Conversation>("conversation", (c) => c.status === "assigned"))
@@ -273,7 +292,8 @@ Deno.test("lifecycle: history is paginated by seq and scoped to the caller's com
 });
 
 Deno.test("webhooks: failed attempts are retried with backoff until accepted, each event once under one id", async () => {
-  const engine = await startEngine();
+  const clock = new FakeClock();
+  const engine = await startEngine(undefined, { clock });
   const hooks = await webhookReceiver({ failFirst: 3 });
   try {
     const bot = await engine.token("acme", "chatbot", "bot");
@@ -290,7 +310,14 @@ Deno.test("webhooks: failed attempts are retried with backoff until accepted, ea
       user_id: "ben",
       company_id: "acme",
     });
+    // The harness retries after 20 ms, doubling up to 100 ms.
+    for (const [attempt, wait] of [[1, 20], [2, 40], [3, 80]]) {
+      await hooks.attempts(attempt);
+      assert.equal(await clock.armed(), wait, `the wait after attempt ${attempt}`);
+      clock.advance(wait);
+    }
     await hooks.until(2);
+    assert.deepEqual(clock.pending(), [], "accepted calls are not retried");
     assert.equal(hooks.all.length, 5, "three refused attempts, then two accepted calls");
     assert.deepEqual(hooks.all.slice(0, 4).map((r) => r.id), Array(4).fill(hooks.accepted[0].id));
     assert.deepEqual(hooks.accepted.map((r) => r.body.user_id), ["alice", "ben"]);
@@ -349,7 +376,8 @@ Deno.test("webhooks: deliveries a stop left undone resume after a restart, from 
 });
 
 Deno.test("webhooks: a URL changed while an event is being retried delivers it to the new URL; a 4xx is not retried", async () => {
-  const engine = await startEngine();
+  const clock = new FakeClock();
+  const engine = await startEngine(undefined, { clock });
   const broken = await webhookReceiver();
   const fixed = await webhookReceiver();
   try {
@@ -363,8 +391,12 @@ Deno.test("webhooks: a URL changed while an event is being retried delivers it t
       user_id: "alice",
       company_id: "acme",
     });
+    await broken.attempts(1);
+    clock.advance(await clock.armed());
     await broken.attempts(2);
+    const wait = await clock.armed();
     await api(engine.url, "PUT", "/api/v1/settings", bot, { webhook_url: fixed.url });
+    clock.advance(wait);
     await fixed.until(1);
     assert.deepEqual(fixed.accepted.map((r) => [r.body.type, r.body.user_id]), [[
       "handoff.queued",

@@ -350,8 +350,9 @@ Deno.test("ActorSystem: a grace timer whose deliveries fail is logged and the ac
   const store = new MemoryEventStore();
   // Healthy until the agent has left; the timer's requeue is the first delivery that fails.
   const publisher = new ThrowingPublisher(4);
+  const clock = new FakeClock();
   const actors = new ActorSystem({ store, publisher, clock, log });
-  const changes = { agentGraceSeconds: 0 };
+  const changes = { agentGraceSeconds: 30 };
   await actors.dispatch("acme", { type: "ChangeSettings", data: { changes, at: clock.now() } });
   await actors.dispatch("acme", connect("bob", "agent"));
   await actors.dispatch("acme", userMessage("alice", "hi"));
@@ -359,6 +360,8 @@ Deno.test("ActorSystem: a grace timer whose deliveries fail is logged and the ac
     type: "Disconnect",
     data: { userId: "bob", role: "agent", socketId: "bob-s", at: clock.now() },
   });
+  assert.deepEqual(clock.pending(), [30_000], "the grace timer is armed for the grace period");
+  clock.advance(30_000);
   assert.equal((await log.next("actor.publish_failed")).company, "acme");
   await actors.idle();
   const requeued = [];
@@ -369,6 +372,45 @@ Deno.test("ActorSystem: a grace timer whose deliveries fail is logged and the ac
   assert.equal(requeued.length, 1, "the timer's events were recorded");
   const after = await actors.dispatch("acme", userMessage("alice", "still there?", 1));
   assert.ok(after.ok);
+  await actors.stop();
+});
+
+Deno.test("ActorSystem: a grace timer whose append fails fires again a second later and is recorded then", async () => {
+  const store = new FlakyStore(new MemoryEventStore());
+  const clock = new FakeClock();
+  const log = new RecordingLogger();
+  const actors = new ActorSystem({ store, publisher: new RecordingPublisher(), clock, log });
+  const changes = { agentGraceSeconds: 30 };
+  await actors.dispatch("acme", { type: "ChangeSettings", data: { changes, at: clock.now() } });
+  await actors.dispatch("acme", connect("bob", "agent"));
+  await actors.dispatch("acme", userMessage("alice", "hi"));
+  await actors.dispatch("acme", {
+    type: "Disconnect",
+    data: { userId: "bob", role: "agent", socketId: "bob-s", at: clock.now() },
+  });
+  const requeues = async () => {
+    const found = [];
+    for await (const e of store.read("acme")) {
+      if (
+        e.type === "ConversationQueued" &&
+        (e.data as { reason?: string }).reason === "agent_offline"
+      ) found.push(e.seq);
+    }
+    return found;
+  };
+  store.failing = true;
+  clock.advance(30_000);
+  await log.next("store.append_failed");
+  await actors.idle();
+  assert.deepEqual(await requeues(), []);
+  assert.deepEqual(clock.pending(), [1000], "tried again in a second, not at once");
+  store.failing = false;
+  clock.advance(999);
+  await actors.idle();
+  assert.deepEqual(await requeues(), [], "not before the second is up");
+  clock.advance(1);
+  await actors.idle();
+  assert.equal((await requeues()).length, 1, "the retried timer's requeue is recorded");
   await actors.stop();
 });
 

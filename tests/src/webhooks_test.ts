@@ -72,8 +72,9 @@ Deno.test("WebhookDispatcher: a host resolving to a private address is never cal
       return Promise.resolve(new Response("ok"));
     },
     resolveHost: () => Promise.resolve([address]),
-    baseDelayMs: 1,
-    maxDelayMs: 1,
+    clock,
+    baseDelayMs: 500,
+    maxDelayMs: 1000,
   });
   const system: ActorSystem = new ActorSystem({
     store,
@@ -93,11 +94,15 @@ Deno.test("WebhookDispatcher: a host resolving to a private address is never cal
       data: { userId: "alice", context: "", conversationId: "c-1", at: clock.now() },
     });
     assert.match(String((await refused).reason), /resolves to 10\.0\.0\.5/);
-    const again = await next("webhook.refused_target");
-    assert.ok(Number(again.attempt) >= 2, "a refusal is a failed attempt, retried");
+    assert.equal(await clock.armed(), 500, "a refusal is a failed attempt, retried after a wait");
+    const again = next("webhook.refused_target");
+    clock.advance(500);
+    assert.equal((await again).attempt, 2);
+    assert.equal(await clock.armed(), 1000, "the wait doubles");
     assert.deepEqual(called, [], "nothing was sent to the private address");
 
     address = "93.184.215.14";
+    clock.advance(1000);
     await sent.promise;
     assert.deepEqual(called, ["https://hooks.example/in"]);
   } finally {

@@ -3,7 +3,7 @@ import { io, type Socket } from "socket.io-client";
 import { createEngine } from "../../../adapters/engine.ts";
 import { MemoryEventStore } from "../../../adapters/store/mod.ts";
 import { silentLogger } from "../../../src/log.ts";
-import type { Storage } from "../../../src/ports.ts";
+import type { Clock, Storage } from "../../../src/ports.ts";
 import type { TrustProxy } from "../../../src/net_address.ts";
 import { SECRET, tokenFor } from "../../_tokens.ts";
 
@@ -22,6 +22,8 @@ export async function startEngine(
     resumeWindow?: number;
     resumeRate?: number;
     presenceTiming?: { flapWindowMs?: number; offlineDelayMs?: number };
+    /** Times grace periods, backoff and token expiry (a `FakeClock` lets a test step them). */
+    clock?: Clock;
   } = {},
 ) {
   const engine = await createEngine({

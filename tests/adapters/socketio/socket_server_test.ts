@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { SECRET, token, unsignedToken } from "../../_tokens.ts";
 import { startEngine } from "./_harness.ts";
-import { FlakyStore } from "../../_fakes.ts";
+import { FakeClock, FlakyStore } from "../../_fakes.ts";
 import { MemoryEventStore } from "../../../adapters/store/mod.ts";
 
 const FORGED = new TextEncoder().encode("not-the-server-secret-0123456789abcdef");
@@ -252,16 +252,27 @@ Deno.test("socket: bad payloads and unknown events get an error ack and change n
 });
 
 Deno.test("socket: a token that expires while connected ends the connection", async () => {
-  const engine = await startEngine();
+  const clock = new FakeClock(Date.now());
+  const engine = await startEngine(undefined, { clock });
   try {
-    const exp = Math.floor(Date.now() / 1000) + 2;
+    const exp = Math.floor(clock.now() / 1000) + 2;
     const client = engine.raw({
       auth: { token: await token({ company_id: "acme", user_id: "al", role: "user", exp }) },
     });
     await client.connected();
-    const reason = await new Promise((resolve) => client.socket.once("disconnect", resolve));
-    assert.equal(reason, "io server disconnect");
-    assert.ok(Date.now() >= exp * 1000 - 50);
+    const left = exp * 1000 - clock.now();
+    assert.equal(await clock.armed(), left, "the expiry is armed for the token's exp");
+    clock.advance(left - 1);
+    // A round trip: had the expiry fired, the server would have ended the socket before answering.
+    assert.equal((await client.request("history", {})).ok, true);
+    assert.equal(client.socket.connected, true);
+    const reason = new Promise((resolve) => client.socket.once("disconnect", resolve));
+    clock.advance(1);
+    assert.equal(await reason, "io server disconnect");
+    assert.deepEqual(client.all("error"), [{
+      code: "unauthorized",
+      message: "expired: the token has expired",
+    }]);
   } finally {
     await engine.close();
   }
@@ -490,7 +501,8 @@ Deno.test("http: with TRUST_PROXY=1 clients behind one proxy get separate bucket
 
 Deno.test("socket: while the store refuses writes, sockets still connect, resume and read history, sends answer unavailable; presence is recorded once writes work", async () => {
   const store = new FlakyStore(new MemoryEventStore());
-  const engine = await startEngine(store, { presenceRetryMs: 20 });
+  const clock = new FakeClock(Date.now());
+  const engine = await startEngine(store, { presenceRetryMs: 20, clock });
   try {
     const alice = await engine.connect("acme", "alice", "user");
     const sent = await alice.request("message", { to: "admin", content: "before" });
@@ -514,7 +526,11 @@ Deno.test("socket: while the store refuses writes, sockets still connect, resume
     assert.equal(bob.socket.connected, true);
     assert.deepEqual(bob.all("error"), []);
 
+    // The refused Connect is retried after a jittered wait of half to all of presenceRetryMs.
+    const wait = await clock.armed((delay) => delay <= 20);
+    assert.ok(wait >= 10, `a retry in ${wait} ms`);
     store.full = false;
+    clock.advance(wait);
     assert.deepEqual(await bob.next("user_list"), { users: ["alice"] }, "the retry recorded bob");
     const after = await bob.request("message", { user_id: "alice", content: "after" });
     assert.equal(after.ok, true);
