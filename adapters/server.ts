@@ -1,6 +1,7 @@
 /**
  * One port for both edges: a `node:http` server running the Hono app, with Socket.IO
- * attached to it (FIELD_NOTES: there is no Socket.IO server for `Deno.serve`).
+ * attached to it. There is no Socket.IO server for `Deno.serve` (docs/field_notes.md §Hono and
+ * Socket.IO in one Deno process), and Nagle's algorithm is off (same section).
  */
 import { createAdaptorServer } from "@hono/node-server";
 import type { Server as HttpServer } from "node:http";

@@ -28,7 +28,7 @@ export interface Participant {
   readonly role: Role;
 }
 
-/** Error codes shared by the domain, the acks and the HTTP answers (DESIGN §5.2). */
+/** Error codes shared by the domain, the acks and the HTTP answers (docs/design.md §5.2). */
 export const ERROR_CODES = [
   "invalid_payload",
   "unauthorized",

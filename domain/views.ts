@@ -1,6 +1,6 @@
 /**
  * Read-model views: what clients are shown of a company's state, as protocol payloads
- * (DESIGN §5). Pure reads of a state; routing and acks both use them.
+ * (docs/design.md §5). Pure reads of a state; routing and acks both use them.
  */
 import { isOnline, loadOf } from "./state.ts";
 import type { CompanyState, Conversation, Delivery, Role } from "./types.ts";
@@ -8,7 +8,7 @@ import type { CompanyState, Conversation, Delivery, Role } from "./types.ts";
 /** A client event's payload. */
 export type Payload = Delivery["payload"];
 
-/** The `message` payload: the predecessor's fields plus the engine's (DESIGN §5.2). */
+/** The `message` payload: the predecessor's fields plus the engine's (docs/design.md §5.2). */
 export function messagePayload(m: {
   seq: number;
   at: number;

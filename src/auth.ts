@@ -1,5 +1,5 @@
 /**
- * JWT verification (DESIGN §4). HS256 with a shared secret; the algorithm is pinned so a
+ * JWT verification (docs/design.md §4). HS256 with a shared secret; the algorithm is pinned so a
  * token cannot pick its own (`none`, or HS/RS confusion).
  */
 import {

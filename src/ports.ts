@@ -5,7 +5,7 @@
  */
 import type { Delivery } from "../domain/mod.ts";
 
-/** An event as the store keeps it: the export format of DESIGN §3. */
+/** An event as the store keeps it: the export format of docs/design.md §3. */
 export type StoredEvent<E extends NewEvent = NewEvent> = E & {
   readonly seq: number;
   readonly v: number;

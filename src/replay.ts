@@ -1,6 +1,6 @@
 /**
  * Export and replay of a company's log. An export is NDJSON, one stored event a line
- * (DESIGN §3), with secrets redacted. Replay folds it through the real `evolve` and
+ * (docs/design.md §3), with secrets redacted. Replay folds it through the real `evolve` and
  * `deliveries` and says, event by event, what changed and who received what.
  */
 import {

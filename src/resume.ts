@@ -21,7 +21,7 @@ export const RESUME_PAGE = 250;
 /** Replayed events per second per company, beyond which resumes are answered with a resync. */
 export const RESUME_RATE = 20_000;
 
-/** Extra connect tokens a resume of `events` takes from its address's limiter: one per 1,000. */
+/** Connect tokens a resume of `events` also takes from its identity's rate: one per 1,000. */
 export function resumeCost(events: number, window = RESUME_WINDOW): number {
   return Math.ceil(Math.min(Math.max(events, 0), window) / 1000);
 }

@@ -665,7 +665,7 @@ function resumeCursor(socket: Socket): number | undefined {
   return typeof n === "number" && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
-/** Ends the connection when its token expires (DESIGN §4); returns a cancel function. */
+/** Ends the connection when its token expires (docs/design.md §4); returns a cancel function. */
 function expireAt(socket: Socket, expiresAt: number, clock: Clock): () => void {
   let cancel: CancelTimer;
   const arm = () => {

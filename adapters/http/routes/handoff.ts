@@ -1,4 +1,4 @@
-/** `POST /transfer_to_agent` (DESIGN §5.1): the chatbot hands a user over to the agents. */
+/** `POST /transfer_to_agent` (docs/design.md §5.1): the chatbot hands a user over to the agents. */
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { JsonValue } from "../../../domain/mod.ts";
 import { Id } from "../../schemas.ts";

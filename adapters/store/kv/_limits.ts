@@ -1,8 +1,9 @@
 /**
- * Deno KV's limits (FIELD_NOTES): 65,536 bytes a value, 1,000 mutations, 819,200 bytes and
- * 81,920 bytes of keys (mutations' and checks') an atomic operation. Values are UTF-8 JSON, so
- * their size is known before the commit; so is a key's (`keyBytes`). Every part of the store
- * counts against these, so an oversized operation is split or refused instead of failing.
+ * Deno KV's limits (docs/field_notes.md §Deno KV limits): 65,536 bytes a value, 1,000
+ * mutations, 819,200 bytes and 81,920 bytes of keys (mutations' and checks') an atomic
+ * operation. Values are UTF-8 JSON, so their size is known before the commit; so is a key's
+ * (`keyBytes`). Every part of the store counts against these, so an oversized operation is
+ * split or refused instead of failing.
  *
  * A key's strings must be well-formed Unicode: Deno KV stores a lone surrogate as U+FFFD,
  * which would put "X\ud800" and "X\ufffd" under one key (`checkKey`).
