@@ -4,6 +4,11 @@
 // message seq this tab has seen (`auth.last_seq`, kept in sessionStorage), the selected
 // conversation is read with `history`, and unacknowledged replies are resent with their
 // `client_id`.
+//
+// One file of about 800 lines, on purpose: the console's parts (queue, conversation list, the open
+// conversation, actions, history, notifications) share one page's state, and splitting them would
+// thread that state through modules; what the console shares with the user page is in
+// chat_common.js, and the connection, outbox and resume are in chat_core.js.
 
 import {
   createSeqCursor,

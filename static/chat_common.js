@@ -2,6 +2,8 @@
 // message log, pending bubbles, the composer, typing. The connection, the outbox and resume are
 // chat_core.js, shared with the widget. Everything from the network is shown with textContent,
 // never as HTML.
+// Over 400 lines because it is every drawing helper the two pages share; each is small and
+// independent, so one module keeps the pages' import lists short.
 
 import { createOutbox, decodeToken, openConnection } from "./chat_core.js";
 
