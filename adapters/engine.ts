@@ -21,7 +21,7 @@ import {
 } from "../src/ports.ts";
 import { recoverAll, WebhookDispatcher } from "../src/webhooks.ts";
 import { type RunningServer, startServer } from "./server.ts";
-import { SocketIoPublisher } from "./socketio/socket_server.ts";
+import { SocketIoPublisher } from "./socketio/mod.ts";
 import { KvEventStore } from "./store/mod.ts";
 
 /** The settings an engine is built from: a `Config`'s, each optional, and what tests swap. */

@@ -8,7 +8,7 @@ import type { Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Server as IoServer } from "socket.io";
 import { createHttpApp, type HttpDeps } from "./http/mod.ts";
-import { attachSocketServer, type SocketDeps } from "./socketio/socket_server.ts";
+import { attachSocketServer, type SocketDeps } from "./socketio/mod.ts";
 
 /** A listening engine. */
 export interface RunningServer {

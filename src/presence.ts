@@ -8,19 +8,7 @@
  */
 import type { CompanyCommand, SocketRole } from "../domain/mod.ts";
 import type { Outcome } from "./company_actor.ts";
-import type { Clock } from "./ports.ts";
-
-/** The timers presence arms; tests pass fake ones. */
-export interface Timers {
-  set(callback: () => void, ms: number): unknown;
-  clear(handle: unknown): void;
-}
-
-/** The runtime's timers. */
-export const systemTimers: Timers = {
-  set: (callback, ms) => setTimeout(callback, ms),
-  clear: (handle) => clearTimeout(handle as number),
-};
+import type { CancelTimer, Clock } from "./ports.ts";
 
 /** The most sockets one user or agent holds in a company by default (`MAX_SOCKETS_PER_USER`). */
 export const DEFAULT_MAX_SOCKETS = 10;
@@ -32,8 +20,8 @@ export const OFFLINE_DELAY_MS = 1_000;
 /** What presence needs. */
 export interface PresenceDeps {
   dispatch(companyId: string, command: CompanyCommand): Promise<Outcome>;
+  /** Its time and its timers (deferred offline records, retries). */
   readonly clock: Clock;
-  readonly timers?: Timers;
   /** Sockets per identity per company (default 10); one more closes the oldest. */
   readonly maxSockets?: number;
   readonly flapWindowMs?: number;
@@ -57,8 +45,8 @@ interface Identity {
   online: boolean;
   /** It came back soon after going offline: its next offline record waits. */
   flapping: boolean;
-  /** A deferred offline record. */
-  timer: unknown;
+  /** Cancels a deferred offline record. */
+  cancelOffline: CancelTimer | undefined;
 }
 
 /** Tracks sockets per identity and dispatches only presence transitions. */
@@ -66,12 +54,9 @@ export class Presence {
   readonly #identities = new Map<string, Identity>();
   /** Identities recorded offline lately (oldest first), to tell a flap from a visit. */
   readonly #offlineAt = new Map<string, number>();
-  readonly #timers: Timers;
   #stopping = false;
 
-  constructor(readonly deps: PresenceDeps) {
-    this.#timers = deps.timers ?? systemTimers;
-  }
+  constructor(readonly deps: PresenceDeps) {}
 
   /** Open sockets of an identity, oldest first. */
   sockets(holder: Holder): readonly string[] {
@@ -86,13 +71,13 @@ export class Presence {
     const key = keyOf(holder);
     let identity = this.#identities.get(key);
     if (!identity) {
-      identity = { holder, sockets: [], online: false, flapping: false, timer: undefined };
+      identity = { holder, sockets: [], online: false, flapping: false, cancelOffline: undefined };
       this.#identities.set(key, identity);
     }
-    if (identity.timer !== undefined) {
+    if (identity.cancelOffline !== undefined) {
       // Back before its offline record was written: the log never sees it leave.
-      this.#timers.clear(identity.timer);
-      identity.timer = undefined;
+      identity.cancelOffline();
+      identity.cancelOffline = undefined;
     }
     identity.sockets.push(socketId);
     const max = this.deps.maxSockets || DEFAULT_MAX_SOCKETS;
@@ -137,7 +122,7 @@ export class Presence {
       return;
     }
     if (identity.flapping && !this.#stopping) {
-      identity.timer = this.#timers.set(
+      identity.cancelOffline = this.deps.clock.setTimer(
         () => this.#offline(key, identity, socketId),
         this.deps.offlineDelayMs ?? OFFLINE_DELAY_MS,
       );
@@ -150,14 +135,14 @@ export class Presence {
   stop(): void {
     this.#stopping = true;
     for (const [key, identity] of this.#identities) {
-      if (identity.timer === undefined) continue;
-      this.#timers.clear(identity.timer);
+      if (identity.cancelOffline === undefined) continue;
+      identity.cancelOffline();
       this.#offline(key, identity, "");
     }
   }
 
   #offline(key: string, identity: Identity, socketId: string): void {
-    identity.timer = undefined;
+    identity.cancelOffline = undefined;
     if (identity.sockets.length > 0) return;
     this.#identities.delete(key);
     const now = this.deps.clock.now();
@@ -183,7 +168,7 @@ export class Presence {
       data: { userId, role, socketId, at, last: true },
     }).then((outcome) => {
       if (outcome.ok || outcome.error.code !== "unavailable" || this.#stopping) return;
-      this.#timers.set(() => {
+      this.deps.clock.setTimer(() => {
         if (this.#identities.has(key) || this.#stopping) return;
         this.#recordOffline(key, holder, socketId, Math.min(delay * 2, 30_000));
       }, delay);

@@ -219,26 +219,3 @@ interface Waiter {
   readonly count: number;
   readonly resolve: (fields: Record<string, unknown>) => void;
 }
-
-/** Timers that fire only when told (`runAll`), for presence's deferred records. */
-export class FakeTimers {
-  #next = 0;
-  readonly #pending = new Map<number, () => void>();
-  set(callback: () => void, _ms: number): unknown {
-    const id = ++this.#next;
-    this.#pending.set(id, callback);
-    return id;
-  }
-  clear(handle: unknown): void {
-    this.#pending.delete(handle as number);
-  }
-  get size(): number {
-    return this.#pending.size;
-  }
-  /** Fires every pending timer. */
-  runAll(): void {
-    const due = [...this.#pending.values()];
-    this.#pending.clear();
-    due.forEach((f) => f());
-  }
-}

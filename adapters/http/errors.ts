@@ -5,8 +5,10 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ErrorCode } from "../../domain/mod.ts";
-import type { Outcome } from "../../src/company_actor.ts";
 import type { Logger } from "../../src/log.ts";
+import { Refusal, Unavailable } from "../refusal.ts";
+
+export { accepted, fromStore, Refusal, refuse, Unavailable } from "../refusal.ts";
 
 /** The HTTP status of each error code. */
 export const STATUS = {
@@ -20,42 +22,6 @@ export const STATUS = {
   unavailable: 503,
   internal: 500,
 } as const satisfies Record<ErrorCode, number>;
-
-/** A refusal with its error code: bad input, no right, no such thing, or a decision's `no`. */
-export class Refusal extends Error {
-  override name = "Refusal";
-  constructor(readonly code: ErrorCode, message: string) {
-    super(message);
-  }
-}
-
-/** The store (or what stands for it, such as a key set) failed: answered 503 `unavailable`. */
-export class Unavailable extends Error {
-  override name = "Unavailable";
-  constructor(cause: unknown) {
-    super("The server could not complete the request", { cause });
-  }
-}
-
-/** Throws a refusal. */
-export function refuse(code: ErrorCode, message: string): never {
-  throw new Refusal(code, message);
-}
-
-/** The outcome when the actor accepted the command; its rejection (or `unavailable`) thrown. */
-export function accepted(outcome: Outcome): Extract<Outcome, { ok: true }> {
-  if (!outcome.ok) refuse(outcome.error.code, outcome.error.message);
-  return outcome;
-}
-
-/** `work`'s result; any failure of it is the store's, answered `unavailable`. */
-export async function fromStore<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw new Unavailable(error);
-  }
-}
 
 const CODE_OF_STATUS = new Map<number, ErrorCode>(
   Object.entries(STATUS).map(([code, status]) => [status, code as ErrorCode]),

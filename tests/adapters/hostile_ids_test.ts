@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ERROR_CODES, isId } from "../../domain/mod.ts";
-import { roomOf } from "../../adapters/socketio/socket_server.ts";
+import { roomOf } from "../../adapters/socketio/mod.ts";
 import { KvEventStore } from "../../adapters/store/mod.ts";
 import { createJwtVerifier } from "../../src/auth.ts";
 import { anyId, EDGE_LENGTHS } from "../_ids.ts";

@@ -1,18 +1,16 @@
 import assert from "node:assert/strict";
 import { MemoryEventStore } from "../../adapters/store/mod.ts";
 import { ActorSystem } from "../../src/company_actor.ts";
-import { Presence } from "../../src/presence.ts";
-import { FakeClock, FakeTimers, RecordingPublisher } from "../_fakes.ts";
+import { OFFLINE_DELAY_MS, Presence } from "../../src/presence.ts";
+import { FakeClock, RecordingPublisher } from "../_fakes.ts";
 
 function setup(maxSockets?: number) {
   const store = new MemoryEventStore();
   const clock = new FakeClock();
-  const timers = new FakeTimers();
   const system = new ActorSystem({ store, publisher: new RecordingPublisher(), clock });
   const presence = new Presence({
     dispatch: (company, command) => system.dispatch(company, command),
     clock,
-    timers,
     maxSockets,
   });
   /** The presence events in the log. */
@@ -24,23 +22,23 @@ function setup(maxSockets?: number) {
     }
     return types;
   };
-  return { store, clock, timers, system, presence, recorded };
+  return { store, clock, system, presence, recorded };
 }
 
 const alice = { companyId: "acme", role: "user", userId: "alice" } as const;
 
 Deno.test("Presence: a single connect and disconnect are recorded at once", async () => {
-  const { presence, timers, recorded, system } = setup();
+  const { presence, clock, recorded, system } = setup();
   presence.open(alice, "s1");
   await presence.connect(alice, "s1", false);
   presence.close(alice, "s1");
-  assert.equal(timers.size, 0, "a normal disconnect is not deferred");
+  assert.deepEqual(clock.pending(), [], "a normal disconnect is not deferred");
   assert.deepEqual(await recorded(), ["SocketConnected", "SocketDisconnected"]);
   assert.equal(system.actor("acme").state.users.has("alice"), false);
 });
 
 Deno.test("Presence: 100 connect/disconnect cycles of one user write 4 presence events, not 200", async () => {
-  const { presence, timers, clock, recorded, system } = setup();
+  const { presence, clock, recorded, system } = setup();
   for (let i = 0; i < 100; i++) {
     clock.time += 50;
     presence.open(alice, `s${i}`);
@@ -51,7 +49,7 @@ Deno.test("Presence: 100 connect/disconnect cycles of one user write 4 presence 
   // Online, offline, back within the flap window (recorded), then every later cycle is absorbed.
   assert.deepEqual(await recorded(), ["SocketConnected", "SocketDisconnected", "SocketConnected"]);
   assert.equal(system.actor("acme").state.users.has("alice"), true, "gone is only deferred");
-  timers.runAll();
+  clock.advance(OFFLINE_DELAY_MS);
   assert.deepEqual(await recorded(), [
     "SocketConnected",
     "SocketDisconnected",
@@ -93,15 +91,15 @@ Deno.test("Presence: one socket more than the limit returns the identity's oldes
 });
 
 Deno.test("Presence: stop() writes a deferred offline record at once", async () => {
-  const { presence, timers, clock, recorded } = setup();
+  const { presence, clock, recorded } = setup();
   for (const s of ["s1", "s2"]) {
     clock.time += 100;
     presence.open(alice, s);
     await presence.connect(alice, s, false);
     presence.close(alice, s);
   }
-  assert.equal(timers.size, 1);
+  assert.deepEqual(clock.pending(), [OFFLINE_DELAY_MS], "the second offline is deferred");
   presence.stop();
-  assert.equal(timers.size, 0);
+  assert.deepEqual(clock.pending(), []);
   assert.deepEqual((await recorded()).at(-1), "SocketDisconnected");
 });

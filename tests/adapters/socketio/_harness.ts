@@ -2,8 +2,8 @@
 import { io, type Socket } from "socket.io-client";
 import { createEngine } from "../../../adapters/engine.ts";
 import { MemoryEventStore } from "../../../adapters/store/mod.ts";
-import { silentLogger } from "../../../src/log.ts";
-import type { Clock, Storage } from "../../../src/ports.ts";
+import { type Logger, silentLogger } from "../../../src/log.ts";
+import type { Clock, Ids, Storage } from "../../../src/ports.ts";
 import type { TrustProxy } from "../../../src/net_address.ts";
 import { SECRET, tokenFor } from "../../_tokens.ts";
 
@@ -24,6 +24,9 @@ export async function startEngine(
     presenceTiming?: { flapWindowMs?: number; offlineDelayMs?: number };
     /** Times grace periods, backoff and token expiry (a `FakeClock` lets a test step them). */
     clock?: Clock;
+    /** Ids for messages and conversations (a test makes them fail). */
+    ids?: Ids;
+    log?: Logger;
   } = {},
 ) {
   const engine = await createEngine({

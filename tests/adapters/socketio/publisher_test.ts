@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import type { Audience } from "../../../domain/mod.ts";
-import { roomOf, SocketIoPublisher } from "../../../adapters/socketio/socket_server.ts";
+import { roomOf, SocketIoPublisher } from "../../../adapters/socketio/mod.ts";
 import { anyId } from "../../_ids.ts";
 import { RecordingLogger } from "../../_fakes.ts";
 import { startEngine } from "./_harness.ts";
