@@ -11,7 +11,7 @@
  * resume shares with live delivery must sit beside the ones it does not.
  */
 import { evolve } from "./evolve/mod.ts";
-import { backlogSeenBy, isOnline, MAX_UNREAD } from "./state.ts";
+import { backlogSeenBy, isOnline, MAX_UNREAD, resolvedConversation } from "./state.ts";
 import type {
   Audience,
   CompanyEvent,
@@ -220,8 +220,8 @@ function userConnected(state: CompanyState, event: EventOf<"SocketConnected">): 
     ...(conversation?.status === "queued"
       ? [{ to: socket, event: "queue", payload: { position: positionOf(state, userId) } } as const]
       : []),
-    ...(first && !resumed ? conversation?.forUser ?? [] : []).map((p) =>
-      pendingDelivery(socket, conversation!, p, false)
+    ...(first && !resumed ? conversation?.forUser ?? [] : []).map((p, i) =>
+      pendingDelivery(socket, conversation!, p, false, i === 0 ? conversation!.forUserEarlier : 0)
     ),
   ];
 }
@@ -245,7 +245,9 @@ function agentConnected(
   const waiting = resumed ? [] : [...state.conversations.values()]
     .flatMap((c) => {
       const seen = backlogSeenBy(c, userId);
-      return c.forAgents.filter((p) => p.seq > seen).map((p) => ({ c, p }));
+      const earlier = earlierFor(c, seen);
+      return c.forAgents.filter((p) => p.seq > seen)
+        .map((p, i) => ({ c, p, earlier: i === 0 ? earlier : 0 }));
     })
     .sort((a, b) => a.p.seq - b.p.seq);
   return [
@@ -257,7 +259,7 @@ function agentConnected(
     ...(comingOnline
       ? [{ to: AGENTS, event: "agent_status", payload: agentView(after, userId) } as const]
       : []),
-    ...waiting.map(({ c, p }) => pendingDelivery(socket, c, p, true)),
+    ...waiting.map(({ c, p, earlier }) => pendingDelivery(socket, c, p, true, earlier)),
   ];
 }
 
@@ -333,18 +335,22 @@ function conversationMoved(
   after: CompanyState,
 ): Delivery[] {
   const { userId } = event.data;
-  const conversation = after.conversations.get(userId);
+  const was = before.conversations.get(userId);
+  // A closed conversation left the state: both sides are shown it as it was closed.
+  const conversation = after.conversations.get(userId) ??
+    (event.type === "ConversationResolved" && was ? resolvedConversation(was) : undefined);
   const assignee = event.type === "ConversationAssigned"
     ? event.data.agentId
     : event.type === "ConversationTransferred"
     ? event.data.toAgentId
     : undefined;
-  const was = before.conversations.get(userId);
-  const backlog = assignee && was
-    ? was.forAgents.filter((p) => p.seq > backlogSeenBy(was, assignee))
-    : [];
+  const seen = assignee && was ? backlogSeenBy(was, assignee) : 0;
+  const backlog = assignee && was ? was.forAgents.filter((p) => p.seq > seen) : [];
+  const earlier = was ? earlierFor(was, seen) : 0;
   return [
-    ...backlog.map((p) => pendingDelivery({ kind: "agent", userId: assignee! }, was!, p, true)),
+    ...backlog.map((p, i) =>
+      pendingDelivery({ kind: "agent", userId: assignee! }, was!, p, true, i === 0 ? earlier : 0)
+    ),
     ...(conversation ? conversationChanged(after, conversation) : []),
     ...queueChanges(before, after),
     ...agentLoadChanges(before, after, userId),
@@ -399,19 +405,33 @@ function agentLoadChanges(before: CompanyState, after: CompanyState, userId: str
     .map((id) => ({ to: AGENTS, event: "agent_status", payload: agentView(after, id) }));
 }
 
-/** Something kept for an absent side, as the delivery it would have been. */
+/**
+ * How many items kept for agents were dropped (the newest are kept) that an agent who has seen
+ * up to `seen` may not have been shown: all of them unless they saw past the newest dropped.
+ */
+function earlierFor(c: Conversation, seen: number): number {
+  return seen >= c.forAgentsEarlierUpTo ? 0 : c.forAgentsEarlier;
+}
+
+/**
+ * Something kept for an absent side, as the delivery it would have been. The first of a
+ * conversation's says how many earlier ones were not kept (`earlier`: read them in `history`).
+ */
 function pendingDelivery(
   to: Audience,
   conversation: Conversation,
   pending: Pending,
   forAgents: boolean,
+  earlier = 0,
 ): Delivery {
   const { userId, id: conversationId } = conversation;
+  const more: Payload = earlier > 0 ? { earlier } : {};
   if (pending.kind === "context") {
     const payload: Payload = forAgents
-      ? { context: pending.context, user_id: userId }
-      : { context: pending.context };
+      ? { context: pending.context, user_id: userId, ...more }
+      : { context: pending.context, ...more };
     return { to, event: "chatbot_context", payload };
   }
-  return { to, event: "message", payload: messagePayload({ ...pending, userId, conversationId }) };
+  const payload = messagePayload({ ...pending, userId, conversationId });
+  return { to, event: "message", payload: { ...payload, ...more } };
 }

@@ -2,7 +2,8 @@
  * The state a company starts from, and the questions every concern asks of it: who is
  * online, who holds what, who has room. Pure reads; nothing here changes a state.
  */
-import type { Agent, CompanyState, Conversation, Settings, SocketRole } from "./types.ts";
+import { PMap } from "./_pmap.ts";
+import type { Agent, CompanyState, Conversation, Pending, Settings, SocketRole } from "./types.ts";
 
 /** Settings of a company that never changed them. */
 export const DEFAULT_SETTINGS: Settings = {
@@ -20,15 +21,28 @@ export function initialState(): CompanyState {
     settings: DEFAULT_SETTINGS,
     users: new Map(),
     agents: new Map(),
-    conversations: new Map(),
+    onlineAgents: 0,
+    conversations: PMap.empty(),
     queue: [],
     webhookSince: 0,
-    sent: new Map(),
+    sent: PMap.empty(),
+    sentOrder: PMap.empty(),
   };
 }
 
-/** How many client ids are remembered per sender. */
-export const CLIENT_IDS_PER_SENDER = 100;
+/** How long a client id is remembered, at least (ms): a resend within it is recognised. */
+export const CLIENT_ID_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** How many client ids of the last day are remembered per sender, at most. */
+export const CLIENT_IDS_PER_SENDER = 1000;
+
+/** Of what is kept for an absent side, the newest this many; the history holds the rest. */
+export const KEPT_PER_CONVERSATION = 50;
+
+/** A seq as a key that sorts as the number does. */
+export function seqKey(seq: number): string {
+  return String(seq).padStart(16, "0");
+}
 
 /** Unread counts saturate: a conversation tracks its newest unread seqs only. */
 export const MAX_UNREAD = 100;
@@ -49,8 +63,7 @@ export function isOnline(agent: Agent | undefined): boolean {
 
 /** Whether any agent of the company is connected. */
 export function anyAgentOnline(state: CompanyState): boolean {
-  for (const agent of state.agents.values()) if (agent.sockets.length > 0) return true;
-  return false;
+  return state.onlineAgents > 0;
 }
 
 /** The conversations assigned to an agent, oldest assignment first. */
@@ -74,6 +87,18 @@ export function hasRoom(state: CompanyState, agentId: string): boolean {
   return loadOf(state, agentId) < state.settings.maxChatsPerAgent;
 }
 
+/** A conversation as it was when resolved, for the views of its last event (it leaves the state). */
+export function resolvedConversation(c: Conversation): Conversation {
+  return {
+    ...c,
+    status: "resolved",
+    assignee: null,
+    queuedAt: null,
+    forAgents: [],
+    backlogSeen: [],
+  };
+}
+
 /** The user's conversation if it is queued or assigned. */
 export function openConversation(state: CompanyState, userId: string): Conversation | undefined {
   const c = state.conversations.get(userId);
@@ -88,4 +113,25 @@ export function backlogSeenBy(c: Conversation, agentId: string): number {
 /** The key of a sender's remembered client ids. */
 export function senderKey(role: string, id: string): string {
   return `${role}:${id}`;
+}
+
+/** A conversation with `item` kept for agents: the newest `KEPT_PER_CONVERSATION` stay. */
+export function keptForAgents(c: Conversation, item: Pending): Conversation {
+  const forAgents = [...c.forAgents, item];
+  if (forAgents.length <= KEPT_PER_CONVERSATION) return { ...c, forAgents };
+  const dropped = forAgents.shift()!;
+  return {
+    ...c,
+    forAgents,
+    forAgentsEarlier: c.forAgentsEarlier + 1,
+    forAgentsEarlierUpTo: dropped.seq,
+  };
+}
+
+/** A conversation with `item` kept for the user: the newest `KEPT_PER_CONVERSATION` stay. */
+export function keptForUser(c: Conversation, item: Pending): Conversation {
+  const forUser = [...c.forUser, item];
+  if (forUser.length <= KEPT_PER_CONVERSATION) return { ...c, forUser };
+  forUser.shift();
+  return { ...c, forUser, forUserEarlier: c.forUserEarlier + 1 };
 }

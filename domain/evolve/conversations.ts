@@ -2,8 +2,8 @@
  * Conversation lifecycle evolutions: opened, handed off, queued, assigned or transferred,
  * resolved. The queue and the agents' assignment order move with them.
  */
-import { type Draft, withEntry } from "../_draft.ts";
-import { anyAgentOnline } from "../state.ts";
+import { type Draft, withEntry, without } from "../_draft.ts";
+import { anyAgentOnline, keptForAgents } from "../state.ts";
 import type { CompanyState, Conversation, EventOf } from "../types.ts";
 
 /** A user's new conversation, owned by the bot. */
@@ -22,8 +22,11 @@ export function conversationOpened(
     queuedAt: null,
     releasedBy: null,
     forAgents: [],
+    forAgentsEarlier: 0,
+    forAgentsEarlierUpTo: 0,
     backlogSeen: [],
     forUser: [],
+    forUserEarlier: 0,
     unreadByAgents: [],
     unreadByUser: [],
   };
@@ -45,10 +48,10 @@ export function handedOff(
   const next = { ...state, version: seq };
   const conversation = state.conversations.get(userId);
   if (!conversation) return next;
-  const forAgents = anyAgentOnline(state)
-    ? conversation.forAgents
-    : [...conversation.forAgents, { kind: "context", seq, at: event.at, context } as const];
-  const updated = { ...conversation, context, forAgents };
+  const withContext = { ...conversation, context };
+  const updated = anyAgentOnline(state)
+    ? withContext
+    : keptForAgents(withContext, { kind: "context", seq, at: event.at, context });
   return { ...next, conversations: withEntry(draft, state.conversations, userId, updated) };
 }
 
@@ -100,6 +103,8 @@ export function conversationAssigned(
     queuedAt: null,
     releasedBy: null,
     forAgents: [],
+    forAgentsEarlier: 0,
+    forAgentsEarlierUpTo: 0,
     backlogSeen: [],
   };
   const agent = state.agents.get(agentId);
@@ -113,7 +118,10 @@ export function conversationAssigned(
   };
 }
 
-/** Resolved: back to the bot, or closed. */
+/**
+ * Resolved: back to the bot, or closed. A closed conversation leaves the state: its messages
+ * are in the log and the history, and the user's next message opens a new one.
+ */
 export function conversationResolved(
   state: CompanyState,
   event: EventOf<"ConversationResolved">,
@@ -125,15 +133,19 @@ export function conversationResolved(
   if (!conversation) return next;
   const updated: Conversation = {
     ...conversation,
-    status: returnToBot ? "bot" : "resolved",
+    status: "bot",
     assignee: null,
     queuedAt: null,
     forAgents: [],
+    forAgentsEarlier: 0,
+    forAgentsEarlierUpTo: 0,
     backlogSeen: [],
   };
   return {
     ...next,
-    conversations: withEntry(draft, state.conversations, userId, updated),
+    conversations: returnToBot
+      ? withEntry(draft, state.conversations, userId, updated)
+      : without(draft, state.conversations, userId),
     queue: state.queue.includes(userId) ? state.queue.filter((u) => u !== userId) : state.queue,
   };
 }

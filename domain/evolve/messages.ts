@@ -1,7 +1,17 @@
 /** Message evolutions: a message sent (unread counts, what is kept for an absent side), read. */
-import { type Draft, withEntry } from "../_draft.ts";
-import { anyAgentOnline, CLIENT_IDS_PER_SENDER, MAX_UNREAD, senderKey } from "../state.ts";
-import type { CompanyState, Conversation, EventOf, Pending, SentRecord } from "../types.ts";
+import { type Draft, withEntry, without } from "../_draft.ts";
+import { PMap } from "../_pmap.ts";
+import {
+  anyAgentOnline,
+  CLIENT_ID_TTL_MS,
+  CLIENT_IDS_PER_SENDER,
+  keptForAgents,
+  keptForUser,
+  MAX_UNREAD,
+  senderKey,
+  seqKey,
+} from "../state.ts";
+import type { CompanyState, Conversation, EventOf, Pending } from "../types.ts";
 
 /** A message: remembered by client id, counted unread, kept if its readers are all away. */
 export function messageSent(
@@ -11,8 +21,9 @@ export function messageSent(
 ): CompanyState {
   const seq = state.version + 1;
   const { userId, senderRole, transcript, clientId } = event.data;
-  const sent = clientId === undefined ? state.sent : remembered(state, event, seq, draft);
-  const next = { ...state, version: seq, sent };
+  const next = clientId === undefined
+    ? { ...state, version: seq }
+    : { ...state, version: seq, ...remembered(state, event, seq, draft) };
   const conversation = state.conversations.get(userId);
   if (!conversation || transcript) return next;
   const fromUser = senderRole === "user";
@@ -31,25 +42,42 @@ export function messageSent(
       senderRole,
       text,
     };
-    updated = fromUser
-      ? { ...updated, forAgents: [...updated.forAgents, pending] }
-      : { ...updated, forUser: [...updated.forUser, pending] };
+    updated = fromUser ? keptForAgents(updated, pending) : keptForUser(updated, pending);
   }
   return { ...next, conversations: withEntry(draft, state.conversations, userId, updated) };
 }
 
-/** The sender's recent client ids with this message's added (the oldest forgotten). */
+/**
+ * The client ids remembered with this message's added, and those more than a day older than
+ * it forgotten: at most two of the oldest per message, so the work per message stays small and
+ * what is remembered is what the last day sent (up to a cap per sender).
+ */
 function remembered(
   state: CompanyState,
   event: EventOf<"MessageSent">,
   seq: number,
   draft: Draft,
-): ReadonlyMap<string, readonly SentRecord[]> {
+): Pick<CompanyState, "sent" | "sentOrder"> {
   const { clientId, messageId, conversationId, senderRole, senderId } = event.data;
+  const at = event.at;
   const key = senderKey(senderRole, senderId);
-  const record = { clientId: clientId!, messageId, conversationId, seq };
+  const record = { clientId: clientId!, messageId, conversationId, seq, at };
   const kept = [...(state.sent.get(key) ?? []), record].slice(-CLIENT_IDS_PER_SENDER);
-  return withEntry(draft, state.sent, key, kept);
+  let sent = withEntry(draft, state.sent, key, kept);
+  let sentOrder = withEntry(draft, state.sentOrder, seqKey(seq), { sender: key, at });
+  const cutoff = at - CLIENT_ID_TTL_MS;
+  for (let i = 0; i < 2; i++) {
+    const oldest = sentOrder instanceof PMap ? sentOrder.first() : undefined;
+    if (!oldest || oldest[1].at >= cutoff) break;
+    sentOrder = without(draft, sentOrder, oldest[0]);
+    const records = sent.get(oldest[1].sender);
+    if (!records) continue;
+    const fresh = records.filter((r) => r.at >= cutoff);
+    sent = fresh.length
+      ? withEntry(draft, sent, oldest[1].sender, fresh)
+      : without(draft, sent, oldest[1].sender);
+  }
+  return { sent, sentOrder };
 }
 
 function withUnread(unread: readonly number[], seq: number): readonly number[] {
