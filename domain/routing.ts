@@ -11,7 +11,14 @@
  * resume shares with live delivery must sit beside the ones it does not.
  */
 import { evolve } from "./evolve/mod.ts";
-import { backlogSeenBy, isOnline, MAX_UNREAD, resolvedConversation } from "./state.ts";
+import {
+  backlogSeenBy,
+  currentConversation,
+  inOpeningOrder,
+  isOnline,
+  MAX_UNREAD,
+  resolvedConversation,
+} from "./state.ts";
 import type {
   Audience,
   CompanyEvent,
@@ -210,7 +217,8 @@ function readRoutes(event: EventOf<"MessagesRead">): Delivery[] {
 function userConnected(state: CompanyState, event: EventOf<"SocketConnected">): Delivery[] {
   const { userId, socketId, resumed } = event.data;
   const socket = { kind: "socket", socketId } as const;
-  const conversation = state.conversations.get(userId);
+  // The open conversation, or the one closed last (its status, what was kept for the user).
+  const conversation = currentConversation(state, userId);
   const first = !state.users.has(userId);
   return [
     ...(first
@@ -239,7 +247,7 @@ function agentConnected(
   const { userId, socketId, resumed } = event.data;
   const socket = { kind: "socket", socketId } as const;
   const comingOnline = !isOnline(state.agents.get(userId));
-  const open = [...state.conversations.values()].filter(
+  const open = inOpeningOrder(state).filter(
     (c) => c.status === "queued" || c.status === "assigned",
   );
   const waiting = resumed ? [] : [...state.conversations.values()]
@@ -359,7 +367,7 @@ function conversationMoved(
 
 /** A read receipt, and the conversation whose unread count it moved. */
 function messagesRead(event: EventOf<"MessagesRead">, after: CompanyState): Delivery[] {
-  const conversation = after.conversations.get(event.data.userId);
+  const conversation = currentConversation(after, event.data.userId);
   return [
     ...readRoutes(event),
     ...(conversation ? conversationChanged(after, conversation) : []),

@@ -3,13 +3,23 @@
  * from one plus the events after it. Pure: the same state always gives the same JSON.
  */
 import { PMap } from "./_pmap.ts";
-import type { Agent, CompanyState, Conversation, SentAge, SentRecord, Settings } from "./types.ts";
+import { seqKey } from "./state.ts";
+import type {
+  Agent,
+  Closed,
+  CompanyState,
+  Conversation,
+  SentAge,
+  SentRecord,
+  Settings,
+} from "./types.ts";
 
 /**
  * The snapshot format's version: a snapshot of another version is ignored (full replay).
  * 2: only open conversations, client ids of the last day with their times.
+ * 3: conversations with the seq they were opened at; each user's last closed one, for a day.
  */
-export const SNAPSHOT_VERSION = 2;
+export const SNAPSHOT_VERSION = 3;
 
 /** The JSON form of a state. */
 export interface Snapshot {
@@ -23,6 +33,7 @@ export interface Snapshot {
   readonly webhookSince: number;
   readonly sent: [string, readonly SentRecord[]][];
   readonly sentOrder: [string, SentAge][];
+  readonly closed: [string, Closed][];
 }
 
 /** The snapshot of a state. */
@@ -38,6 +49,7 @@ export function toSnapshot(state: CompanyState): Snapshot {
     webhookSince: state.webhookSince,
     sent: [...state.sent],
     sentOrder: [...state.sentOrder],
+    closed: [...state.closed],
   };
 }
 
@@ -58,5 +70,7 @@ export function fromSnapshot(snapshot: Snapshot): CompanyState | null {
     webhookSince: snapshot.webhookSince,
     sent: PMap.from(snapshot.sent),
     sentOrder: PMap.from(snapshot.sentOrder),
+    closed: PMap.from(snapshot.closed),
+    closedOrder: PMap.from(snapshot.closed.map(([userId, c]) => [seqKey(c.seq), userId])),
   };
 }

@@ -27,6 +27,8 @@ export function initialState(): CompanyState {
     webhookSince: 0,
     sent: PMap.empty(),
     sentOrder: PMap.empty(),
+    closed: PMap.empty(),
+    closedOrder: PMap.empty(),
   };
 }
 
@@ -35,6 +37,12 @@ export const CLIENT_ID_TTL_MS = 24 * 60 * 60 * 1000;
 
 /** How many client ids of the last day are remembered per sender, at most. */
 export const CLIENT_IDS_PER_SENDER = 1000;
+
+/** How long a user's last closed conversation is kept after its resolution (ms). */
+export const CLOSED_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** How many closed conversations (one per user, the newest) a company keeps, at most. */
+export const CLOSED_KEPT = 1000;
 
 /** Of what is kept for an absent side, the newest this many; the history holds the rest. */
 export const KEPT_PER_CONVERSATION = 50;
@@ -66,11 +74,17 @@ export function anyAgentOnline(state: CompanyState): boolean {
   return state.onlineAgents > 0;
 }
 
-/** The conversations assigned to an agent, oldest assignment first. */
+/**
+ * The open conversations in the order they were opened (the order agents are shown them in).
+ * O(n log n) in the open ones: for what lists them all anyway.
+ */
+export function inOpeningOrder(state: CompanyState): Conversation[] {
+  return [...state.conversations.values()].sort((a, b) => a.openedSeq - b.openedSeq);
+}
+
+/** The conversations assigned to an agent, in the order they were opened. */
 export function assignedTo(state: CompanyState, agentId: string): Conversation[] {
-  return [...state.conversations.values()].filter(
-    (c) => c.status === "assigned" && c.assignee === agentId,
-  );
+  return inOpeningOrder(state).filter((c) => c.status === "assigned" && c.assignee === agentId);
 }
 
 /** How many conversations an agent holds. */
@@ -95,8 +109,21 @@ export function resolvedConversation(c: Conversation): Conversation {
     assignee: null,
     queuedAt: null,
     forAgents: [],
+    forAgentsEarlier: 0,
+    forAgentsEarlierUpTo: 0,
     backlogSeen: [],
   };
+}
+
+/**
+ * The user's conversation as they are shown it: the open one, or else their last closed one
+ * while it is kept (a late read receipt, a reconnect after the goodbye).
+ */
+export function currentConversation(
+  state: CompanyState,
+  userId: string,
+): Conversation | undefined {
+  return state.conversations.get(userId) ?? state.closed.get(userId)?.conversation;
 }
 
 /** The user's conversation if it is queued or assigned. */

@@ -347,6 +347,8 @@ export type Pending =
 export interface Conversation {
   readonly id: string;
   readonly userId: string;
+  /** The seq of its `ConversationOpened`: open conversations are listed in this order. */
+  readonly openedSeq: number;
   readonly status: ConversationStatus;
   readonly assignee: string | null;
   /** The latest handoff's context. */
@@ -412,6 +414,23 @@ export interface CompanyState {
   readonly sent: ReadonlyMap<string, readonly SentRecord[]>;
   /** Which sender each remembered client id is of, by its seq (`seqKey`), oldest first. */
   readonly sentOrder: ReadonlyMap<string, SentAge>;
+  /**
+   * Per user, their last closed conversation, while they have no open one: for a day, the
+   * newest `CLOSED_KEPT` of them (a persistent map). What the user's view and a late read
+   * receipt need of it.
+   */
+  readonly closed: ReadonlyMap<string, Closed>;
+  /** The user of each closed conversation kept, by its resolution's seq (`seqKey`), oldest first. */
+  readonly closedOrder: ReadonlyMap<string, string>;
+}
+
+/** A user's last closed conversation, kept a while after it left the open ones. */
+export interface Closed {
+  /** As it was closed (status `resolved`; nothing kept for agents). */
+  readonly conversation: Conversation;
+  /** The seq and time (Unix ms) of its resolution. */
+  readonly seq: number;
+  readonly at: number;
 }
 
 /** When a remembered client id was sent, and by whom: what forgetting it needs. */

@@ -3,8 +3,16 @@
  * resolved. The queue and the agents' assignment order move with them.
  */
 import { type Draft, withEntry, without } from "../_draft.ts";
-import { anyAgentOnline, keptForAgents } from "../state.ts";
-import type { CompanyState, Conversation, EventOf } from "../types.ts";
+import { PMap } from "../_pmap.ts";
+import {
+  anyAgentOnline,
+  CLOSED_KEPT,
+  CLOSED_TTL_MS,
+  keptForAgents,
+  resolvedConversation,
+  seqKey,
+} from "../state.ts";
+import type { Closed, CompanyState, Conversation, EventOf } from "../types.ts";
 
 /** A user's new conversation, owned by the bot. */
 export function conversationOpened(
@@ -13,9 +21,11 @@ export function conversationOpened(
   draft: Draft,
 ): CompanyState {
   const { conversationId: id, userId } = event.data;
+  const seq = state.version + 1;
   const conversation: Conversation = {
     id,
     userId,
+    openedSeq: seq,
     status: "bot",
     assignee: null,
     context: null,
@@ -30,10 +40,12 @@ export function conversationOpened(
     unreadByAgents: [],
     unreadByUser: [],
   };
+  // The new conversation takes the place of the user's closed one in their view.
   return {
     ...state,
-    version: state.version + 1,
+    version: seq,
     conversations: withEntry(draft, state.conversations, userId, conversation),
+    ...closedKept(state, draft, event.at, userId),
   };
 }
 
@@ -128,9 +140,25 @@ export function conversationResolved(
   draft: Draft,
 ): CompanyState {
   const { userId, returnToBot } = event.data;
-  const next = { ...state, version: state.version + 1 };
+  const seq = state.version + 1;
+  const next = { ...state, version: seq };
   const conversation = state.conversations.get(userId);
   if (!conversation) return next;
+  const queue = state.queue.includes(userId)
+    ? state.queue.filter((u) => u !== userId)
+    : state.queue;
+  if (!returnToBot) {
+    return {
+      ...next,
+      conversations: without(draft, state.conversations, userId),
+      queue,
+      ...closedKept(state, draft, event.at, userId, {
+        conversation: resolvedConversation(conversation),
+        seq,
+        at: event.at,
+      }),
+    };
+  }
   const updated: Conversation = {
     ...conversation,
     status: "bot",
@@ -141,11 +169,37 @@ export function conversationResolved(
     forAgentsEarlierUpTo: 0,
     backlogSeen: [],
   };
-  return {
-    ...next,
-    conversations: returnToBot
-      ? withEntry(draft, state.conversations, userId, updated)
-      : without(draft, state.conversations, userId),
-    queue: state.queue.includes(userId) ? state.queue.filter((u) => u !== userId) : state.queue,
-  };
+  return { ...next, conversations: withEntry(draft, state.conversations, userId, updated), queue };
+}
+
+/**
+ * The closed conversations kept, with `userId`'s replaced by `closed` (or dropped), and those
+ * resolved more than `CLOSED_TTL_MS` before `at`, or beyond the newest `CLOSED_KEPT`,
+ * forgotten. Each is added once and forgotten once: O(log n) per event, amortised.
+ */
+function closedKept(
+  state: CompanyState,
+  draft: Draft,
+  at: number,
+  userId: string,
+  closed?: Closed,
+): Pick<CompanyState, "closed" | "closedOrder"> {
+  let map = state.closed;
+  let order = state.closedOrder;
+  const was = map.get(userId);
+  if (was) {
+    map = without(draft, map, userId);
+    order = without(draft, order, seqKey(was.seq));
+  }
+  if (closed) {
+    map = withEntry(draft, map, userId, closed);
+    order = withEntry(draft, order, seqKey(closed.seq), userId);
+  }
+  while (order instanceof PMap && order.size > 0) {
+    const [key, oldest] = order.first()!;
+    if (order.size <= CLOSED_KEPT && map.get(oldest)!.at >= at - CLOSED_TTL_MS) break;
+    order = without(draft, order, key);
+    map = without(draft, map, oldest);
+  }
+  return { closed: map, closedOrder: order };
 }

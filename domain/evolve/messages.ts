@@ -92,10 +92,20 @@ export function messagesRead(
 ): CompanyState {
   const { userId, readerRole, seq: upTo } = event.data;
   const next = { ...state, version: state.version + 1 };
+  const readIn = (conversation: Conversation): Conversation =>
+    readerRole === "user"
+      ? { ...conversation, unreadByUser: conversation.unreadByUser.filter((s) => s > upTo) }
+      : { ...conversation, unreadByAgents: conversation.unreadByAgents.filter((s) => s > upTo) };
   const conversation = state.conversations.get(userId);
-  if (!conversation) return next;
-  const updated = readerRole === "user"
-    ? { ...conversation, unreadByUser: conversation.unreadByUser.filter((s) => s > upTo) }
-    : { ...conversation, unreadByAgents: conversation.unreadByAgents.filter((s) => s > upTo) };
-  return { ...next, conversations: withEntry(draft, state.conversations, userId, updated) };
+  if (conversation) {
+    return {
+      ...next,
+      conversations: withEntry(draft, state.conversations, userId, readIn(conversation)),
+    };
+  }
+  // Read after it was closed: the closed conversation kept for the user's view.
+  const closed = state.closed.get(userId);
+  if (!closed) return next;
+  const updated = { ...closed, conversation: readIn(closed.conversation) };
+  return { ...next, closed: withEntry(draft, state.closed, userId, updated) };
 }

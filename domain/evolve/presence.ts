@@ -44,10 +44,19 @@ export function socketConnected(
       forUserEarlier: 0,
     })
     : state.conversations;
+  // Or what was kept for them in their conversation closed since (the goodbye).
+  const closed = state.closed.get(userId);
+  const closedShown = sockets.length === 0 && closed?.conversation.forUser.length
+    ? withEntry(draft, state.closed, userId, {
+      ...closed,
+      conversation: { ...closed.conversation, forUser: [], forUserEarlier: 0 },
+    })
+    : state.closed;
   return {
     ...next,
     users: withEntry(draft, state.users, userId, [...sockets, socketId]),
     conversations,
+    closed: closedShown,
   };
 }
 
