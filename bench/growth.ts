@@ -7,13 +7,16 @@
 import type * as Domain from "../domain/mod.ts";
 import type { CompanyEvent } from "../domain/mod.ts";
 
-/** The events of `n` past conversations, each opened, queued, written in and resolved. */
-export function pastConversations(n: number, t0 = 0): CompanyEvent[] {
+/**
+ * The events of `n` past conversations, each opened, queued, written in and resolved, one
+ * every `spacingMs` from `t0`.
+ */
+export function pastConversations(n: number, t0 = 0, spacingMs = 1): CompanyEvent[] {
   const events: CompanyEvent[] = [];
   for (let i = 0; i < n; i++) {
     const userId = `past${i}`;
     const conversationId = `pc${i}`;
-    const at = t0 + i;
+    const at = t0 + i * spacingMs;
     events.push(
       { type: "ConversationOpened", at, data: { conversationId, userId } },
       { type: "ConversationQueued", at, data: { conversationId, userId, reason: "message" } },

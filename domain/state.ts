@@ -35,6 +35,9 @@ export function initialState(): CompanyState {
 /** How long a client id is remembered, at least (ms): a resend within it is recognised. */
 export const CLIENT_ID_TTL_MS = 24 * 60 * 60 * 1000;
 
+/** How many expired client ids one message forgets, at most (bounds one event's work). */
+export const FORGET_PER_EVENT = 1000;
+
 /** How many client ids of the last day are remembered per sender, at most. */
 export const CLIENT_IDS_PER_SENDER = 1000;
 

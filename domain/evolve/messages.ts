@@ -5,6 +5,7 @@ import {
   anyAgentOnline,
   CLIENT_ID_TTL_MS,
   CLIENT_IDS_PER_SENDER,
+  FORGET_PER_EVENT,
   keptForAgents,
   keptForUser,
   MAX_UNREAD,
@@ -21,9 +22,10 @@ export function messageSent(
 ): CompanyState {
   const seq = state.version + 1;
   const { userId, senderRole, transcript, clientId } = event.data;
-  const next = clientId === undefined
-    ? { ...state, version: seq }
-    : { ...state, version: seq, ...remembered(state, event, seq, draft) };
+  const ids = clientId === undefined
+    ? state
+    : { ...state, ...remembered(state, event, seq, draft) };
+  const next = { ...ids, version: seq, ...forgotten(ids, event.at, draft) };
   const conversation = state.conversations.get(userId);
   if (!conversation || transcript) return next;
   const fromUser = senderRole === "user";
@@ -47,11 +49,7 @@ export function messageSent(
   return { ...next, conversations: withEntry(draft, state.conversations, userId, updated) };
 }
 
-/**
- * The client ids remembered with this message's added, and those more than a day older than
- * it forgotten: at most two of the oldest per message, so the work per message stays small and
- * what is remembered is what the last day sent (up to a cap per sender).
- */
+/** The client ids remembered with this message's added (the sender's oldest beyond the cap dropped). */
 function remembered(
   state: CompanyState,
   event: EventOf<"MessageSent">,
@@ -63,15 +61,32 @@ function remembered(
   const key = senderKey(senderRole, senderId);
   const record = { clientId: clientId!, messageId, conversationId, seq, at };
   const kept = [...(state.sent.get(key) ?? []), record].slice(-CLIENT_IDS_PER_SENDER);
-  let sent = withEntry(draft, state.sent, key, kept);
-  let sentOrder = withEntry(draft, state.sentOrder, seqKey(seq), { sender: key, at });
+  return {
+    sent: withEntry(draft, state.sent, key, kept),
+    sentOrder: withEntry(draft, state.sentOrder, seqKey(seq), { sender: key, at }),
+  };
+}
+
+/**
+ * The client ids remembered without those sent more than `CLIENT_ID_TTL_MS` before `at`: at
+ * most `FORGET_PER_EVENT` of the oldest per message. Each id is forgotten once, so this is
+ * O(log n) per message amortised, and a quiet day after a busy one is caught up within a few
+ * messages: what is remembered is what the last day sent.
+ */
+function forgotten(
+  state: CompanyState,
+  at: number,
+  draft: Draft,
+): Pick<CompanyState, "sent" | "sentOrder"> {
+  let { sent, sentOrder } = state;
   const cutoff = at - CLIENT_ID_TTL_MS;
-  for (let i = 0; i < 2; i++) {
+  for (let i = 0; i < FORGET_PER_EVENT; i++) {
     const oldest = sentOrder instanceof PMap ? sentOrder.first() : undefined;
     if (!oldest || oldest[1].at >= cutoff) break;
     sentOrder = without(draft, sentOrder, oldest[0]);
     const records = sent.get(oldest[1].sender);
-    if (!records) continue;
+    // Newest last: nothing to forget of a sender whose oldest is recent (or already gone).
+    if (!records || records[0].at >= cutoff) continue;
     const fresh = records.filter((r) => r.at >= cutoff);
     sent = fresh.length
       ? withEntry(draft, sent, oldest[1].sender, fresh)
