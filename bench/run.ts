@@ -4,7 +4,7 @@
  * time per delivered message is the honest comparison. Load scenarios run engine and relay
  * alternately (`--reps`, 3 by default, 1 with `--quick`) and report medians. Prints a table
  * and writes JSON (every run) to bench/results/latest.json. `--only k` runs scenario (k) alone
- * (resume cost and presence writes).
+ * (resume cost and presence writes); `--only f`, scenario (f) (an old company against a fresh one).
  */
 import { parseArgs } from "node:util";
 import { createEngine } from "../adapters/engine.ts";
@@ -22,6 +22,7 @@ import {
   step,
   toSnapshot,
 } from "../domain/mod.ts";
+import { pastConversations } from "./growth.ts";
 import { resumeAndPresence } from "./resume_presence.ts";
 
 const { values } = parseArgs({
@@ -162,9 +163,16 @@ function lines(): TransformStream<string, string> {
   });
 }
 
-/** One load run against a fresh server: the report plus the server's CPU over the measured phase. */
-async function measure(kind: "engine" | "relay", options: Record<string, unknown>) {
-  const dataDir = kind === "engine" ? await Deno.makeTempDir() : undefined;
+/**
+ * One load run against a fresh server (the engine's on `dataDir` if given, removed after): the
+ * report plus the server's CPU over the measured phase.
+ */
+async function measure(
+  kind: "engine" | "relay",
+  options: Record<string, unknown>,
+  given?: string,
+) {
+  const dataDir = kind === "engine" ? given ?? await Deno.makeTempDir() : undefined;
   const server = await startServer(kind, dataDir);
   try {
     let cpu0 = cpuSeconds(server.pid);
@@ -228,6 +236,88 @@ async function scenarioF() {
 
 if (values.only === "k") {
   await scenarioF();
+  await report();
+  Deno.exit(0);
+}
+
+/**
+ * (f) growth: the server's CPU per message in a company with many past conversations against
+ * a fresh company, the same chat load on each (as (a) runs it, smaller: 20 users, 1 agent),
+ * alternating. The old company's log (each past conversation opened, queued, written in and
+ * resolved, spread over 100 days up to a day ago), its history index and a snapshot are
+ * written straight into a KV file, which each old run copies.
+ */
+async function scenarioGrowth() {
+  const n = quick ? 10_000 : 100_000;
+  const dayMs = 24 * 60 * 60 * 1000;
+  const spacing = Math.floor((100 * dayMs) / n);
+  const t0 = Date.now() - dayMs - n * spacing;
+  log(`(f) writing the log of an old company: ${n} past conversations`);
+  const template = await Deno.makeTempDir();
+  const started = performance.now();
+  {
+    const store = await KvEventStore.open(`${template}/events.kv`);
+    const events = pastConversations(n, t0, spacing);
+    let version = 0;
+    for (let i = 0; i < events.length; i += 500) {
+      const chunk = events.slice(i, i + 500);
+      await store.append("c0", version, chunk.map((e) => ({ ...e, v: 1 })));
+      version += chunk.length;
+    }
+    await store.flushIndex();
+    const state = fold(events);
+    await store.saveSnapshot("c0", state.version, toSnapshot(state));
+    store.close();
+  }
+  log(`(f) written in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const copy = async () => {
+    const dir = await Deno.makeTempDir();
+    for await (const f of Deno.readDir(template)) {
+      await Deno.copyFile(`${template}/${f.name}`, `${dir}/${f.name}`);
+    }
+    return dir;
+  };
+  const load = {
+    companies: 1,
+    users: 20,
+    agents: 1,
+    duration: quick ? 8 : 20,
+    rate: 0,
+    size: 100,
+    warmup: 3,
+  };
+  log(`(f) old against fresh: ${JSON.stringify(load)} × ${reps}`);
+  const fresh: Run[] = [];
+  const old: Run[] = [];
+  for (let i = 0; i < reps; i++) {
+    fresh.push(await measure("engine", load));
+    old.push(await measure("engine", load, await copy()));
+  }
+  await Deno.remove(template, { recursive: true });
+  results.growth = { pastConversations: n, load, fresh, old };
+  const us = (runs: Run[]) => median(runs, (r) => r.serverMicrosPerDelivered);
+  rows.push(
+    { figure: "(f) server µs / delivered msg, fresh company", engine: us(fresh), unit: "µs" },
+    {
+      figure: `(f) … with ${n.toLocaleString("en")} past conversations (ratio: to fresh)`,
+      engine: us(old),
+      ceiling: us(fresh),
+      unit: "µs",
+      target: "≤ 1.2 × fresh",
+    },
+    {
+      figure: "(f) delivered msg/s, fresh / old",
+      engine: `${fmt(median(fresh, (r) => r.deliveredPerSecond))} / ${
+        fmt(median(old, (r) => r.deliveredPerSecond))
+      }`,
+      unit: "msg/s",
+    },
+    { figure: "(f) exactly once, fresh / old", engine: `${once(fresh)} / ${once(old)}`, unit: "" },
+  );
+}
+
+if (values.only === "f") {
+  await scenarioGrowth();
   await report();
   Deno.exit(0);
 }
@@ -542,6 +632,7 @@ log(`(d) recovery of ${recoveryEvents} events`);
   );
 }
 
+await scenarioGrowth();
 await scenarioF();
 await report();
 

@@ -93,8 +93,13 @@ export async function main(
       }
       if (values.until !== undefined && !values.json) {
         print(`-- state at seq ${state.version}`);
-        for (const c of state.conversations.values()) {
+        const open = [...state.conversations.values()].sort((a, b) => a.openedSeq - b.openedSeq);
+        for (const c of open) {
           print(`   ${c.userId}: ${c.status}${c.assignee ? ` (assignee ${c.assignee})` : ""}`);
+        }
+        // The last closed conversation of each user, as the engine keeps it (a day).
+        for (const { conversation: c } of state.closed.values()) {
+          print(`   ${c.userId}: ${c.status}`);
         }
         print(`   queue [${state.queue.join(", ")}]`);
       }

@@ -1,8 +1,11 @@
 /**
  * How `evolve` writes the maps of a state. One event alone copies each map it changes; a
  * fold may write in place the maps it copied itself, since its intermediate states are never
- * seen outside it: each map is then copied once per fold, not once per event.
+ * seen outside it: each map is then copied once per fold, not once per event. A persistent
+ * map (`PMap`: conversations, client ids) is never copied: each write gives a new version in
+ * O(log n), whatever the draft.
  */
+import { PMap } from "./_pmap.ts";
 
 /** Gives a writable version of a state's map. */
 export interface Draft {
@@ -32,6 +35,7 @@ export function withEntry<V>(
   key: string,
   value: V,
 ): ReadonlyMap<string, V> {
+  if (map instanceof PMap) return map.set(key, value);
   return draft.writable(map).set(key, value);
 }
 
@@ -41,6 +45,7 @@ export function without<V>(
   map: ReadonlyMap<string, V>,
   key: string,
 ): ReadonlyMap<string, V> {
+  if (map instanceof PMap) return map.delete(key);
   const copy = draft.writable(map);
   copy.delete(key);
   return copy;
@@ -48,5 +53,6 @@ export function without<V>(
 
 /** A new map with `f` applied to every value. */
 export function mapValues<V>(map: ReadonlyMap<string, V>, f: (v: V) => V): ReadonlyMap<string, V> {
+  if (map instanceof PMap) return map.mapValues(f);
   return new Map([...map].map(([k, v]) => [k, f(v)]));
 }

@@ -42,7 +42,7 @@ export class Plan {
   /** The user's current conversation id, opening a new one if there is none or it was closed. */
   ensureConversation(userId: string, freshId: string, at: number): string {
     const existing = this.state.conversations.get(userId);
-    if (existing && existing.status !== "resolved") return existing.id;
+    if (existing) return existing.id;
     this.emit({ type: "ConversationOpened", at, data: { conversationId: freshId, userId } });
     return freshId;
   }

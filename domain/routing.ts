@@ -11,7 +11,14 @@
  * resume shares with live delivery must sit beside the ones it does not.
  */
 import { evolve } from "./evolve/mod.ts";
-import { backlogSeenBy, isOnline, MAX_UNREAD } from "./state.ts";
+import {
+  backlogSeenBy,
+  currentConversation,
+  inOpeningOrder,
+  isOnline,
+  MAX_UNREAD,
+  resolvedConversation,
+} from "./state.ts";
 import type {
   Audience,
   CompanyEvent,
@@ -210,7 +217,8 @@ function readRoutes(event: EventOf<"MessagesRead">): Delivery[] {
 function userConnected(state: CompanyState, event: EventOf<"SocketConnected">): Delivery[] {
   const { userId, socketId, resumed } = event.data;
   const socket = { kind: "socket", socketId } as const;
-  const conversation = state.conversations.get(userId);
+  // The open conversation, or the one closed last (its status, what was kept for the user).
+  const conversation = currentConversation(state, userId);
   const first = !state.users.has(userId);
   return [
     ...(first
@@ -220,8 +228,8 @@ function userConnected(state: CompanyState, event: EventOf<"SocketConnected">): 
     ...(conversation?.status === "queued"
       ? [{ to: socket, event: "queue", payload: { position: positionOf(state, userId) } } as const]
       : []),
-    ...(first && !resumed ? conversation?.forUser ?? [] : []).map((p) =>
-      pendingDelivery(socket, conversation!, p, false)
+    ...(first && !resumed ? conversation?.forUser ?? [] : []).map((p, i) =>
+      pendingDelivery(socket, conversation!, p, false, i === 0 ? conversation!.forUserEarlier : 0)
     ),
   ];
 }
@@ -239,13 +247,15 @@ function agentConnected(
   const { userId, socketId, resumed } = event.data;
   const socket = { kind: "socket", socketId } as const;
   const comingOnline = !isOnline(state.agents.get(userId));
-  const open = [...state.conversations.values()].filter(
+  const open = inOpeningOrder(state).filter(
     (c) => c.status === "queued" || c.status === "assigned",
   );
   const waiting = resumed ? [] : [...state.conversations.values()]
     .flatMap((c) => {
       const seen = backlogSeenBy(c, userId);
-      return c.forAgents.filter((p) => p.seq > seen).map((p) => ({ c, p }));
+      const earlier = earlierFor(c, seen);
+      return c.forAgents.filter((p) => p.seq > seen)
+        .map((p, i) => ({ c, p, earlier: i === 0 ? earlier : 0 }));
     })
     .sort((a, b) => a.p.seq - b.p.seq);
   return [
@@ -257,7 +267,7 @@ function agentConnected(
     ...(comingOnline
       ? [{ to: AGENTS, event: "agent_status", payload: agentView(after, userId) } as const]
       : []),
-    ...waiting.map(({ c, p }) => pendingDelivery(socket, c, p, true)),
+    ...waiting.map(({ c, p, earlier }) => pendingDelivery(socket, c, p, true, earlier)),
   ];
 }
 
@@ -333,18 +343,22 @@ function conversationMoved(
   after: CompanyState,
 ): Delivery[] {
   const { userId } = event.data;
-  const conversation = after.conversations.get(userId);
+  const was = before.conversations.get(userId);
+  // A closed conversation left the state: both sides are shown it as it was closed.
+  const conversation = after.conversations.get(userId) ??
+    (event.type === "ConversationResolved" && was ? resolvedConversation(was) : undefined);
   const assignee = event.type === "ConversationAssigned"
     ? event.data.agentId
     : event.type === "ConversationTransferred"
     ? event.data.toAgentId
     : undefined;
-  const was = before.conversations.get(userId);
-  const backlog = assignee && was
-    ? was.forAgents.filter((p) => p.seq > backlogSeenBy(was, assignee))
-    : [];
+  const seen = assignee && was ? backlogSeenBy(was, assignee) : 0;
+  const backlog = assignee && was ? was.forAgents.filter((p) => p.seq > seen) : [];
+  const earlier = was ? earlierFor(was, seen) : 0;
   return [
-    ...backlog.map((p) => pendingDelivery({ kind: "agent", userId: assignee! }, was!, p, true)),
+    ...backlog.map((p, i) =>
+      pendingDelivery({ kind: "agent", userId: assignee! }, was!, p, true, i === 0 ? earlier : 0)
+    ),
     ...(conversation ? conversationChanged(after, conversation) : []),
     ...queueChanges(before, after),
     ...agentLoadChanges(before, after, userId),
@@ -353,7 +367,7 @@ function conversationMoved(
 
 /** A read receipt, and the conversation whose unread count it moved. */
 function messagesRead(event: EventOf<"MessagesRead">, after: CompanyState): Delivery[] {
-  const conversation = after.conversations.get(event.data.userId);
+  const conversation = currentConversation(after, event.data.userId);
   return [
     ...readRoutes(event),
     ...(conversation ? conversationChanged(after, conversation) : []),
@@ -399,19 +413,33 @@ function agentLoadChanges(before: CompanyState, after: CompanyState, userId: str
     .map((id) => ({ to: AGENTS, event: "agent_status", payload: agentView(after, id) }));
 }
 
-/** Something kept for an absent side, as the delivery it would have been. */
+/**
+ * How many items kept for agents were dropped (the newest are kept) that an agent who has seen
+ * up to `seen` may not have been shown: all of them unless they saw past the newest dropped.
+ */
+function earlierFor(c: Conversation, seen: number): number {
+  return seen >= c.forAgentsEarlierUpTo ? 0 : c.forAgentsEarlier;
+}
+
+/**
+ * Something kept for an absent side, as the delivery it would have been. The first of a
+ * conversation's says how many earlier ones were not kept (`earlier`: read them in `history`).
+ */
 function pendingDelivery(
   to: Audience,
   conversation: Conversation,
   pending: Pending,
   forAgents: boolean,
+  earlier = 0,
 ): Delivery {
   const { userId, id: conversationId } = conversation;
+  const more: Payload = earlier > 0 ? { earlier } : {};
   if (pending.kind === "context") {
     const payload: Payload = forAgents
-      ? { context: pending.context, user_id: userId }
-      : { context: pending.context };
+      ? { context: pending.context, user_id: userId, ...more }
+      : { context: pending.context, ...more };
     return { to, event: "chatbot_context", payload };
   }
-  return { to, event: "message", payload: messagePayload({ ...pending, userId, conversationId }) };
+  const payload = messagePayload({ ...pending, userId, conversationId });
+  return { to, event: "message", payload: { ...payload, ...more } };
 }

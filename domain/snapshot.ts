@@ -2,10 +2,24 @@
  * A company's state as plain JSON and back, so a runtime can keep snapshots and recover
  * from one plus the events after it. Pure: the same state always gives the same JSON.
  */
-import type { Agent, CompanyState, Conversation, SentRecord, Settings } from "./types.ts";
+import { PMap } from "./_pmap.ts";
+import { seqKey } from "./state.ts";
+import type {
+  Agent,
+  Closed,
+  CompanyState,
+  Conversation,
+  SentAge,
+  SentRecord,
+  Settings,
+} from "./types.ts";
 
-/** The snapshot format's version: a snapshot of another version is ignored (full replay). */
-export const SNAPSHOT_VERSION = 1;
+/**
+ * The snapshot format's version: a snapshot of another version is ignored (full replay).
+ * 2: only open conversations, client ids of the last day with their times.
+ * 3: conversations with the seq they were opened at; each user's last closed one, for a day.
+ */
+export const SNAPSHOT_VERSION = 3;
 
 /** The JSON form of a state. */
 export interface Snapshot {
@@ -18,6 +32,8 @@ export interface Snapshot {
   readonly queue: readonly string[];
   readonly webhookSince: number;
   readonly sent: [string, readonly SentRecord[]][];
+  readonly sentOrder: [string, SentAge][];
+  readonly closed: [string, Closed][];
 }
 
 /** The snapshot of a state. */
@@ -32,20 +48,29 @@ export function toSnapshot(state: CompanyState): Snapshot {
     queue: state.queue,
     webhookSince: state.webhookSince,
     sent: [...state.sent],
+    sentOrder: [...state.sentOrder],
+    closed: [...state.closed],
   };
 }
 
 /** The state a snapshot holds, or null if it is of another format version. */
 export function fromSnapshot(snapshot: Snapshot): CompanyState | null {
   if (snapshot.v !== SNAPSHOT_VERSION) return null;
+  const agents = new Map(snapshot.agents);
+  let onlineAgents = 0;
+  for (const agent of agents.values()) if (agent.sockets.length > 0) onlineAgents++;
   return {
     version: snapshot.version,
     settings: snapshot.settings,
     users: new Map(snapshot.users),
-    agents: new Map(snapshot.agents),
-    conversations: new Map(snapshot.conversations),
+    agents,
+    onlineAgents,
+    conversations: PMap.from(snapshot.conversations),
     queue: snapshot.queue,
     webhookSince: snapshot.webhookSince,
-    sent: new Map(snapshot.sent),
+    sent: PMap.from(snapshot.sent),
+    sentOrder: PMap.from(snapshot.sentOrder),
+    closed: PMap.from(snapshot.closed),
+    closedOrder: PMap.from(snapshot.closed.map(([userId, c]) => [seqKey(c.seq), userId])),
   };
 }

@@ -347,6 +347,8 @@ export type Pending =
 export interface Conversation {
   readonly id: string;
   readonly userId: string;
+  /** The seq of its `ConversationOpened`: open conversations are listed in this order. */
+  readonly openedSeq: number;
   readonly status: ConversationStatus;
   readonly assignee: string | null;
   /** The latest handoff's context. */
@@ -355,12 +357,20 @@ export interface Conversation {
   readonly queuedAt: number | null;
   /** The agent who released it back to the queue: auto assignment gives it to someone else. */
   readonly releasedBy: string | null;
-  /** What users said while no agent was online: kept until the conversation is assigned. */
+  /**
+   * What users said while no agent was online: kept until the conversation is assigned, the
+   * newest `KEPT_PER_CONVERSATION` of it (the earlier ones are in the history).
+   */
   readonly forAgents: readonly Pending[];
+  /** How many earlier items were not kept for agents, and the seq of the newest of them. */
+  readonly forAgentsEarlier: number;
+  readonly forAgentsEarlierUpTo: number;
   /** Per agent, the last kept item they were shown (so nobody gets one twice). */
   readonly backlogSeen: readonly (readonly [string, number])[];
-  /** Kept for the user's next connection. */
+  /** Kept for the user's next connection (the newest `KEPT_PER_CONVERSATION`). */
   readonly forUser: readonly Pending[];
+  /** How many earlier items were not kept for the user. */
+  readonly forUserEarlier: number;
   /** Seqs of the user's messages no agent has read yet. */
   readonly unreadByAgents: readonly number[];
   /** Seqs of agent messages the user has not read yet. */
@@ -377,7 +387,10 @@ export interface Agent {
   readonly lastAssignedSeq: number;
 }
 
-/** A company's state, folded from its events. */
+/**
+ * A company's state, folded from its events: what is open (DESIGN §7). Resolved conversations
+ * leave it (their messages stay in the log and the history), client ids leave it after a day.
+ */
 export interface CompanyState {
   /** How many events have been applied: the `seq` of the last one. */
   readonly version: number;
@@ -386,14 +399,44 @@ export interface CompanyState {
   readonly users: ReadonlyMap<string, readonly string[]>;
   /** Agents seen since the last restart (online or within their grace period). */
   readonly agents: ReadonlyMap<string, Agent>;
-  /** Current conversations by end user id. */
+  /** Agents with at least one socket. */
+  readonly onlineAgents: number;
+  /** Open conversations (with the bot, queued or assigned) by end user id; a persistent map. */
   readonly conversations: ReadonlyMap<string, Conversation>;
   /** User ids of queued conversations, first to be served first. */
   readonly queue: readonly string[];
   /** The seq at which the webhook URL was last set: earlier events are not announced to it. */
   readonly webhookSince: number;
-  /** Recent client ids per sender (`role:id`), newest last, to answer resends. */
+  /**
+   * Client ids of the last day per sender (`role:id`), newest last, to answer resends; a
+   * persistent map.
+   */
   readonly sent: ReadonlyMap<string, readonly SentRecord[]>;
+  /** Which sender each remembered client id is of, by its seq (`seqKey`), oldest first. */
+  readonly sentOrder: ReadonlyMap<string, SentAge>;
+  /**
+   * Per user, their last closed conversation, while they have no open one: for a day, the
+   * newest `CLOSED_KEPT` of them (a persistent map). What the user's view and a late read
+   * receipt need of it.
+   */
+  readonly closed: ReadonlyMap<string, Closed>;
+  /** The user of each closed conversation kept, by its resolution's seq (`seqKey`), oldest first. */
+  readonly closedOrder: ReadonlyMap<string, string>;
+}
+
+/** A user's last closed conversation, kept a while after it left the open ones. */
+export interface Closed {
+  /** As it was closed (status `resolved`; nothing kept for agents). */
+  readonly conversation: Conversation;
+  /** The seq and time (Unix ms) of its resolution. */
+  readonly seq: number;
+  readonly at: number;
+}
+
+/** When a remembered client id was sent, and by whom: what forgetting it needs. */
+export interface SentAge {
+  readonly sender: string;
+  readonly at: number;
 }
 
 /** What a sender's message with a client id became. */
@@ -402,6 +445,8 @@ export interface SentRecord {
   readonly messageId: string;
   readonly conversationId: string;
   readonly seq: number;
+  /** When it was sent (Unix ms): remembered for `CLIENT_ID_TTL_MS` after. */
+  readonly at: number;
 }
 
 /** Who receives a delivery, inside the company whose event it is. */

@@ -80,6 +80,12 @@ export function replay(
 /** The changes that matter: conversation status and assignee, queue, presence, settings. */
 export function changes(before: CompanyState, after: CompanyState): string[] {
   const out: string[] = [];
+  // A closed conversation leaves the open ones: it is kept as the user's last closed one.
+  for (const [userId, was] of before.conversations) {
+    if (after.conversations.has(userId)) continue;
+    const closed = after.closed.get(userId)?.conversation;
+    out.push(`${userId}: ${was.status} → ${closed?.id === was.id ? closed.status : "closed"}`);
+  }
   for (const [userId, c] of after.conversations) {
     const was = before.conversations.get(userId);
     if (!was || was.id !== c.id) out.push(`conversation ${c.id} of ${userId} opened (${c.status})`);

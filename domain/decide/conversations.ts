@@ -3,7 +3,8 @@
  * release and resolve. Each answers with the conversation as agents see it afterwards.
  */
 import { type Plan, reject } from "../assignment.ts";
-import { hasRoom, isOnline, openConversation } from "../state.ts";
+import { hasRoom, isOnline, openConversation, resolvedConversation } from "../state.ts";
+import { conversationView } from "../views.ts";
 import type { CommandOf, Decision } from "../types.ts";
 
 /** The bot hands a user over with its context; a conversation with the bot is queued. */
@@ -85,9 +86,16 @@ export function resolve(plan: Plan, data: CommandOf<"Resolve">["data"]): Decisio
   if (conversation.status === "assigned" && conversation.assignee !== agentId) {
     return reject("forbidden", "Only the assigned agent can resolve this conversation");
   }
-  return plan.emit({
+  plan.emit({
     type: "ConversationResolved",
     at,
     data: { conversationId: conversation.id, userId, agentId, returnToBot },
-  }).drain(at).done(plan.conversationResult(userId));
+  }).drain(at);
+  if (returnToBot) return plan.done(plan.conversationResult(userId));
+  // A closed conversation left the state: answer with it as it was closed.
+  const closed = resolvedConversation(conversation);
+  return plan.done({
+    kind: "conversation",
+    conversation: conversationView(plan.state, closed, true),
+  });
 }

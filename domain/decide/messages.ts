@@ -1,6 +1,6 @@
 /** Message decisions: users and agents write, the bot posts its transcript, typing, reading. */
 import { type Plan, reject } from "../assignment.ts";
-import { hasRoom, senderKey } from "../state.ts";
+import { currentConversation, hasRoom, senderKey } from "../state.ts";
 import type { CommandOf, Decision, Delivery } from "../types.ts";
 
 /**
@@ -111,7 +111,8 @@ export function markRead(plan: Plan, data: CommandOf<"MarkRead">["data"]): Decis
   if (reader.role === "user" && reader.userId !== userId) {
     return reject("forbidden", "A user can only read their own conversation");
   }
-  const conversation = state.conversations.get(userId);
+  // A resolved conversation is still read (the goodbye is read after the agent closed it).
+  const conversation = currentConversation(state, userId);
   if (!conversation) return reject("not_found", `No conversation with user '${userId}'`);
   const upTo = Math.min(seq, state.version);
   const result = { kind: "read", seq: upTo } as const;

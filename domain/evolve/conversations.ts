@@ -2,9 +2,17 @@
  * Conversation lifecycle evolutions: opened, handed off, queued, assigned or transferred,
  * resolved. The queue and the agents' assignment order move with them.
  */
-import { type Draft, withEntry } from "../_draft.ts";
-import { anyAgentOnline } from "../state.ts";
-import type { CompanyState, Conversation, EventOf } from "../types.ts";
+import { type Draft, withEntry, without } from "../_draft.ts";
+import { PMap } from "../_pmap.ts";
+import {
+  anyAgentOnline,
+  CLOSED_KEPT,
+  CLOSED_TTL_MS,
+  keptForAgents,
+  resolvedConversation,
+  seqKey,
+} from "../state.ts";
+import type { Closed, CompanyState, Conversation, EventOf } from "../types.ts";
 
 /** A user's new conversation, owned by the bot. */
 export function conversationOpened(
@@ -13,24 +21,31 @@ export function conversationOpened(
   draft: Draft,
 ): CompanyState {
   const { conversationId: id, userId } = event.data;
+  const seq = state.version + 1;
   const conversation: Conversation = {
     id,
     userId,
+    openedSeq: seq,
     status: "bot",
     assignee: null,
     context: null,
     queuedAt: null,
     releasedBy: null,
     forAgents: [],
+    forAgentsEarlier: 0,
+    forAgentsEarlierUpTo: 0,
     backlogSeen: [],
     forUser: [],
+    forUserEarlier: 0,
     unreadByAgents: [],
     unreadByUser: [],
   };
+  // The new conversation takes the place of the user's closed one in their view.
   return {
     ...state,
-    version: state.version + 1,
+    version: seq,
     conversations: withEntry(draft, state.conversations, userId, conversation),
+    ...closedKept(state, draft, event.at, userId),
   };
 }
 
@@ -45,10 +60,10 @@ export function handedOff(
   const next = { ...state, version: seq };
   const conversation = state.conversations.get(userId);
   if (!conversation) return next;
-  const forAgents = anyAgentOnline(state)
-    ? conversation.forAgents
-    : [...conversation.forAgents, { kind: "context", seq, at: event.at, context } as const];
-  const updated = { ...conversation, context, forAgents };
+  const withContext = { ...conversation, context };
+  const updated = anyAgentOnline(state)
+    ? withContext
+    : keptForAgents(withContext, { kind: "context", seq, at: event.at, context });
   return { ...next, conversations: withEntry(draft, state.conversations, userId, updated) };
 }
 
@@ -100,6 +115,8 @@ export function conversationAssigned(
     queuedAt: null,
     releasedBy: null,
     forAgents: [],
+    forAgentsEarlier: 0,
+    forAgentsEarlierUpTo: 0,
     backlogSeen: [],
   };
   const agent = state.agents.get(agentId);
@@ -113,27 +130,76 @@ export function conversationAssigned(
   };
 }
 
-/** Resolved: back to the bot, or closed. */
+/**
+ * Resolved: back to the bot, or closed. A closed conversation leaves the state: its messages
+ * are in the log and the history, and the user's next message opens a new one.
+ */
 export function conversationResolved(
   state: CompanyState,
   event: EventOf<"ConversationResolved">,
   draft: Draft,
 ): CompanyState {
   const { userId, returnToBot } = event.data;
-  const next = { ...state, version: state.version + 1 };
+  const seq = state.version + 1;
+  const next = { ...state, version: seq };
   const conversation = state.conversations.get(userId);
   if (!conversation) return next;
+  const queue = state.queue.includes(userId)
+    ? state.queue.filter((u) => u !== userId)
+    : state.queue;
+  if (!returnToBot) {
+    return {
+      ...next,
+      conversations: without(draft, state.conversations, userId),
+      queue,
+      ...closedKept(state, draft, event.at, userId, {
+        conversation: resolvedConversation(conversation),
+        seq,
+        at: event.at,
+      }),
+    };
+  }
   const updated: Conversation = {
     ...conversation,
-    status: returnToBot ? "bot" : "resolved",
+    status: "bot",
     assignee: null,
     queuedAt: null,
     forAgents: [],
+    forAgentsEarlier: 0,
+    forAgentsEarlierUpTo: 0,
     backlogSeen: [],
   };
-  return {
-    ...next,
-    conversations: withEntry(draft, state.conversations, userId, updated),
-    queue: state.queue.includes(userId) ? state.queue.filter((u) => u !== userId) : state.queue,
-  };
+  return { ...next, conversations: withEntry(draft, state.conversations, userId, updated), queue };
+}
+
+/**
+ * The closed conversations kept, with `userId`'s replaced by `closed` (or dropped), and those
+ * resolved more than `CLOSED_TTL_MS` before `at`, or beyond the newest `CLOSED_KEPT`,
+ * forgotten. Each is added once and forgotten once: O(log n) per event, amortised.
+ */
+function closedKept(
+  state: CompanyState,
+  draft: Draft,
+  at: number,
+  userId: string,
+  closed?: Closed,
+): Pick<CompanyState, "closed" | "closedOrder"> {
+  let map = state.closed;
+  let order = state.closedOrder;
+  const was = map.get(userId);
+  if (was) {
+    map = without(draft, map, userId);
+    order = without(draft, order, seqKey(was.seq));
+  }
+  if (closed) {
+    map = withEntry(draft, map, userId, closed);
+    order = withEntry(draft, order, seqKey(closed.seq), userId);
+  }
+  while (order instanceof PMap && order.size > 0) {
+    const [key, oldest] = order.first()!;
+    if (order.size <= CLOSED_KEPT && map.get(oldest)!.at >= at - CLOSED_TTL_MS) break;
+    order = without(draft, order, key);
+    map = without(draft, map, oldest);
+  }
+  return { closed: map, closedOrder: order };
 }

@@ -1,7 +1,18 @@
 /** Message evolutions: a message sent (unread counts, what is kept for an absent side), read. */
-import { type Draft, withEntry } from "../_draft.ts";
-import { anyAgentOnline, CLIENT_IDS_PER_SENDER, MAX_UNREAD, senderKey } from "../state.ts";
-import type { CompanyState, Conversation, EventOf, Pending, SentRecord } from "../types.ts";
+import { type Draft, withEntry, without } from "../_draft.ts";
+import { PMap } from "../_pmap.ts";
+import {
+  anyAgentOnline,
+  CLIENT_ID_TTL_MS,
+  CLIENT_IDS_PER_SENDER,
+  FORGET_PER_EVENT,
+  keptForAgents,
+  keptForUser,
+  MAX_UNREAD,
+  senderKey,
+  seqKey,
+} from "../state.ts";
+import type { CompanyState, Conversation, EventOf, Pending } from "../types.ts";
 
 /** A message: remembered by client id, counted unread, kept if its readers are all away. */
 export function messageSent(
@@ -11,8 +22,10 @@ export function messageSent(
 ): CompanyState {
   const seq = state.version + 1;
   const { userId, senderRole, transcript, clientId } = event.data;
-  const sent = clientId === undefined ? state.sent : remembered(state, event, seq, draft);
-  const next = { ...state, version: seq, sent };
+  const ids = clientId === undefined
+    ? state
+    : { ...state, ...remembered(state, event, seq, draft) };
+  const next = { ...ids, version: seq, ...forgotten(ids, event.at, draft) };
   const conversation = state.conversations.get(userId);
   if (!conversation || transcript) return next;
   const fromUser = senderRole === "user";
@@ -31,25 +44,55 @@ export function messageSent(
       senderRole,
       text,
     };
-    updated = fromUser
-      ? { ...updated, forAgents: [...updated.forAgents, pending] }
-      : { ...updated, forUser: [...updated.forUser, pending] };
+    updated = fromUser ? keptForAgents(updated, pending) : keptForUser(updated, pending);
   }
   return { ...next, conversations: withEntry(draft, state.conversations, userId, updated) };
 }
 
-/** The sender's recent client ids with this message's added (the oldest forgotten). */
+/** The client ids remembered with this message's added (the sender's oldest beyond the cap dropped). */
 function remembered(
   state: CompanyState,
   event: EventOf<"MessageSent">,
   seq: number,
   draft: Draft,
-): ReadonlyMap<string, readonly SentRecord[]> {
+): Pick<CompanyState, "sent" | "sentOrder"> {
   const { clientId, messageId, conversationId, senderRole, senderId } = event.data;
+  const at = event.at;
   const key = senderKey(senderRole, senderId);
-  const record = { clientId: clientId!, messageId, conversationId, seq };
+  const record = { clientId: clientId!, messageId, conversationId, seq, at };
   const kept = [...(state.sent.get(key) ?? []), record].slice(-CLIENT_IDS_PER_SENDER);
-  return withEntry(draft, state.sent, key, kept);
+  return {
+    sent: withEntry(draft, state.sent, key, kept),
+    sentOrder: withEntry(draft, state.sentOrder, seqKey(seq), { sender: key, at }),
+  };
+}
+
+/**
+ * The client ids remembered without those sent more than `CLIENT_ID_TTL_MS` before `at`: at
+ * most `FORGET_PER_EVENT` of the oldest per message. Each id is forgotten once, so this is
+ * O(log n) per message amortised, and a quiet day after a busy one is caught up within a few
+ * messages: what is remembered is what the last day sent.
+ */
+function forgotten(
+  state: CompanyState,
+  at: number,
+  draft: Draft,
+): Pick<CompanyState, "sent" | "sentOrder"> {
+  let { sent, sentOrder } = state;
+  const cutoff = at - CLIENT_ID_TTL_MS;
+  for (let i = 0; i < FORGET_PER_EVENT; i++) {
+    const oldest = sentOrder instanceof PMap ? sentOrder.first() : undefined;
+    if (!oldest || oldest[1].at >= cutoff) break;
+    sentOrder = without(draft, sentOrder, oldest[0]);
+    const records = sent.get(oldest[1].sender);
+    // Newest last: nothing to forget of a sender whose oldest is recent (or already gone).
+    if (!records || records[0].at >= cutoff) continue;
+    const fresh = records.filter((r) => r.at >= cutoff);
+    sent = fresh.length
+      ? withEntry(draft, sent, oldest[1].sender, fresh)
+      : without(draft, sent, oldest[1].sender);
+  }
+  return { sent, sentOrder };
 }
 
 function withUnread(unread: readonly number[], seq: number): readonly number[] {
@@ -64,10 +107,20 @@ export function messagesRead(
 ): CompanyState {
   const { userId, readerRole, seq: upTo } = event.data;
   const next = { ...state, version: state.version + 1 };
+  const readIn = (conversation: Conversation): Conversation =>
+    readerRole === "user"
+      ? { ...conversation, unreadByUser: conversation.unreadByUser.filter((s) => s > upTo) }
+      : { ...conversation, unreadByAgents: conversation.unreadByAgents.filter((s) => s > upTo) };
   const conversation = state.conversations.get(userId);
-  if (!conversation) return next;
-  const updated = readerRole === "user"
-    ? { ...conversation, unreadByUser: conversation.unreadByUser.filter((s) => s > upTo) }
-    : { ...conversation, unreadByAgents: conversation.unreadByAgents.filter((s) => s > upTo) };
-  return { ...next, conversations: withEntry(draft, state.conversations, userId, updated) };
+  if (conversation) {
+    return {
+      ...next,
+      conversations: withEntry(draft, state.conversations, userId, readIn(conversation)),
+    };
+  }
+  // Read after it was closed: the closed conversation kept for the user's view.
+  const closed = state.closed.get(userId);
+  if (!closed) return next;
+  const updated = { ...closed, conversation: readIn(closed.conversation) };
+  return { ...next, closed: withEntry(draft, state.closed, userId, updated) };
 }

@@ -27,18 +27,36 @@ export function socketConnected(
       };
     // The agent is shown what was kept for agents (by the routing); remember how far.
     const conversations = mapValues(state.conversations, (c) => seenBy(c, userId));
-    return { ...next, agents: withEntry(draft, state.agents, userId, updated), conversations };
+    return {
+      ...next,
+      agents: withEntry(draft, state.agents, userId, updated),
+      onlineAgents: state.onlineAgents + (isOnline(agent) ? 0 : 1),
+      conversations,
+    };
   }
   const sockets = socketsOf(state, role, userId);
   const conversation = state.conversations.get(userId);
   // The user's first socket is shown what was kept for them: nothing is kept after.
   const conversations = sockets.length === 0 && conversation?.forUser.length
-    ? withEntry(draft, state.conversations, userId, { ...conversation, forUser: [] })
+    ? withEntry(draft, state.conversations, userId, {
+      ...conversation,
+      forUser: [],
+      forUserEarlier: 0,
+    })
     : state.conversations;
+  // Or what was kept for them in their conversation closed since (the goodbye).
+  const closed = state.closed.get(userId);
+  const closedShown = sockets.length === 0 && closed?.conversation.forUser.length
+    ? withEntry(draft, state.closed, userId, {
+      ...closed,
+      conversation: { ...closed.conversation, forUser: [], forUserEarlier: 0 },
+    })
+    : state.closed;
   return {
     ...next,
     users: withEntry(draft, state.users, userId, [...sockets, socketId]),
     conversations,
+    closed: closedShown,
   };
 }
 
@@ -65,9 +83,11 @@ export function socketDisconnected(
     if (!agent) return next;
     const sockets = agent.sockets.filter((s) => s !== socketId);
     const offlineAt = sockets.length ? null : event.at;
+    const wentOffline = isOnline(agent) && sockets.length === 0;
     return {
       ...next,
       agents: withEntry(draft, state.agents, userId, { ...agent, sockets, offlineAt }),
+      onlineAgents: state.onlineAgents - (wentOffline ? 1 : 0),
     };
   }
   const rest = socketsOf(state, role, userId).filter((s) => s !== socketId);
@@ -96,5 +116,5 @@ export function presenceReset(state: CompanyState, event: EventOf<"PresenceReset
     state.agents,
     (a) => (isOnline(a) ? { ...a, sockets: [], offlineAt: event.at } : a),
   );
-  return { ...state, version: state.version + 1, users: new Map(), agents };
+  return { ...state, version: state.version + 1, users: new Map(), agents, onlineAgents: 0 };
 }

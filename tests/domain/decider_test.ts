@@ -425,6 +425,7 @@ Deno.test("decide() SendMessage resent with the same client id is answered with 
     messageId: "m-hi",
     conversationId: "c-alice",
     seq: 4,
+    at,
   });
   // Another sender may use the same client id: an agent's reply is recorded (and claims).
   again.when(send({ from: "bob", role: "agent", user: "alice", text: "yo", clientId: "k1" }))

@@ -350,3 +350,42 @@ Deno.test("step() gives decide()'s events, the state evolve() gives, and deliver
     { numRuns: 200 },
   );
 });
+
+Deno.test("evolve(): the live state is sized by what is open: any number of resolved conversations before leaves the same conversations, and none resolved", () => {
+  const past = (n: number): CompanyEvent[] =>
+    Array.from({ length: n }, (_, i): CompanyEvent[] => {
+      const userId = `past${i}`;
+      const conversationId = `pc${i}`;
+      return [
+        { type: "ConversationOpened", at: i, data: { conversationId, userId } },
+        { type: "ConversationQueued", at: i, data: { conversationId, userId, reason: "message" } },
+        {
+          type: "ConversationResolved",
+          at: i,
+          data: { conversationId, userId, agentId: "a", returnToBot: false },
+        },
+      ];
+    }).flat();
+  fc.assert(
+    fc.property(
+      fc.nat(300),
+      fc.array(commandArb("acme", ["ann", "joe", "sam"]), { maxLength: 40 }),
+      (n, commands) => {
+        const run = (start: CompanyState) => {
+          let state = start;
+          for (const command of commands) {
+            const s = step(state, command);
+            if (s.ok) state = s.state;
+          }
+          return state;
+        };
+        const fresh = run(initialState());
+        const old = run(fold(past(n)));
+        assert.deepEqual([...old.conversations.keys()], [...fresh.conversations.keys()]);
+        for (const c of old.conversations.values()) assert.notEqual(c.status, "resolved");
+        assert.equal(toSnapshot(old).conversations.length, fresh.conversations.size);
+      },
+    ),
+    { numRuns: 100 },
+  );
+});
