@@ -24,6 +24,8 @@ export async function startEngine(
     presenceTiming?: { flapWindowMs?: number; offlineDelayMs?: number };
     /** Times grace periods, backoff and token expiry (a `FakeClock` lets a test step them). */
     clock?: Clock;
+    /** Idle companies sleep after this long; 0 (the default here) keeps every one loaded. */
+    actorIdleSeconds?: number;
   } = {},
 ) {
   const engine = await createEngine({
@@ -32,6 +34,8 @@ export async function startEngine(
     log: silentLogger,
     webhookDelays: { baseDelayMs: 20, maxDelayMs: 100 },
     webhookAllowPrivate: true, // the receivers listen on 127.0.0.1
+    // No idle timers unless a test asks: a FakeClock then holds only the timers it looks at.
+    actorIdleSeconds: 0,
     ...limits,
   });
   const { system, webhooks } = engine;
