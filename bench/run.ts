@@ -1,10 +1,11 @@
 /**
- * `deno task bench [--quick] [--only k]`: the engine against its ceiling (a bare Socket.IO relay) on
+ * `deno task bench [--quick] [--only k|h]`: the engine against its ceiling (a bare Socket.IO relay) on
  * this machine. Server and load generator are pinned to different cores; the server's CPU
  * time per delivered message is the honest comparison. Load scenarios run engine and relay
  * alternately (`--reps`, 3 by default, 1 with `--quick`) and report medians. Prints a table
  * and writes JSON (every run) to bench/results/latest.json. `--only k` runs scenario (k) alone
- * (resume cost and presence writes).
+ * (resume cost and presence writes), `--only h` scenario (h) (start-up with 100,000 companies
+ * in the store; 10,000 with `--quick`).
  */
 import { parseArgs } from "node:util";
 import { createEngine } from "../adapters/engine.ts";
@@ -23,6 +24,7 @@ import {
   toSnapshot,
 } from "../domain/mod.ts";
 import { resumeAndPresence } from "./resume_presence.ts";
+import { startupWithCompanies } from "./startup_companies.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -226,8 +228,26 @@ async function scenarioF() {
   rows.push(...f.rows);
 }
 
+/** (h) start-up with many mostly idle companies in the store, against an empty store. */
+async function scenarioH() {
+  log("(h) start-up with many companies in the store");
+  const h = await startupWithCompanies({
+    startServer: (kind, dataDir) => startServer(kind, dataDir),
+    rssKb,
+    quick,
+  });
+  results.h = h.raw;
+  rows.push(...h.rows);
+}
+
 if (values.only === "k") {
   await scenarioF();
+  await report();
+  Deno.exit(0);
+}
+
+if (values.only === "h") {
+  await scenarioH();
   await report();
   Deno.exit(0);
 }
@@ -542,6 +562,7 @@ log(`(d) recovery of ${recoveryEvents} events`);
   );
 }
 
+await scenarioH();
 await scenarioF();
 await report();
 
