@@ -24,6 +24,9 @@ import { type RunningServer, startServer } from "./server.ts";
 import { SocketIoPublisher } from "./socketio/mod.ts";
 import { KvEventStore } from "./store/mod.ts";
 
+/** `ACTOR_IDLE_SECONDS`' default: an idle company leaves memory after five minutes. */
+export const DEFAULT_IDLE_SECONDS = 300;
+
 /** The settings an engine is built from: a `Config`'s, each optional, and what tests swap. */
 export interface EngineOptions extends
   Partial<
@@ -31,6 +34,7 @@ export interface EngineOptions extends
       Config,
       | "kvPath"
       | "snapshotEvery"
+      | "actorIdleSeconds"
       | "corsOrigins"
       | "maxMessageLength"
       | "socketRate"
@@ -82,7 +86,10 @@ export interface Engine {
   readonly system: ActorSystem;
   readonly webhooks: WebhookDispatcher;
   readonly metrics: Metrics;
-  /** Loads every company with a log, so timers and webhook backlogs resume; returns how many. */
+  /**
+   * Loads the companies with work due (timers, webhook backlogs, presence to reset), so it
+   * resumes; the others load on their next command. Returns how many were loaded.
+   */
   start(): Promise<number>;
   /** Serves HTTP and Socket.IO on one port (`0` picks a free one). */
   listen(options: { port: number; hostname?: string }): Promise<RunningServer>;
@@ -119,6 +126,9 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     snapshotEvery: options.snapshotEvery,
     metrics,
     health,
+    idleSeconds: options.actorIdleSeconds ?? DEFAULT_IDLE_SECONDS,
+    // A webhook backlog keeps its company in memory: the dispatcher reads the actor's state.
+    keepAwake: (id, state) => webhooks.backlogged(id, state),
   });
   const webhooks = new WebhookDispatcher({
     store: storage,

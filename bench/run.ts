@@ -1,10 +1,11 @@
 /**
- * `deno task bench [--quick] [--only k]`: the engine against its ceiling (a bare Socket.IO relay) on
+ * `deno task bench [--quick] [--only f|h|k]`: the engine against its ceiling (a bare Socket.IO relay) on
  * this machine. Server and load generator are pinned to different cores; the server's CPU
  * time per delivered message is the honest comparison. Load scenarios run engine and relay
  * alternately (`--reps`, 3 by default, 1 with `--quick`) and report medians. Prints a table
  * and writes JSON (every run) to bench/results/latest.json. `--only k` runs scenario (k) alone
- * (resume cost and presence writes); `--only f`, scenario (f) (an old company against a fresh one).
+ * (resume cost and presence writes); `--only f`, scenario (f) (an old company against a fresh one);
+ * `--only h`, scenario (h) (start-up with 100,000 companies in the store; 10,000 with `--quick`).
  */
 import { parseArgs } from "node:util";
 import { createEngine } from "../adapters/engine.ts";
@@ -24,6 +25,7 @@ import {
 } from "../domain/mod.ts";
 import { pastConversations } from "./growth.ts";
 import { resumeAndPresence } from "./resume_presence.ts";
+import { startupWithCompanies } from "./startup_companies.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -227,15 +229,27 @@ function once(runs: Run[]): string {
 }
 
 /** (k) resume cost and presence writes, against its own engine. */
-async function scenarioF() {
+async function scenarioK() {
   log("(k) resume cost and presence writes");
   const f = await resumeAndPresence({ startServer, cpuSeconds, secret: SECRET, quick });
   results.f = f.raw;
   rows.push(...f.rows);
 }
 
+/** (h) start-up with many mostly idle companies in the store, against an empty store. */
+async function scenarioH() {
+  log("(h) start-up with many companies in the store");
+  const h = await startupWithCompanies({
+    startServer: (kind, dataDir) => startServer(kind, dataDir),
+    rssKb,
+    quick,
+  });
+  results.h = h.raw;
+  rows.push(...h.rows);
+}
+
 if (values.only === "k") {
-  await scenarioF();
+  await scenarioK();
   await report();
   Deno.exit(0);
 }
@@ -318,6 +332,12 @@ async function scenarioGrowth() {
 
 if (values.only === "f") {
   await scenarioGrowth();
+  await report();
+  Deno.exit(0);
+}
+
+if (values.only === "h") {
+  await scenarioH();
   await report();
   Deno.exit(0);
 }
@@ -633,7 +653,8 @@ log(`(d) recovery of ${recoveryEvents} events`);
 }
 
 await scenarioGrowth();
-await scenarioF();
+await scenarioH();
+await scenarioK();
 await report();
 
 // Report --------------------------------------------------------------------------------

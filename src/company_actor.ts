@@ -4,10 +4,15 @@
  * commit), and only then is the state advanced, the deliveries published and every
  * command answered.
  *
- * Over 400 lines: the actor and its system; the mailbox, commit, recovery and snapshot paths
- * share the actor's private state, so they stay in one class.
+ * An actor with nothing due (nobody online, no timer, no webhook backlog) goes to sleep after
+ * `idleSeconds` without a command: it snapshots what it has not, clears its company's due mark
+ * and leaves memory; the next command loads it again. Start-up loads only the marked companies.
+ *
+ * Over 400 lines: the actor and its system; the mailbox, commit, recovery, snapshot and sleep
+ * paths share the actor's private state, so they stay in one class.
  */
 import {
+  anyAgentOnline,
   type CompanyCommand,
   type CompanyEvent,
   type CompanyState,
@@ -32,6 +37,7 @@ import {
 import type {
   CancelTimer,
   Clock,
+  DueWork,
   EventLog,
   Publisher,
   SnapshotStore,
@@ -68,7 +74,7 @@ export interface CommitObserver {
 
 /** What an actor needs from the runtime. */
 export interface ActorDeps {
-  readonly store: EventLog & SnapshotStore;
+  readonly store: EventLog & SnapshotStore & DueWork;
   readonly publisher: Publisher;
   readonly clock: Clock;
   readonly log?: Logger;
@@ -80,6 +86,21 @@ export interface ActorDeps {
   readonly metrics?: Metrics;
   /** Told whether each append reached the store (readiness). */
   readonly health?: StoreHealth;
+  /**
+   * An actor of an `ActorSystem` with nothing due leaves memory after this many seconds
+   * without a command (`ACTOR_IDLE_SECONDS`); unset or 0: never.
+   */
+  readonly idleSeconds?: number;
+  /** Work outside the actor that keeps its company in memory (a webhook backlog). */
+  readonly keepAwake?: (companyId: string, state: CompanyState) => boolean | Promise<boolean>;
+}
+
+/** Where an actor lives: the system that made it, which lets it go when it sleeps. */
+interface ActorHome {
+  /** The company's current actor (a new one after this one slept). */
+  actor(companyId: string): CompanyActor;
+  /** Forgets an actor that went to sleep. */
+  release(actor: CompanyActor): void;
 }
 
 // Events after which the timers the state asks for may have changed.
@@ -100,6 +121,8 @@ interface Job {
   readonly resolve: (outcome: Outcome) => void;
   /** Appends of this job that lost to another writer so far. */
   conflicts?: number;
+  /** The actor's own request to sleep, if it is still idle when the job comes up. */
+  readonly sleep?: true;
 }
 
 /**
@@ -135,9 +158,22 @@ export class CompanyActor {
   readonly #phase: number;
   #snapshotting: Promise<void> | null = null;
   #stopped = false;
+  /** The store marks the company due: set before the first append after a load. */
+  #marked = false;
+  /** When the last command or barrier was queued; sleep waits `idleSeconds` from it. */
+  #lastActive: number;
+  #cancelIdle: CancelTimer | undefined;
+  /** Gone to sleep: whatever still holds this actor is passed on to the company's new one. */
+  #asleep = false;
 
-  constructor(readonly companyId: string, readonly deps: ActorDeps) {
+  constructor(
+    readonly companyId: string,
+    readonly deps: ActorDeps,
+    readonly home?: ActorHome,
+  ) {
     this.#phase = phaseOf(companyId);
+    this.#lastActive = deps.clock.now();
+    this.#armIdle();
   }
 
   /** Commands waiting in the mailbox. */
@@ -147,7 +183,17 @@ export class CompanyActor {
 
   /** The state as of the last commit. */
   get state(): CompanyState {
-    return this.#state;
+    return this.#asleep ? this.home!.actor(this.companyId).state : this.#state;
+  }
+
+  /** Whether the actor is in memory (false once it went to sleep). */
+  get awake(): boolean {
+    return !this.#asleep;
+  }
+
+  /** Start-up found the company marked due: no need to mark it before appending. */
+  markedDue(): void {
+    this.#marked = true;
   }
 
   /** Queues a command; resolves once its events are durable and delivered, or it is refused. */
@@ -156,6 +202,8 @@ export class CompanyActor {
   }
 
   #enqueue(job: Job): void {
+    if (this.#asleep) return this.home!.actor(this.companyId).#enqueue(job);
+    if (!job.sleep) this.#lastActive = this.deps.clock.now();
     this.#mailbox.push(job);
     if (!this.#running) {
       this.#running = true;
@@ -181,6 +229,7 @@ export class CompanyActor {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#cancelTimer?.();
+    this.#cancelIdle?.();
     await this.idle();
     await this.#snapshotting;
   }
@@ -211,6 +260,11 @@ export class CompanyActor {
   async #drain(): Promise<void> {
     try {
       while (this.#mailbox.length > 0) {
+        if (this.#mailbox[0].sleep) {
+          this.#mailbox.shift();
+          if (await this.#sleep()) return;
+          continue;
+        }
         if (!this.#loaded && !(await this.#load())) {
           this.#mailbox.splice(0).forEach((job) => job.resolve({ ok: false, error: UNAVAILABLE }));
           return;
@@ -239,7 +293,81 @@ export class CompanyActor {
     } finally {
       // Cleared in the same turn as the empty check, so a command queued next starts a drain.
       this.#running = false;
+      this.#armIdle();
     }
+  }
+
+  /** Arms the idle timer, if sleeping is on and none is armed, for `idleSeconds` after activity. */
+  #armIdle(): void {
+    const idleMs = (this.deps.idleSeconds ?? 0) * 1000;
+    if (!idleMs || !this.home || this.#cancelIdle || this.#stopped || this.#asleep) return;
+    const left = this.#lastActive + idleMs - this.deps.clock.now();
+    // Idle already (an attempt found work due): look again a whole period later.
+    this.#cancelIdle = this.deps.clock.setTimer(() => {
+      this.#cancelIdle = undefined;
+      if (this.deps.clock.now() - this.#lastActive < idleMs) return this.#armIdle();
+      this.#enqueue({ command: null, resolve: NO_ANSWER, sleep: true });
+    }, left > 0 ? left : idleMs);
+  }
+
+  /**
+   * Leaves memory if the company is still idle and nothing is due: nobody online (the state's
+   * presence, which every Connect and Disconnect passes through, is the authority), no timer,
+   * no webhook backlog. The state is snapshotted if it moved since the last snapshot, then the
+   * due mark is cleared. True if it slept; false if it stays (a command came in meanwhile).
+   */
+  async #sleep(): Promise<boolean> {
+    const idleMs = (this.deps.idleSeconds ?? 0) * 1000;
+    if (this.#stopped || !this.home || this.deps.clock.now() - this.#lastActive < idleMs) {
+      return false;
+    }
+    // Never loaded: nothing to save, and a mark it did not write is not its to clear.
+    if (!this.#loaded) return this.#mailbox.length === 0 && this.#retire();
+    const state = this.#state;
+    if (this.#resetPending || state.users.size > 0 || anyAgentOnline(state)) return false;
+    if (pendingTimers(state).length > 0) return false;
+    try {
+      if (await this.deps.keepAwake?.(this.companyId, state)) return false;
+    } catch (error) {
+      this.deps.log?.warn("actor.sleep_check_failed", {
+        company: this.companyId,
+        error: String(error),
+      });
+      return false;
+    }
+    await this.#snapshotting;
+    if (state.version > this.#snapshotVersion) {
+      try {
+        await this.deps.store.saveSnapshot(this.companyId, state.version, toSnapshot(state));
+        this.#snapshotVersion = state.version;
+      } catch (error) {
+        // It sleeps all the same: waking replays the log from the previous snapshot.
+        this.deps.log?.warn("snapshot.failed", { company: this.companyId, error: String(error) });
+      }
+    }
+    // Unmarked before the clear is written: an append from here on marks it again, after it.
+    this.#marked = false;
+    try {
+      await this.deps.store.clearDue(this.companyId);
+    } catch (error) {
+      // Left marked: the next start-up loads the company, finds nothing due, and it sleeps.
+      this.deps.log?.warn("actor.unmark_failed", {
+        company: this.companyId,
+        error: String(error),
+      });
+    }
+    return this.#mailbox.length === 0 && !this.#stopped && this.#retire();
+  }
+
+  /** Leaves memory: the system forgets this actor, and the next command makes a new one. */
+  #retire(): true {
+    this.#asleep = true;
+    this.#cancelTimer?.();
+    this.#cancelIdle?.();
+    this.#state = initialState();
+    this.home!.release(this);
+    this.deps.log?.debug("actor.slept", { company: this.companyId });
+    return true;
   }
 
   /** Rebuilds the state from the log; presence seen by an earlier process is reset. */
@@ -305,6 +433,11 @@ export class CompanyActor {
     if (events.length > 0) {
       const started = performance.now();
       try {
+        // Marked before anything that could be due is durable, so start-up never misses it.
+        if (!this.#marked) {
+          await this.deps.store.markDue(this.companyId);
+          this.#marked = true;
+        }
         await this.deps.store.append(this.companyId, base.version, events.map(encode));
       } catch (error) {
         return await this.#recover(error, batch);
@@ -420,23 +553,34 @@ function phaseOf(id: string): number {
   return ((hash ^ (hash >>> 16)) >>> 0) / 2 ** 32;
 }
 
-/** Creates company actors on first use and keeps them. */
+/** Creates company actors on first use and keeps them until they sleep (`idleSeconds`). */
 export class ActorSystem {
   readonly #actors = new Map<string, CompanyActor>();
+  readonly #home: ActorHome = {
+    actor: (companyId) => this.actor(companyId),
+    release: (actor) => {
+      if (this.#actors.get(actor.companyId) === actor) this.#actors.delete(actor.companyId);
+    },
+  };
 
   constructor(readonly deps: ActorDeps) {}
 
-  /** The actor of `companyId`, created if needed. */
+  /** The actor of `companyId`, created if needed (loaded by its first command). */
   actor(companyId: string): CompanyActor {
     let actor = this.#actors.get(companyId);
     if (!actor) {
-      actor = new CompanyActor(companyId, this.deps);
+      actor = new CompanyActor(companyId, this.deps, this.#home);
       this.#actors.set(companyId, actor);
     }
     return actor;
   }
 
-  /** How many company actors run. */
+  /** Whether `companyId`'s actor is in memory. */
+  awake(companyId: string): boolean {
+    return this.#actors.has(companyId);
+  }
+
+  /** How many company actors run (are in memory). */
   get size(): number {
     return this.#actors.size;
   }
@@ -459,13 +603,17 @@ export class ActorSystem {
   }
 
   /**
-   * Loads every company that has a log, so timers (grace periods) run and webhooks resume
-   * after a restart without waiting for someone to connect. Returns the loaded states.
+   * Loads the companies the store marks due, so timers (grace periods) run, presence an
+   * earlier process saw is reset and webhooks resume after a restart without waiting for
+   * someone to connect; the others stay asleep until their next command. Returns the loaded
+   * states.
    */
   async recover(): Promise<Map<string, CompanyState>> {
     const states = new Map<string, CompanyState>();
-    for await (const companyId of this.deps.store.streams()) {
-      states.set(companyId, await this.actor(companyId).current());
+    for await (const companyId of this.deps.store.dueStreams()) {
+      const actor = this.actor(companyId);
+      actor.markedDue();
+      states.set(companyId, await actor.current());
     }
     return states;
   }

@@ -30,6 +30,8 @@ export interface Config {
   readonly maxSocketsPerUser: number;
   /** A snapshot of a company's state every this many events. */
   readonly snapshotEvery: number;
+  /** A company with nothing due leaves memory after this many seconds idle (0: never). */
+  readonly actorIdleSeconds: number;
   /** Asymmetric verification: a PEM public key or a JWKS URL, with its algorithm(s). */
   readonly jwtPublicKey: string | undefined;
   readonly jwtJwksUrl: string | undefined;
@@ -69,6 +71,7 @@ const SCHEMA = {
   RATE_LIMIT_CONNECT: integer(0, 1_000_000).default(200),
   RATE_LIMIT_HTTP: integer(0, 1_000_000).default(200),
   SNAPSHOT_EVERY: integer(10, 10_000_000).default(1000),
+  ACTOR_IDLE_SECONDS: integer(0, 7 * 86_400).default(300),
   // 0 means the default, as unset does.
   MAX_SOCKETS_PER_USER: integer(0, 1000).default(10).transform((n) => n || 10),
   JWT_PUBLIC_KEY: z.string().trim().includes("BEGIN PUBLIC KEY", {
@@ -121,6 +124,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     connectRate: read("RATE_LIMIT_CONNECT"),
     httpRate: read("RATE_LIMIT_HTTP"),
     snapshotEvery: read("SNAPSHOT_EVERY"),
+    actorIdleSeconds: read("ACTOR_IDLE_SECONDS"),
     maxSocketsPerUser: read("MAX_SOCKETS_PER_USER"),
     jwtPublicKey: read("JWT_PUBLIC_KEY"),
     jwtJwksUrl: read("JWT_JWKS_URL"),

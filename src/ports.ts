@@ -1,5 +1,5 @@
 /**
- * The ports the runtime depends on: storage (log, snapshots, checkpoints, history index), the
+ * The ports the runtime depends on: storage (log, snapshots, checkpoints, history index, due work), the
  * publisher, the clock and ids.
  * Adapters implement them; `src/` never reaches a transport or a database directly.
  */
@@ -20,12 +20,12 @@ export interface NewEvent {
 }
 
 /*
- * Storage is four small ports, after Emmett's event store (read, append, aggregate) with
+ * Storage is five small ports, after Emmett's event store (read, append, aggregate) with
  * snapshots, checkpoints and projections behind their own interfaces. Each reader asks for
- * the ports it uses (the actor: log and snapshots; webhooks: log and checkpoints; resume and
- * history: log and history index), so a new store, or a test double, can be written port by
- * port. One database usually holds all four, hence `Storage`, which the composition opens
- * and closes.
+ * the ports it uses (the actor: log, snapshots and the due-work index; webhooks: log and
+ * checkpoints; resume and history: log and history index), so a new store, or a test double,
+ * can be written port by port. One database usually holds all five, hence `Storage`, which the
+ * composition opens and closes.
  */
 
 /** The event log: one append-only stream of events per company. */
@@ -76,11 +76,27 @@ export interface HistoryIndex {
   flushIndex(): Promise<void>;
 }
 
+/**
+ * The companies that must be loaded at start-up: those that may have work due without anyone
+ * asking (a grace timer, a webhook backlog, presence an earlier process saw and a restart must
+ * reset). The actor marks its company before the first append after it loads, and clears the
+ * mark only when it goes to sleep with nothing due, so a company that is not marked has
+ * nothing to run until its next command. Start-up reads this index, not every stream.
+ */
+export interface DueWork {
+  /** Marks `stream` as one to load at start-up (marking it again changes nothing). */
+  markDue(stream: string): Promise<void>;
+  /** Removes the mark: the stream has nothing due until its next append. */
+  clearDue(stream: string): Promise<void>;
+  /** Every marked stream (every stream, if the store has not built its index yet). */
+  dueStreams(): AsyncIterable<string>;
+}
+
 /** Which users' histories an appended event belongs to. */
 export type HistoryRule = (event: NewEvent) => readonly string[];
 
 /** Every storage port on one database: what the composition opens, flushes and closes. */
-export interface Storage extends EventLog, SnapshotStore, CheckpointStore, HistoryIndex {
+export interface Storage extends EventLog, SnapshotStore, CheckpointStore, HistoryIndex, DueWork {
   /** Releases the store at once; what the index deferred and did not flush is left. */
   close(): void;
 }

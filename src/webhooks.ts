@@ -96,7 +96,10 @@ export async function sign(secret: string, body: string): Promise<string> {
   return `sha256=${Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
-/** Loads every company and restarts the webhook deliveries a stop left unfinished. */
+/**
+ * Loads the companies with work due (the store's due-work index) and restarts the webhook
+ * deliveries a stop left unfinished; returns how many companies it loaded.
+ */
 export async function recoverAll(
   system: { recover(): Promise<Map<string, CompanyState>> },
   webhooks: WebhookDispatcher,
@@ -205,6 +208,19 @@ export class WebhookDispatcher implements CommitObserver {
     if (!state.settings.webhookUrl && !this.#running.has(companyId)) return;
     if (!events.some((e) => webhookBody(companyId, e))) return;
     this.kick(companyId);
+  }
+
+  /**
+   * Whether the company has webhook work left, which keeps its actor in memory: a delivery
+   * loop running, or, with a URL set, a checkpoint behind `state.version` (a loop is then
+   * started to catch it up).
+   */
+  async backlogged(companyId: string, state: CompanyState): Promise<boolean> {
+    if (this.#running.has(companyId)) return true;
+    if (!state.settings.webhookUrl) return false;
+    if ((await this.deps.store.checkpoint(`webhooks:${companyId}`)) >= state.version) return false;
+    this.kick(companyId);
+    return true;
   }
 
   /** Starts (or re-runs) a company's delivery loop. */

@@ -148,6 +148,17 @@ export class FlakyStore implements Storage {
     if (this.full) return Promise.reject(diskFullError());
     return this.inner.saveCheckpoint(name, seq);
   }
+  markDue(stream: string): Promise<void> {
+    if (this.full) return Promise.reject(diskFullError());
+    return this.inner.markDue(stream);
+  }
+  clearDue(stream: string): Promise<void> {
+    if (this.full) return Promise.reject(diskFullError());
+    return this.inner.clearDue(stream);
+  }
+  dueStreams(): AsyncIterable<string> {
+    return this.inner.dueStreams();
+  }
   close(): void {
     this.inner.close();
   }

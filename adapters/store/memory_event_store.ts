@@ -10,6 +10,7 @@ export class MemoryEventStore implements Storage {
   readonly #tags = new Map<string, number[]>();
   readonly #checkpoints = new Map<string, number>();
   readonly #snapshots = new Map<string, { version: number; snapshot: string }>();
+  readonly #due = new Set<string>();
 
   constructor(
     readonly options: {
@@ -100,6 +101,20 @@ export class MemoryEventStore implements Storage {
   saveCheckpoint(name: string, seq: number): Promise<void> {
     this.#checkpoints.set(name, seq);
     return Promise.resolve();
+  }
+
+  markDue(stream: string): Promise<void> {
+    this.#due.add(stream);
+    return Promise.resolve();
+  }
+
+  clearDue(stream: string): Promise<void> {
+    this.#due.delete(stream);
+    return Promise.resolve();
+  }
+
+  async *dueStreams(): AsyncIterable<string> {
+    yield* [...this.#due];
   }
 
   /** Nothing is deferred: the index is written with each append. */

@@ -113,3 +113,15 @@ Deno.test("loadConfig() MAX_SOCKETS_PER_USER defaults to 10, 0 means the default
     );
   }
 });
+
+Deno.test("loadConfig() ACTOR_IDLE_SECONDS defaults to 300, 0 means never, and a bad value names it", () => {
+  assert.equal(loadConfig({}).actorIdleSeconds, 300);
+  assert.equal(loadConfig({ ACTOR_IDLE_SECONDS: "0" }).actorIdleSeconds, 0);
+  assert.equal(loadConfig({ ACTOR_IDLE_SECONDS: "60" }).actorIdleSeconds, 60);
+  for (const value of ["soon", "-1", "1.5", "999999999"]) {
+    assert.throws(
+      () => loadConfig({ ACTOR_IDLE_SECONDS: value }),
+      /^ConfigError: Invalid ACTOR_IDLE_SECONDS: /,
+    );
+  }
+});

@@ -11,6 +11,8 @@
  * | `["snap_head", stream]`        | the current snapshot's `{version, chunks}`                |
  * | `["snap", stream, version, c]` | chunk `c` of a snapshot                                   |
  * | `["checkpoint", name]`         | a consumer's position in the log                          |
+ * | `["due", stream]`              | `true`: load this company at start-up (`_due_work.ts`)    |
+ * | `["due_index"]`                | `true`: the due-work index is complete                    |
  */
 import { keyBytes, MAX_KEY_BYTES, MAX_MUTATIONS } from "./_limits.ts";
 

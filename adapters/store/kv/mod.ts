@@ -8,12 +8,13 @@
  * surrogate as U+FFFD, which would put "X\ud800" and "X\ufffd" under one key. Such an id is
  * refused with `InvalidKeyError` instead (`checkKey` in `_limits.ts`).
  *
- * Five parts on one database, each in its own file:
+ * Six parts on one database, each in its own file:
  * - `_group_commit.ts`: appends of many companies committed together (the chat path);
  * - `_reads.ts`: a stream's events, and the streams;
  * - `_history_index.ts`: the history index (tags), written soon after the append, and its
  *   reads; failed index writes skipped or retried with backoff (`_index_failures.ts`);
  * - `_snapshots.ts`: snapshots in chunks;
+ * - `_due_work.ts`: the companies to load at start-up;
  * - `_format.ts`: the layout, and the upgrade of an earlier one;
  * with Deno KV's limits in `_limits.ts`, and a reserve of disk space that lets the database
  * open on a full disk in `_reserve.ts`.
@@ -21,6 +22,7 @@
  */
 import { historyUsers } from "../../../src/history.ts";
 import type { HistoryRule, NewEvent, Storage, StoredEvent } from "../../../src/ports.ts";
+import { KvDueWork } from "./_due_work.ts";
 import { FormatMarker } from "./_format.ts";
 import { GroupCommit, type TaggedEvent } from "./_group_commit.ts";
 import { DeferredIndex, historyTag, readTagged } from "./_history_index.ts";
@@ -48,6 +50,7 @@ export class KvEventStore implements Storage {
   readonly #snapshots: KvSnapshots;
   readonly #history: HistoryRule;
   readonly #format: FormatMarker;
+  readonly #due: KvDueWork;
 
   private constructor(readonly kv: Deno.Kv, options: KvStoreOptions) {
     this.#history = options.history ?? historyUsers;
@@ -55,6 +58,7 @@ export class KvEventStore implements Storage {
     this.#index = new DeferredIndex(kv, options);
     this.#commits = new GroupCommit(kv, this.#index, this.#format);
     this.#snapshots = new KvSnapshots(kv);
+    this.#due = new KvDueWork(kv);
   }
 
   /** Opens (or creates) the KV database at `path`; `":memory:"` for a throwaway one. */
@@ -64,6 +68,8 @@ export class KvEventStore implements Storage {
     // A full disk refuses the format marker: the store still reads, and the first append
     // writes the marker before anything else.
     await store.#format.ensure().catch(() => {});
+    // Likewise the due-work index: until it is built, every stream counts as due.
+    await store.#due.ensure().catch(() => {});
     return store;
   }
 
@@ -112,6 +118,18 @@ export class KvEventStore implements Storage {
   async saveCheckpoint(name: string, seq: number): Promise<void> {
     checkKey("checkpoint name", name);
     await this.kv.set(["checkpoint", name], seq);
+  }
+
+  markDue(stream: string): Promise<void> {
+    return this.#due.markDue(stream);
+  }
+
+  clearDue(stream: string): Promise<void> {
+    return this.#due.clearDue(stream);
+  }
+
+  dueStreams(): AsyncIterable<string> {
+    return this.#due.dueStreams();
   }
 
   /**

@@ -27,6 +27,8 @@ export async function startEngine(
     /** Ids for messages and conversations (a test makes them fail). */
     ids?: Ids;
     log?: Logger;
+    /** Idle companies sleep after this long; 0 (the default here) keeps every one loaded. */
+    actorIdleSeconds?: number;
   } = {},
 ) {
   const engine = await createEngine({
@@ -35,6 +37,8 @@ export async function startEngine(
     log: silentLogger,
     webhookDelays: { baseDelayMs: 20, maxDelayMs: 100 },
     webhookAllowPrivate: true, // the receivers listen on 127.0.0.1
+    // No idle timers unless a test asks: a FakeClock then holds only the timers it looks at.
+    actorIdleSeconds: 0,
     ...limits,
   });
   const { system, webhooks } = engine;

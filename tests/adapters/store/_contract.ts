@@ -1,11 +1,12 @@
 /**
  * The contract every store adapter passes, port by port: one suite per port (`EventLog`,
- * `HistoryIndex`, `SnapshotStore`, `CheckpointStore`), run against each adapter.
+ * `HistoryIndex`, `SnapshotStore`, `CheckpointStore`, `DueWork`), run against each adapter.
  */
 import assert from "node:assert/strict";
 import { VersionConflictError } from "../../../src/errors.ts";
 import type {
   CheckpointStore,
+  DueWork,
   EventLog,
   HistoryIndex,
   NewEvent,
@@ -51,6 +52,7 @@ export function storeContract(name: string, open: () => Promise<Storage>): void 
   historyIndexContract(name, open);
   snapshotContract(name, open);
   checkpointContract(name, open);
+  dueWorkContract(name, open);
 }
 
 /** The event log: versions, conditional appends, reads, streams. */
@@ -222,5 +224,28 @@ export function checkpointContract(name: string, open: Open<CheckpointStore>): v
     await store.saveCheckpoint("webhooks:acme", 42);
     assert.equal(await store.checkpoint("webhooks:acme"), 42);
     assert.equal(await store.checkpoint("webhooks:globex"), 0);
+  });
+}
+
+/** The due-work index: the companies start-up loads. */
+export function dueWorkContract(name: string, open: Open<DueWork & EventLog>): void {
+  const test = tester(name, "DueWork", open);
+
+  test("dueStreams() yields the marked streams once each, and not the cleared ones", async (store) => {
+    for (const stream of ["acme", "globex", "initech"]) {
+      await store.append(stream, 0, events(1));
+    }
+    await store.markDue("acme");
+    await store.markDue("globex");
+    await store.markDue("acme");
+    const due = async () => {
+      const found: string[] = [];
+      for await (const stream of store.dueStreams()) found.push(stream);
+      return found.sort();
+    };
+    assert.deepEqual(await due(), ["acme", "globex"]);
+    await store.clearDue("acme");
+    await store.clearDue("initech"); // never marked: nothing to clear, no error
+    assert.deepEqual(await due(), ["globex"]);
   });
 }

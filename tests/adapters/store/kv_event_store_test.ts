@@ -484,3 +484,39 @@ Deno.test("KvEventStore: a database that does not open (a full disk) opens once 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("KvEventStore: a database from before the due-work index counts every stream as due until opening builds the index", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/events.kv`;
+    const first = await KvEventStore.open(path);
+    for (const stream of ["acme", "globex"]) {
+      await first.append(stream, 0, [{ type: "A", at: 1, data: {} }]);
+    }
+    first.close();
+    // As an earlier version left it: streams, and no index.
+    const raw = await Deno.openKv(path);
+    await raw.delete(["due_index"]);
+    raw.close();
+    const due = async (store: KvEventStore) => {
+      const found: string[] = [];
+      for await (const stream of store.dueStreams()) found.push(stream);
+      return found.sort();
+    };
+    // A full disk refuses to build the index: every stream is due meanwhile.
+    const full = { value: true };
+    const refusing = await KvEventStore.open(path, {
+      openKv: async (p) => fullDiskKv(await Deno.openKv(p), full),
+    });
+    assert.deepEqual(await due(refusing), ["acme", "globex"], "no index: every stream is due");
+    refusing.close();
+
+    const second = await KvEventStore.open(path);
+    assert.deepEqual(await due(second), ["acme", "globex"], "each marked by the upgrade");
+    await second.clearDue("acme");
+    assert.deepEqual(await due(second), ["globex"], "the index, not every stream");
+    second.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
