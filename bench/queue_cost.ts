@@ -40,7 +40,8 @@ function history(queued: number): CompanyEvent[] {
   return events;
 }
 
-for (const queued of [0, 1_000, 10_000]) {
+// The first pass warms the code up; the second is reported.
+for (const queued of [0, 0, 1_000, 10_000]) {
   const state = fold(history(queued));
   const agent = { role: "agent", userId: "agent0", socketId: "agent0-s1" } as const;
   let bytes = 0;

@@ -4,7 +4,8 @@
  * time per delivered message is the honest comparison. Load scenarios run engine and relay
  * alternately (`--reps`, 3 by default, 1 with `--quick`) and report medians. Prints a table
  * and writes JSON (every run) to bench/results/latest.json. `--only k` runs scenario (k) alone
- * (resume cost and presence writes); `--only f`, scenario (f) (an old company against a fresh one).
+ * (resume cost and presence writes); `--only f`, scenario (f) (an old company against a fresh one);
+ * `--only g`, scenario (g) (a handoff storm into a growing queue while 50 agents watch).
  */
 import { parseArgs } from "node:util";
 import { createEngine } from "../adapters/engine.ts";
@@ -23,6 +24,7 @@ import {
   toSnapshot,
 } from "../domain/mod.ts";
 import { pastConversations } from "./growth.ts";
+import { queueStorm } from "./queue_storm.ts";
 import { resumeAndPresence } from "./resume_presence.ts";
 
 const { values } = parseArgs({
@@ -232,6 +234,20 @@ async function scenarioF() {
   const f = await resumeAndPresence({ startServer, cpuSeconds, secret: SECRET, quick });
   results.f = f.raw;
   rows.push(...f.rows);
+}
+
+/** (g) a handoff storm into one company's queue while its agents watch, against its own engine. */
+async function scenarioStorm() {
+  log(`(g) handoff storm (${quick ? "2,000 handoffs, --quick" : "10,000 handoffs"})`);
+  const g = await queueStorm({ startServer, cpuSeconds, secret: SECRET, quick });
+  results.g = g.raw;
+  rows.push(...g.rows);
+}
+
+if (values.only === "g") {
+  await scenarioStorm();
+  await report();
+  Deno.exit(0);
 }
 
 if (values.only === "k") {
@@ -634,6 +650,7 @@ log(`(d) recovery of ${recoveryEvents} events`);
 
 await scenarioGrowth();
 await scenarioF();
+await scenarioStorm();
 await report();
 
 // Report --------------------------------------------------------------------------------
