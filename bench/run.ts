@@ -1,11 +1,12 @@
 /**
- * `deno task bench [--quick] [--only f|h|k]`: the engine against its ceiling (a bare Socket.IO relay) on
+ * `deno task bench [--quick] [--only f|g|h|k]`: the engine against its ceiling (a bare Socket.IO relay) on
  * this machine. Server and load generator are pinned to different cores; the server's CPU
  * time per delivered message is the honest comparison. Load scenarios run engine and relay
  * alternately (`--reps`, 3 by default, 1 with `--quick`) and report medians. Prints a table
  * and writes JSON (every run) to bench/results/latest.json. `--only k` runs scenario (k) alone
  * (resume cost and presence writes); `--only f`, scenario (f) (an old company against a fresh one);
  * `--only h`, scenario (h) (start-up with 100,000 companies in the store; 10,000 with `--quick`).
+ * `--only g`, scenario (g) (a handoff storm into a growing queue while 50 agents watch).
  */
 import { parseArgs } from "node:util";
 import { createEngine } from "../adapters/engine.ts";
@@ -24,6 +25,7 @@ import {
   toSnapshot,
 } from "../domain/mod.ts";
 import { pastConversations } from "./growth.ts";
+import { queueStorm } from "./queue_storm.ts";
 import { resumeAndPresence } from "./resume_presence.ts";
 import { startupWithCompanies } from "./startup_companies.ts";
 
@@ -231,9 +233,9 @@ function once(runs: Run[]): string {
 /** (k) resume cost and presence writes, against its own engine. */
 async function scenarioK() {
   log("(k) resume cost and presence writes");
-  const f = await resumeAndPresence({ startServer, cpuSeconds, secret: SECRET, quick });
-  results.f = f.raw;
-  rows.push(...f.rows);
+  const k = await resumeAndPresence({ startServer, cpuSeconds, secret: SECRET, quick });
+  results.k = k.raw;
+  rows.push(...k.rows);
 }
 
 /** (h) start-up with many mostly idle companies in the store, against an empty store. */
@@ -246,6 +248,20 @@ async function scenarioH() {
   });
   results.h = h.raw;
   rows.push(...h.rows);
+}
+
+/** (g) a handoff storm into one company's queue while its agents watch, against its own engine. */
+async function scenarioStorm() {
+  log(`(g) handoff storm (${quick ? "2,000 handoffs, --quick" : "10,000 handoffs"})`);
+  const g = await queueStorm({ startServer, cpuSeconds, secret: SECRET, quick });
+  results.g = g.raw;
+  rows.push(...g.rows);
+}
+
+if (values.only === "g") {
+  await scenarioStorm();
+  await report();
+  Deno.exit(0);
 }
 
 if (values.only === "k") {
@@ -654,6 +670,7 @@ log(`(d) recovery of ${recoveryEvents} events`);
 
 await scenarioGrowth();
 await scenarioH();
+await scenarioStorm();
 await scenarioK();
 await report();
 

@@ -101,7 +101,7 @@ export async function main(
         for (const { conversation: c } of state.closed.values()) {
           print(`   ${c.userId}: ${c.status}`);
         }
-        print(`   queue [${state.queue.join(", ")}]`);
+        print(`   queue [${[...state.queue].join(", ")}]`);
       }
       if (!values.check) return 0;
       const store = await openStore(config.kvPath);

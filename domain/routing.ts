@@ -34,8 +34,11 @@ import {
   conversationView,
   messagePayload,
   type Payload,
-  positionOf,
+  QUEUE_PAGE,
+  queueEntry,
   queueView,
+  shownPosition,
+  shownPositionOf,
 } from "./views.ts";
 
 const AGENTS = { kind: "agents" } as const;
@@ -226,7 +229,13 @@ function userConnected(state: CompanyState, event: EventOf<"SocketConnected">): 
       : []),
     ...(conversation ? [conversationDelivery(socket, state, conversation, false)] : []),
     ...(conversation?.status === "queued"
-      ? [{ to: socket, event: "queue", payload: { position: positionOf(state, userId) } } as const]
+      ? [
+        {
+          to: socket,
+          event: "queue",
+          payload: { position: shownPositionOf(state, userId) },
+        } as const,
+      ]
       : []),
     ...(first && !resumed ? conversation?.forUser ?? [] : []).map((p, i) =>
       pendingDelivery(socket, conversation!, p, false, i === 0 ? conversation!.forUserEarlier : 0)
@@ -360,7 +369,7 @@ function conversationMoved(
       pendingDelivery({ kind: "agent", userId: assignee! }, was!, p, true, i === 0 ? earlier : 0)
     ),
     ...(conversation ? conversationChanged(after, conversation) : []),
-    ...queueChanges(before, after),
+    ...queueChanges(before, after, userId),
     ...agentLoadChanges(before, after, userId),
   ];
 }
@@ -390,18 +399,75 @@ function conversationChanged(after: CompanyState, c: Conversation): Delivery[] {
   ];
 }
 
-/** `queue` to agents when the queue changed, and to each user whose position changed. */
-function queueChanges(before: CompanyState, after: CompanyState): Delivery[] {
+/**
+ * A conversation entered, left or moved in the queue (only `userId`'s did: one event moves one
+ * conversation). Agents get `queue` (the first page and the total) when the first page changed,
+ * else `queue_changed` (what was added and removed past it, and the total); each user whose
+ * shown place changed gets `queue { position }`. O(log n) in the queue's length, besides the
+ * page and the places near the front, which are bounded.
+ */
+function queueChanges(before: CompanyState, after: CompanyState, userId: string): Delivery[] {
   if (before.queue === after.queue) return [];
-  const out: Delivery[] = [{ to: AGENTS, event: "queue", payload: queueView(after) }];
-  for (const userId of new Set([...before.queue, ...after.queue])) {
-    const was = positionOf(before, userId);
-    const is = positionOf(after, userId);
-    if (was !== is) {
-      out.push({ to: { kind: "user", userId }, event: "queue", payload: { position: is } });
-    }
+  const was = before.queue.indexOf(userId);
+  const is = after.queue.indexOf(userId);
+  const pageChanged = (was >= 0 && was < QUEUE_PAGE) || (is >= 0 && is < QUEUE_PAGE);
+  const out: Delivery[] = [
+    pageChanged ? { to: AGENTS, event: "queue", payload: queueView(after) } : {
+      to: AGENTS,
+      event: "queue_changed",
+      payload: {
+        added: is >= 0 ? [queueEntry(after, userId, is)] : [],
+        removed: was >= 0 ? [userId] : [],
+        total: after.queue.size,
+      },
+    },
+  ];
+  const shownWas = was < 0 ? null : shownPosition(was + 1);
+  const shownIs = is < 0 ? null : shownPosition(is + 1);
+  if (shownWas !== shownIs) {
+    out.push({ to: { kind: "user", userId }, event: "queue", payload: { position: shownIs } });
+  }
+  for (const index of shiftedShown(was, is, after.queue.size)) {
+    const other = after.queue.at(index)!;
+    out.push({
+      to: { kind: "user", userId: other },
+      event: "queue",
+      payload: { position: shownPosition(index + 1) },
+    });
   }
   return out;
+}
+
+/**
+ * The places (from 0, after the move) of the others whose shown place changed when one user
+ * left place `was` and took place `is` (-1: not queued): those between moved by one, and of
+ * them only the ones crossing a step of `shownPosition`.
+ */
+function* shiftedShown(was: number, is: number, size: number): Generator<number> {
+  // The others at places lo..hi moved back by one (`+1`: they were one further) or on by one.
+  const [lo, hi, from] = is < 0
+    ? [was, size - 1, 1]
+    : was < 0
+    ? [is + 1, size - 1, -1]
+    : is >= was
+    ? [was, is - 1, 1]
+    : [is + 1, was, -1];
+  // Moved on from position p + 1 to p: shown differently iff p is a step (shown as itself);
+  // moved back from p - 1 to p: iff p - 1 is.
+  const first = from === 1 ? lo + 1 : lo;
+  const last = from === 1 ? hi + 1 : hi;
+  for (const step of stepsBetween(first, last)) yield from === 1 ? step - 1 : step;
+}
+
+/** The positions in `from..to` that `shownPosition` shows as themselves, in order. */
+function* stepsBetween(from: number, to: number): Generator<number> {
+  let p = Math.max(from, 1);
+  while (p <= to) {
+    const step = shownPosition(p);
+    if (step > to) return;
+    yield step;
+    p = step + 1;
+  }
 }
 
 /** `agent_status` for agents whose load an assignment change moved. */

@@ -3,7 +3,8 @@
  * from one plus the events after it. Pure: the same state always gives the same JSON.
  */
 import { PMap } from "./_pmap.ts";
-import { seqKey } from "./state.ts";
+import { PQueue } from "./_pqueue.ts";
+import { countLoads, seqKey } from "./state.ts";
 import type {
   Agent,
   Closed,
@@ -18,8 +19,9 @@ import type {
  * The snapshot format's version: a snapshot of another version is ignored (full replay).
  * 2: only open conversations, client ids of the last day with their times.
  * 3: conversations with the seq they were opened at; each user's last closed one, for a day.
+ * 4: the queue as `[userId, key]`, first to last (keys order it; the next keys follow them).
  */
-export const SNAPSHOT_VERSION = 3;
+export const SNAPSHOT_VERSION = 4;
 
 /** The JSON form of a state. */
 export interface Snapshot {
@@ -29,7 +31,7 @@ export interface Snapshot {
   readonly users: [string, readonly string[]][];
   readonly agents: [string, Agent][];
   readonly conversations: [string, Conversation][];
-  readonly queue: readonly string[];
+  readonly queue: readonly [string, number][];
   readonly webhookSince: number;
   readonly sent: [string, readonly SentRecord[]][];
   readonly sentOrder: [string, SentAge][];
@@ -45,7 +47,7 @@ export function toSnapshot(state: CompanyState): Snapshot {
     users: [...state.users],
     agents: [...state.agents],
     conversations: [...state.conversations],
-    queue: state.queue,
+    queue: state.queue.entries(),
     webhookSince: state.webhookSince,
     sent: [...state.sent],
     sentOrder: [...state.sentOrder],
@@ -66,7 +68,8 @@ export function fromSnapshot(snapshot: Snapshot): CompanyState | null {
     agents,
     onlineAgents,
     conversations: PMap.from(snapshot.conversations),
-    queue: snapshot.queue,
+    queue: PQueue.from(snapshot.queue),
+    loads: countLoads(snapshot.conversations.map(([, c]) => c)),
     webhookSince: snapshot.webhookSince,
     sent: PMap.from(snapshot.sent),
     sentOrder: PMap.from(snapshot.sentOrder),

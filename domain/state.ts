@@ -3,6 +3,7 @@
  * online, who holds what, who has room. Pure reads; nothing here changes a state.
  */
 import { PMap } from "./_pmap.ts";
+import { PQueue } from "./_pqueue.ts";
 import type { Agent, CompanyState, Conversation, Pending, Settings, SocketRole } from "./types.ts";
 
 /** Settings of a company that never changed them. */
@@ -23,7 +24,8 @@ export function initialState(): CompanyState {
     agents: new Map(),
     onlineAgents: 0,
     conversations: PMap.empty(),
-    queue: [],
+    queue: PQueue.empty(),
+    loads: new Map(),
     webhookSince: 0,
     sent: PMap.empty(),
     sentOrder: PMap.empty(),
@@ -92,11 +94,18 @@ export function assignedTo(state: CompanyState, agentId: string): Conversation[]
 
 /** How many conversations an agent holds. */
 export function loadOf(state: CompanyState, agentId: string): number {
-  let n = 0;
-  for (const c of state.conversations.values()) {
-    if (c.status === "assigned" && c.assignee === agentId) n++;
+  return state.loads.get(agentId) ?? 0;
+}
+
+/** Each agent's load, counted from the conversations (for a state read from a snapshot). */
+export function countLoads(conversations: Iterable<Conversation>): Map<string, number> {
+  const loads = new Map<string, number>();
+  for (const c of conversations) {
+    if (c.status === "assigned" && c.assignee !== null) {
+      loads.set(c.assignee, (loads.get(c.assignee) ?? 0) + 1);
+    }
   }
-  return n;
+  return loads;
 }
 
 /** Whether an agent can take one more conversation. */

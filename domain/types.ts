@@ -6,6 +6,7 @@
  *
  * Over 400 lines on purpose: the whole vocabulary in one file, so each union is read whole.
  */
+import type { PQueue } from "./_pqueue.ts";
 
 /** Any value that survives a JSON round trip. */
 export type JsonValue =
@@ -403,8 +404,10 @@ export interface CompanyState {
   readonly onlineAgents: number;
   /** Open conversations (with the bot, queued or assigned) by end user id; a persistent map. */
   readonly conversations: ReadonlyMap<string, Conversation>;
-  /** User ids of queued conversations, first to be served first. */
-  readonly queue: readonly string[];
+  /** User ids of queued conversations, first to be served first; ranked and persistent. */
+  readonly queue: PQueue;
+  /** How many conversations each agent holds (agents holding none are absent). */
+  readonly loads: ReadonlyMap<string, number>;
   /** The seq at which the webhook URL was last set: earlier events are not announced to it. */
   readonly webhookSince: number;
   /**
@@ -465,6 +468,7 @@ export type ClientEventName =
   | "chatbot_context"
   | "conversation"
   | "queue"
+  | "queue_changed"
   | "typing"
   | "read"
   | "agent_status";

@@ -42,24 +42,42 @@ export function conversationView(
     user_id: c.userId,
     status: c.status,
     assignee: c.assignee,
-    queue_position: c.status === "queued" ? positionOf(state, c.userId) : null,
+    // Agents are told the exact place; the user the place they are shown in `queue`.
+    queue_position: c.status === "queued"
+      ? (forAgents ? positionOf(state, c.userId) : shownPositionOf(state, c.userId))
+      : null,
     context: c.context,
     unread: forAgents ? c.unreadByAgents.length : c.unreadByUser.length,
   };
 }
 
-/** The company's queue as agents see it. */
-export function queueView(state: CompanyState): Payload {
+/**
+ * How many queue entries agents are sent at once: the whole queue while it is this short, the
+ * first this many (and the total) past that.
+ */
+export const QUEUE_PAGE = 100;
+
+/** A queue entry as agents see it; `index` is its place from 0. */
+export function queueEntry(state: CompanyState, userId: string, index: number): Payload {
+  const c = state.conversations.get(userId);
   return {
-    queue: state.queue.map((userId, i) => {
-      const c = state.conversations.get(userId);
-      return {
-        user_id: userId,
-        conversation_id: c?.id ?? null,
-        position: i + 1,
-        queued_at: c?.queuedAt ?? null,
-      };
-    }),
+    user_id: userId,
+    conversation_id: c?.id ?? null,
+    position: index + 1,
+    queued_at: c?.queuedAt ?? null,
+  };
+}
+
+/**
+ * The company's queue as agents see it: its first `limit` entries from `offset` (the first
+ * page unless asked otherwise), and how many wait in all.
+ */
+export function queueView(state: CompanyState, offset = 0, limit = QUEUE_PAGE): Payload {
+  return {
+    queue: state.queue.slice(offset, offset + limit).map((userId, i) =>
+      queueEntry(state, userId, offset + i)
+    ),
+    total: state.queue.size,
   };
 }
 
@@ -74,8 +92,29 @@ export function agentView(state: CompanyState, agentId: string): Payload {
   };
 }
 
-/** A user's place in the queue, from 1; null when not queued. */
+/** A user's place in the queue, from 1; null when not queued. O(log n). */
 export function positionOf(state: CompanyState, userId: string): number | null {
   const i = state.queue.indexOf(userId);
   return i < 0 ? null : i + 1;
+}
+
+/** Up to this place, a waiting user is told their exact place. */
+export const EXACT_POSITIONS = 100;
+
+/**
+ * The place a waiting user is shown: exact up to `EXACT_POSITIONS`, rounded up to two
+ * significant digits past that (1,234 → 1,300). Never below the true place, and in the
+ * queue's order; a shift of one changes it only at ~90 places per power of ten, so a move at
+ * the front of a long queue tells O(log n) users, not all of them.
+ */
+export function shownPosition(position: number): number {
+  if (position <= EXACT_POSITIONS) return position;
+  const step = 10 ** (String(position).length - 2);
+  return Math.ceil(position / step) * step;
+}
+
+/** A user's shown place (`shownPosition`); null when not queued. */
+export function shownPositionOf(state: CompanyState, userId: string): number | null {
+  const p = positionOf(state, userId);
+  return p === null ? null : shownPosition(p);
 }

@@ -95,7 +95,9 @@ export function changes(before: CompanyState, after: CompanyState): string[] {
       );
     }
   }
-  if (before.queue.join() !== after.queue.join()) out.push(`queue [${after.queue.join(", ")}]`);
+  if ([...before.queue].join() !== [...after.queue].join()) {
+    out.push(`queue [${[...after.queue].join(", ")}]`);
+  }
   for (const [id, a] of after.agents) {
     const was = before.agents.get(id);
     const online = a.sockets.length > 0;

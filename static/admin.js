@@ -92,8 +92,10 @@ let online = new Set();
  *   fresh: boolean, stale: boolean}>}
  */
 const conversations = new Map();
-/** The company's queue, first come first served. */
+/** The company's queue, first come first served: its first page (the whole queue while short). */
 let queue = [];
+/** How many wait in all (more than `queue` holds when the queue is long). */
+let queueTotal = 0;
 /** Agents by id: `{ status, load, capacity }`. */
 const agents = new Map();
 /** @type {string | null} */
@@ -140,6 +142,7 @@ function useIdentity(token) {
   conversations.clear();
   els.logs.replaceChildren();
   queue = [];
+  queueTotal = 0;
   agents.clear();
   selected = null;
   cursor.use(identity ? `livechat.last_seq.${identity}` : null);
@@ -382,11 +385,13 @@ function renderLists() {
     ? { user: focused.dataset.user, list: focused.dataset.list }
     : null;
 
-  els.queueCount.textContent = `(${queue.length})`;
+  els.queueCount.textContent = `(${Math.max(queueTotal, queue.length)})`;
+  const more = queueTotal - queue.length;
   els.queue.replaceChildren(
     ...(queue.length
       ? queue.map((q) => personRow(String(q.user_id), "queue", queueDetail(q)))
       : [el("li", "empty", "Nobody waiting")]),
+    ...(more > 0 ? [el("li", "empty", `and ${more} more waiting`)] : []),
   );
 
   const users = [...online].sort((a, b) => a.localeCompare(b));
@@ -515,6 +520,15 @@ function onConversation(payload) {
 function onQueue(payload) {
   if (!payload || !Array.isArray(payload.queue)) return;
   queue = payload.queue.filter((q) => q && typeof q === "object" && q.user_id !== undefined);
+  // A server before `total` sent the whole queue.
+  queueTotal = typeof payload.total === "number" ? payload.total : queue.length;
+  renderLists();
+}
+
+/** A change past the first page: the page stays as it is; only the total moves. */
+function onQueueChanged(payload) {
+  if (!payload || typeof payload.total !== "number") return;
+  queueTotal = payload.total;
   renderLists();
 }
 
@@ -756,6 +770,7 @@ const connection = createConnection({
     chatbot_context: onContext,
     conversation: onConversation,
     queue: onQueue,
+    queue_changed: onQueueChanged,
     agent_status: onAgentStatus,
     read: onRead,
     typing: (payload) => onTyping(payload),

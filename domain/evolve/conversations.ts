@@ -84,14 +84,16 @@ export function conversationQueued(
     queuedAt: event.at,
     releasedBy: reason === "released" ? event.data.agentId ?? null : null,
   };
-  const rest = state.queue.filter((u) => u !== userId);
-  const queue = reason === "released" || reason === "agent_offline"
-    ? [userId, ...rest]
-    : [...rest, userId];
+  // Keys from the event's seq: the front ever further ahead, the back ever further behind.
+  const seq = next.version;
+  const front = reason === "released" || reason === "agent_offline";
+  const rest = state.queue.without(userId);
+  const queue = rest.with(userId, front ? Math.min(rest.firstKey(), 0) - seq : seq);
   return {
     ...next,
     conversations: withEntry(draft, state.conversations, userId, updated),
     queue,
+    loads: movedLoad(draft, state.loads, conversation.assignee, null),
   };
 }
 
@@ -123,7 +125,8 @@ export function conversationAssigned(
   return {
     ...next,
     conversations: withEntry(draft, state.conversations, userId, updated),
-    queue: state.queue.includes(userId) ? state.queue.filter((u) => u !== userId) : state.queue,
+    queue: state.queue.without(userId),
+    loads: movedLoad(draft, state.loads, conversation.assignee, agentId),
     agents: agent
       ? withEntry(draft, state.agents, agentId, { ...agent, lastAssignedSeq: seq })
       : state.agents,
@@ -144,14 +147,14 @@ export function conversationResolved(
   const next = { ...state, version: seq };
   const conversation = state.conversations.get(userId);
   if (!conversation) return next;
-  const queue = state.queue.includes(userId)
-    ? state.queue.filter((u) => u !== userId)
-    : state.queue;
+  const queue = state.queue.without(userId);
+  const loads = movedLoad(draft, state.loads, conversation.assignee, null);
   if (!returnToBot) {
     return {
       ...next,
       conversations: without(draft, state.conversations, userId),
       queue,
+      loads,
       ...closedKept(state, draft, event.at, userId, {
         conversation: resolvedConversation(conversation),
         seq,
@@ -169,7 +172,29 @@ export function conversationResolved(
     forAgentsEarlierUpTo: 0,
     backlogSeen: [],
   };
-  return { ...next, conversations: withEntry(draft, state.conversations, userId, updated), queue };
+  return {
+    ...next,
+    conversations: withEntry(draft, state.conversations, userId, updated),
+    queue,
+    loads,
+  };
+}
+
+/** The agents' loads with one conversation moved from `from` to `to` (either may be nobody). */
+function movedLoad(
+  draft: Draft,
+  loads: ReadonlyMap<string, number>,
+  from: string | null,
+  to: string | null,
+): ReadonlyMap<string, number> {
+  if (from === to) return loads;
+  let out = loads;
+  if (from !== null) {
+    const n = (out.get(from) ?? 0) - 1;
+    out = n > 0 ? withEntry(draft, out, from, n) : without(draft, out, from);
+  }
+  if (to !== null) out = withEntry(draft, out, to, (out.get(to) ?? 0) + 1);
+  return out;
 }
 
 /**

@@ -61,7 +61,7 @@ Deno.test("decide() Connect of an agent sends that socket the online users and t
   const socket = { kind: "socket", socketId: "bob-s1" };
   assert.deepEqual(only(out.deliveries(), "user_list", "queue"), [
     { to: socket, event: "user_list", payload: { users: ["alice", "carol"] } },
-    { to: socket, event: "queue", payload: { queue: [] } },
+    { to: socket, event: "queue", payload: { queue: [], total: 0 } },
   ]);
 });
 
@@ -82,7 +82,7 @@ Deno.test("decide() Connect of an agent's second tab records nothing and sends t
   const socket = { kind: "socket", socketId: "bob-s2" };
   assert.deepEqual(only([...notify], "user_list", "queue"), [
     { to: socket, event: "user_list", payload: { users: ["alice"] } },
-    { to: socket, event: "queue", payload: { queue: [] } },
+    { to: socket, event: "queue", payload: { queue: [], total: 0 } },
   ]);
   assert.ok(notify.every((d) => d.to.kind === "socket"));
 });
@@ -398,6 +398,7 @@ Deno.test("decide() TransferToAgent during an open conversation adds context, ne
     );
   assert.deepEqual(only(bob.deliveries(), "queue")[0].payload, {
     queue: [{ user_id: "alice", conversation_id: "c-alice", position: 1, queued_at: at }],
+    total: 1,
   });
   const shown = only(bob.deliveries(), "conversation").filter((d) => d.to.kind === "socket");
   assert.deepEqual(shown.map((d) => [d.payload.conversation_id, d.payload.context]), [

@@ -73,6 +73,7 @@ Deno.test("deliveries() the queue is FIFO and each waiting user sees every chang
   assert.deepEqual(queueEvents.map((d) => [d.to, d.payload]), [
     [{ kind: "agents" }, {
       queue: [{ user_id: "ben", conversation_id: "c-ben", position: 1, queued_at: at }],
+      total: 1,
     }],
     [{ kind: "user", userId: "ann" }, { position: null }],
     [{ kind: "user", userId: "ben" }, { position: 1 }],

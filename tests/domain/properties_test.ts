@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { countLoads } from "../../domain/state.ts";
 import {
   type CompanyCommand,
   type CompanyEvent,
@@ -290,15 +291,22 @@ Deno.test("lifecycle: under any interleaving no agent exceeds capacity, nothing 
             );
           }
         }
-        assert.equal(
-          new Set(state.queue).size,
-          state.queue.length,
-          "the queue holds each user once",
+        const order = [...state.queue];
+        assert.equal(new Set(order).size, state.queue.size, "the queue holds each user once");
+        order.forEach((userId, i) => {
+          assert.equal(state.queue.indexOf(userId), i, `${userId}'s rank`);
+          assert.equal(state.queue.at(i), userId, `the user at ${i}`);
+        });
+        assert.deepEqual(state.queue.slice(1, 4), order.slice(1, 4));
+        assert.deepEqual(
+          state.loads,
+          countLoads(state.conversations.values()),
+          "each agent's load is what they hold",
         );
         for (const c of state.conversations.values()) {
           assert.equal(
             c.status === "queued",
-            state.queue.includes(c.userId),
+            state.queue.has(c.userId),
             `${c.userId} ${c.status}`,
           );
           assert.equal(c.status === "assigned", c.assignee !== null);
