@@ -7,6 +7,10 @@
  * (resume cost and presence writes); `--only f`, scenario (f) (an old company against a fresh one);
  * `--only h`, scenario (h) (start-up with 100,000 companies in the store; 10,000 with `--quick`).
  * `--only g`, scenario (g) (a handoff storm into a growing queue while 50 agents watch).
+ *
+ * Over 400 lines: the load scenarios (a)–(c) and (f) share this file's server and load-generator
+ * plumbing; scenarios that stand alone live beside it (growth.ts, queue_storm.ts,
+ * resume_presence.ts, startup_companies.ts).
  */
 import { parseArgs } from "node:util";
 import { createEngine } from "../adapters/engine.ts";
