@@ -90,8 +90,14 @@ async function main(): Promise<void> {
     clearTimeout(timer);
     Deno.exit(0);
   };
-  Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
-  Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+  // A failing stop must still end the process, with a code that says so.
+  const stopOn = (signal: string) =>
+    stop(signal).catch((error) => {
+      log.error("server.stop_failed", { signal, error: String(error) });
+      Deno.exit(1);
+    });
+  Deno.addSignalListener("SIGINT", () => stopOn("SIGINT"));
+  Deno.addSignalListener("SIGTERM", () => stopOn("SIGTERM"));
 }
 
 if (import.meta.main) {

@@ -217,7 +217,7 @@ export class CompanyActor {
       this.#enqueue({ command: null, resolve })
     );
     if (!outcome.ok) throw new Error(outcome.error.message);
-    return this.#state;
+    return this.state;
   }
 
   /** Resolves when every queued command has been answered. */
@@ -287,7 +287,11 @@ export class CompanyActor {
             company: this.companyId,
             error: String(error),
           });
-          for (const job of batch) job.resolve({ ok: false, error: UNAVAILABLE });
+          // Jobs a recovery put back in the mailbox will still run: only the others are refused.
+          const queued = new Set(this.#mailbox);
+          for (const job of batch) {
+            if (!queued.has(job)) job.resolve({ ok: false, error: UNAVAILABLE });
+          }
         }
       }
     } finally {
@@ -613,7 +617,14 @@ export class ActorSystem {
     for await (const companyId of this.deps.store.dueStreams()) {
       const actor = this.actor(companyId);
       actor.markedDue();
-      states.set(companyId, await actor.current());
+      try {
+        states.set(companyId, await actor.current());
+      } catch (error) {
+        // One company that does not load (a read error, an event from a newer engine) must not
+        // keep the others from starting: it stays marked due and loads on its next command,
+        // whose failure is answered `unavailable` to that company alone.
+        this.deps.log?.error("actor.recover_failed", { company: companyId, error: String(error) });
+      }
     }
     return states;
   }

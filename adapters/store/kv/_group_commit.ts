@@ -94,7 +94,11 @@ export class GroupCommit {
         resolve,
         reject,
       });
-      if (!this.#flushing) this.#flush();
+      if (!this.#flushing) {
+        this.#flush().catch((error) => {
+          for (const p of this.#queue.splice(0)) p.reject(error);
+        });
+      }
     });
   }
 
@@ -132,10 +136,16 @@ export class GroupCommit {
             this.#queue.splice(i, 1);
           } else i++;
         }
-        if (batch.length === 1 || !(await this.#commitTogether(batch))) {
-          for (const p of batch) {
-            await this.#commitOne(p).then(p.resolve, p.reject);
+        try {
+          if (batch.length === 1 || !(await this.#commitTogether(batch))) {
+            for (const p of batch) {
+              await this.#commitOne(p).then(p.resolve, p.reject);
+            }
           }
+        } catch (error) {
+          // Nothing here may leave an append unanswered (its actor would wait for good): those
+          // of the batch not answered yet are refused; answering one twice changes nothing.
+          for (const p of batch) p.reject(error);
         }
       }
     } finally {
@@ -145,9 +155,14 @@ export class GroupCommit {
 
   /** One atomic operation for several streams; false if it failed (then each is retried alone). */
   async #commitTogether(batch: PendingAppend[]): Promise<boolean> {
-    const heads = await Promise.all(
-      batch.map((p) => this.#heads.get(p.stream) ?? this.#readHead(p.stream)),
-    );
+    let heads: Head[];
+    try {
+      heads = await Promise.all(
+        batch.map((p) => this.#heads.get(p.stream) ?? this.#readHead(p.stream)),
+      );
+    } catch {
+      return false; // each append is tried alone, and a failing read refuses only its own
+    }
     // Versions only grow, so a head already past the expected version is a conflict for sure.
     const ready = batch.filter((p, i) => {
       if (heads[i].version === p.expectedVersion) return true;

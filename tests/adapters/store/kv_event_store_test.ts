@@ -520,3 +520,39 @@ Deno.test("KvEventStore: a database from before the due-work index counts every 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("KvEventStore: a head that cannot be read while companies commit together refuses only those appends; nothing is left unanswered and the store goes on", async () => {
+  let failHeads = false;
+  const store = await KvEventStore.open(":memory:", {
+    openKv: async (path) => {
+      const kv = await Deno.openKv(path);
+      return new Proxy(kv, {
+        get(target, key) {
+          const value = Reflect.get(target, key);
+          if (key === "get") {
+            return (k: Deno.KvKey, ...rest: unknown[]) =>
+              failHeads && k[0] === "head" && k[1] !== "A"
+                ? Promise.reject(new Error("disk I/O error"))
+                : (value as (...a: unknown[]) => unknown).call(target, k, ...rest);
+          }
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+    },
+  });
+  try {
+    failHeads = true;
+    const event = { type: "X", at: 1, data: {} };
+    // A commits alone; B and C queue behind it and would share one atomic operation.
+    const outcomes = await Promise.allSettled([
+      store.append("A", 0, [event]),
+      store.append("B", 0, [event]),
+      store.append("C", 0, [event]),
+    ]);
+    assert.deepEqual(outcomes.map((o) => o.status), ["fulfilled", "rejected", "rejected"]);
+    failHeads = false;
+    assert.equal(await store.append("B", 0, [event]), 1);
+  } finally {
+    store.close();
+  }
+});
