@@ -131,7 +131,7 @@ async function join(
   if (resumed && upTo > lastSeq) {
     const plan = planResume(deps.store, companyId, { role, userId }, lastSeq, upTo, ctx.window);
     if (plan.kind === "replay" && ctx.replays.take(companyId, plan.events)) pages = plan.pages;
-    else resync = { from_seq: lastSeq, to_seq: upTo };
+    else resync = { from_seq: lastSeq + 1, to_seq: upTo }; // the gap, both ends included
   }
   const sent = new Set<unknown>();
   const emit = ({ event, payload }: Omit<Delivery, "to">) => {

@@ -66,7 +66,7 @@ Deno.test("resume: past the window the socket gets resync_required, never a sile
     const upTo = engine.system.actor("acme").state.version;
     const back = await engine.connect("acme", "alice", "user", "auth", { last_seq: first.seq });
     const resync = await back.next<Resync>("resync_required");
-    assert.equal(resync.from_seq, first.seq);
+    assert.equal(resync.from_seq, first.seq + 1);
     assert.ok(resync.to_seq >= upTo, "up to the newest event at the time of the resume");
     const page = await back.request<{ messages: Message[] }>("history", { limit: 50 });
     assert.equal(page.messages.at(-1)?.content, "r80", "the newest are there to read");
@@ -93,7 +93,7 @@ Deno.test("resume: an agent past the window gets resync_required too, and then l
       await engine.system.dispatch("acme", send(carol, "carol", `c${i}`));
     }
     const back = await engine.connect("acme", "dave", "admin", "auth", { last_seq: first.seq });
-    assert.equal((await back.next<Resync>("resync_required")).from_seq, first.seq);
+    assert.equal((await back.next<Resync>("resync_required")).from_seq, first.seq + 1);
     await engine.system.dispatch("acme", send(carol, "carol", "live"));
     await back.nextWhere<Message>("message", (m) => m.content === "live");
     assert.deepEqual(back.all<Message>("message").map((m) => m.content), ["live"]);
