@@ -86,7 +86,9 @@ function log(line: string) {
 /** A server process pinned to core 0; resolves with its port and pid. */
 async function startServer(kind: "engine" | "relay", dataDir?: string) {
   const script = kind === "engine" ? "main.ts" : "bench/relay.ts";
-  const deno = ["run", "-A", script];
+  // BENCH_CPU_PROF=dir: the server writes a V8 CPU profile there when it exits.
+  const prof = Deno.env.get("BENCH_CPU_PROF");
+  const deno = ["run", "-A", ...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []), script];
   const cmd = hasTaskset
     ? ["/usr/bin/taskset", ["-c", "0", Deno.execPath(), ...deno]] as const
     : [Deno.execPath(), deno] as const;

@@ -57,6 +57,8 @@ export interface VerifierOptions {
   readonly algorithms?: readonly string[];
   readonly issuer?: string;
   readonly audience?: string;
+  /** The clock tokens expire by, Unix ms (default `Date.now`). */
+  readonly now?: () => number;
 }
 
 /**
@@ -78,23 +80,59 @@ export function createJwtVerifier(options: Uint8Array | VerifierOptions): JwtVer
     ...(o.issuer ? { issuer: o.issuer } : {}),
     ...(o.audience ? { audience: o.audience } : {}),
   };
+  // A key set can drop a key before its tokens expire, so only a fixed key's answers are kept.
+  const verified = o.jwksUrl ? undefined : new VerifiedTokens();
   return {
     async verify(token) {
       if (typeof token !== "string" || token.trim() === "") {
         throw new AuthError("missing_token", "no token was presented");
       }
+      const now = o.now?.() ?? Date.now();
+      const known = verified?.get(token.trim(), now);
+      if (known) return known;
       let payload: Record<string, unknown>;
       try {
         const k = await key;
+        const at = { ...claims, currentDate: new Date(now) };
         ({ payload } = typeof k === "function"
-          ? await jwtVerify(token.trim(), k, claims)
-          : await jwtVerify(token.trim(), k, claims));
+          ? await jwtVerify(token.trim(), k, at)
+          : await jwtVerify(token.trim(), k, at));
       } catch (error) {
         throw toAuthError(error, algorithms, token.trim());
       }
-      return principalOf(payload);
+      const principal = principalOf(payload);
+      verified?.set(token.trim(), principal);
+      return principal;
     },
   };
+}
+
+/** Tokens kept after verification (at most this many, the oldest dropped first). */
+export const VERIFIED_TOKENS_KEPT = 4096;
+
+/**
+ * Tokens already verified against a fixed key, by their exact text (signature included), so a
+ * client that sends the same token with every request (a bot's handoffs) costs one signature
+ * check, not one per request. A kept token still expires at its `exp`.
+ */
+class VerifiedTokens {
+  readonly #kept = new Map<string, Principal>();
+
+  get(token: string, now: number): Principal | undefined {
+    const principal = this.#kept.get(token);
+    if (principal && principal.expiresAt <= now) {
+      this.#kept.delete(token);
+      return undefined;
+    }
+    return principal;
+  }
+
+  set(token: string, principal: Principal): void {
+    if (this.#kept.size >= VERIFIED_TOKENS_KEPT) {
+      this.#kept.delete(this.#kept.keys().next().value!);
+    }
+    this.#kept.set(token, principal);
+  }
 }
 
 /** Signs a token (development tokens, the demo and tests). `ttlSeconds` defaults to one hour. */

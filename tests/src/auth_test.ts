@@ -86,6 +86,22 @@ Deno.test("signToken() makes tokens the verifier accepts, expiring after the ttl
   assert.ok(Math.abs(p.expiresAt - (Date.now() + 60_000)) < 2_000);
 });
 
+Deno.test("JwtVerifier keeps a verified token until its exp, and a kept token then expires", async () => {
+  let clock = Date.now();
+  const fresh = createJwtVerifier({ secret: SECRET, now: () => clock });
+  const t = await signToken(SECRET, claims, 60);
+  const first = await fresh.verify(t);
+  assert.deepEqual(await fresh.verify(t), first);
+  // The same claims under another signature are checked on their own.
+  const forged = `${t.slice(0, t.lastIndexOf(".") + 1)}${"A".repeat(43)}`;
+  await assert.rejects(
+    () => fresh.verify(forged),
+    (e) => (e as AuthError).reason === "bad_signature",
+  );
+  clock = first.expiresAt + 1_000;
+  await assert.rejects(() => fresh.verify(t), (e) => (e as AuthError).reason === "expired");
+});
+
 Deno.test("JwtVerifier with a public key accepts RS256 and refuses an HS256 token keyed with that public key", async () => {
   const { exportSPKI, generateKeyPair, SignJWT } = await import("jose");
   const { privateKey, publicKey } = await generateKeyPair("RS256", { extractable: true });
