@@ -55,6 +55,8 @@ export class Presence {
   /** Identities recorded offline lately (oldest first), to tell a flap from a visit. */
   readonly #offlineAt = new Map<string, number>();
   #stopping = false;
+  /** Writes the store refused, waiting to be tried again. */
+  readonly #retries = new Set<CancelTimer>();
 
   constructor(readonly deps: PresenceDeps) {}
 
@@ -131,9 +133,36 @@ export class Presence {
     this.#offline(key, identity, socketId);
   }
 
-  /** Writes every deferred offline record now, and defers none from here on (shutdown). */
+  /**
+   * A socket whose Connect the store refused (a full disk): dispatched again with backoff while
+   * the socket stays open, until it is recorded. The waits are jittered, so the sockets of a
+   * company do not all come back at once.
+   */
+  retryConnect(
+    holder: Holder,
+    socketId: string,
+    resumed: boolean,
+    delay = this.deps.retryMs ?? 1000,
+  ): void {
+    this.#retry(delay * (0.5 + Math.random() / 2), () => {
+      if (!this.#identities.get(keyOf(holder))?.sockets.includes(socketId)) return;
+      const { userId, role, companyId } = holder;
+      const at = this.deps.clock.now();
+      this.deps.dispatch(companyId, {
+        type: "Connect",
+        data: { userId, role, socketId, at, ...(resumed ? { resumed } : {}) },
+      }).then((outcome) => {
+        if (outcome.ok || outcome.error.code !== "unavailable") return;
+        this.retryConnect(holder, socketId, resumed, Math.min(delay * 2, 30_000));
+      });
+    });
+  }
+
+  /** Writes every deferred offline record now, defers none from here on and drops the retries. */
   stop(): void {
     this.#stopping = true;
+    for (const cancel of this.#retries) cancel();
+    this.#retries.clear();
     for (const [key, identity] of this.#identities) {
       if (identity.cancelOffline === undefined) continue;
       identity.cancelOffline();
@@ -167,12 +196,22 @@ export class Presence {
       type: "Disconnect",
       data: { userId, role, socketId, at, last: true },
     }).then((outcome) => {
-      if (outcome.ok || outcome.error.code !== "unavailable" || this.#stopping) return;
-      this.deps.clock.setTimer(() => {
-        if (this.#identities.has(key) || this.#stopping) return;
+      if (outcome.ok || outcome.error.code !== "unavailable") return;
+      this.#retry(delay, () => {
+        if (this.#identities.has(key)) return;
         this.#recordOffline(key, holder, socketId, Math.min(delay * 2, 30_000));
-      }, delay);
+      });
     });
+  }
+
+  /** Runs `run` in `ms`, unless the server stops first. */
+  #retry(ms: number, run: () => void): void {
+    if (this.#stopping) return;
+    const cancel = this.deps.clock.setTimer(() => {
+      this.#retries.delete(cancel);
+      run();
+    }, ms);
+    this.#retries.add(cancel);
   }
 }
 

@@ -7,8 +7,6 @@
 import type { Delivery, SocketRole } from "../../domain/mod.ts";
 import type { Principal } from "../../src/auth.ts";
 import type { Outcome } from "../../src/company_actor.ts";
-import type { Logger } from "../../src/log.ts";
-import type { CancelTimer, Clock } from "../../src/ports.ts";
 import type { Holder, Presence } from "../../src/presence.ts";
 import type { KeyedLimiter } from "../../src/rate_limit.ts";
 import { planResume, type ReplayPages } from "../../src/resume.ts";
@@ -32,40 +30,11 @@ export function callerOf(principal: Principal): Caller {
   return { companyId, role, userId, rooms };
 }
 
-/** Presence writes the store refused, tried again with jittered backoff until `stop()`. */
-export class PresenceRetries {
-  #stopped = false;
-  readonly #pending = new Set<CancelTimer>();
-
-  constructor(readonly clock: Clock, readonly log: Logger) {}
-
-  /** Runs `run` about `delay` ms from now (between half and all of it). */
-  schedule(delay: number, run: () => Promise<void>): void {
-    if (this.#stopped) return;
-    // Jittered, so the sockets of a company do not all come back at once.
-    const cancel = this.clock.setTimer(() => {
-      this.#pending.delete(cancel);
-      run().catch((cause) =>
-        this.log.error("socket.presence_retry_failed", { error: String(cause) })
-      );
-    }, delay * (0.5 + Math.random() / 2));
-    this.#pending.add(cancel);
-  }
-
-  /** Cancels what is waiting and schedules nothing more (the server closed). */
-  stop(): void {
-    this.#stopped = true;
-    for (const cancel of this.#pending) cancel();
-    this.#pending.clear();
-  }
-}
-
 /** What joining needs, built once per server. */
 export interface Joining {
   readonly deps: SocketDeps;
   readonly io: ChatServer;
   readonly presence: Presence;
-  readonly retries: PresenceRetries;
   /** Replayed events per company: past the rate, a resume gets `resync_required`. */
   readonly replays: KeyedLimiter;
   readonly window: number;
@@ -156,43 +125,14 @@ async function join(
   }
   deps.publisher.release(socket.id).forEach(emit);
   socket.join([socket.id, ...caller.rooms]);
-  if (unrecorded) recordPresence(ctx, socket, caller, resumed);
+  // The store refused the Connect: the socket stays in its rooms and is told nothing about
+  // presence (no `user_list`, nobody told it came online) until a retry records it; the
+  // recorded Connect's deliveries then go out as usual.
+  if (unrecorded) ctx.presence.retryConnect(caller, socket.id, resumed);
 }
 
 /** A Connect the actor refused ends the socket with the refusal. */
 function refused(socket: ChatSocket, outcome: Outcome): void {
   if (outcome.ok) return;
   endSocket(socket, { code: outcome.error.code, message: outcome.error.message });
-}
-
-/**
- * The store refused the Connect: the socket stays in its rooms and is told nothing about
- * presence (no `user_list`, nobody told it came online) until a retry records it, with
- * backoff, while it stays connected. The recorded Connect's deliveries then go out as usual.
- */
-function recordPresence(
-  ctx: Joining,
-  socket: ChatSocket,
-  caller: Caller,
-  resumed: boolean,
-  delay = ctx.deps.presenceRetryMs ?? 1000,
-): void {
-  const { deps } = ctx;
-  const { companyId, role, userId } = caller;
-  ctx.retries.schedule(delay, async () => {
-    if (!socket.connected) return;
-    const outcome = await deps.system.dispatch(companyId, {
-      type: "Connect",
-      data: {
-        userId,
-        role,
-        socketId: socket.id,
-        at: deps.clock.now(),
-        ...(resumed ? { resumed } : {}),
-      },
-    });
-    if (!outcome.ok && outcome.error.code === "unavailable" && socket.connected) {
-      recordPresence(ctx, socket, caller, resumed, Math.min(delay * 2, 30_000));
-    }
-  });
 }

@@ -14,7 +14,7 @@ import { admission, rate, resumeCursor } from "./admission.ts";
 import type { SocketDeps } from "./deps.ts";
 import { endSocket } from "./errors.ts";
 import { handleEvents } from "./handlers.ts";
-import { callerOf, type Joining, openSocket, PresenceRetries } from "./join.ts";
+import { callerOf, type Joining, openSocket } from "./join.ts";
 import type {
   ChatServer,
   ChatSocket,
@@ -65,11 +65,8 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
       retryMs: deps.presenceRetryMs,
       ...deps.presenceTiming,
     }),
-    // Presence the store refused, to record again; the server's close ends the retries.
-    retries: new PresenceRetries(deps.clock, deps.log),
     replays: new KeyedLimiter(rate(deps.resumeRate ?? RESUME_RATE), deps.clock),
   };
-  httpServer.once("close", () => joining.retries.stop());
   // Closing the server: sockets that close now are recorded gone at once, none deferred.
   const closeIo = io.close.bind(io);
   io.close = (fn) => {
