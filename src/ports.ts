@@ -138,3 +138,75 @@ export const systemClock: Clock = {
 
 /** Random UUIDs. */
 export const randomIds: Ids = { next: () => crypto.randomUUID() };
+
+/*
+ * Past one node (docs/design.md, "Cluster"): every node may write every company (the log's
+ * expected-version check decides), and every node delivers to its own sockets from the log,
+ * so nothing depends on a best-effort broadcast. The ports below are what that needs from
+ * the log (a feed of where streams grew) and from the shared bus (Redis): ephemeral
+ * deliveries, presence across nodes, node liveness and leases. One node needs none of them.
+ */
+
+/** A log that tells followers which streams grew, so each node can deliver from the log. */
+export interface LogFeed {
+  /**
+   * Calls `moved(stream, version)` for streams that grew by appends committed after `follow`
+   * was called (by any node), each with the stream's version as of some time after the append;
+   * a stream may be reported more than once, never with a version that goes back for one
+   * stream. No committed append is ever missed, even one whose writer died right after the
+   * commit, or one that committed after a later one. Resolves once following has begun;
+   * returns what stops it.
+   */
+  follow(moved: (stream: string, version: number) => void): Promise<() => Promise<void>>;
+}
+
+/** What the nodes of a cluster share besides the log (Redis). */
+export interface ClusterBus {
+  /** This node's name (`NODE_ID`). */
+  readonly nodeId: string;
+  /** Sends deliveries that no event carries (typing) to every other node's sockets. */
+  broadcast(companyId: string, deliveries: readonly Delivery[]): void;
+  /** Receives the other nodes' broadcasts; returns what stops it. */
+  onBroadcast(handler: (companyId: string, deliveries: readonly Delivery[]) => void): () => void;
+  /**
+   * Another node's hint that a stream grew (sent after each append); a speed-up only, since
+   * `LogFeed` is the authority. Returns what stops it.
+   */
+  onAppended(handler: (stream: string, version: number) => void): () => void;
+  /** Says this node appended to `stream` up to `version` (best effort). */
+  appended(stream: string, version: number): void;
+}
+
+/** Who holds a socket, as presence keys it: one identity of a company. */
+export interface SocketHolder {
+  readonly companyId: string;
+  readonly role: "user" | "agent";
+  readonly userId: string;
+}
+
+/**
+ * Sockets per identity across the nodes that are alive. A node's sockets count until the
+ * node closes them or is found dead (silent for `NODE_TIMEOUT_SECONDS`).
+ */
+export interface SharedPresence {
+  /** Counts a socket of `holder` open on this node. */
+  open(holder: SocketHolder, socketId: string): Promise<void>;
+  /** Removes a socket of this node; resolves with the identity's sockets left on live nodes. */
+  close(holder: SocketHolder, socketId: string): Promise<number>;
+  /**
+   * Takes the sockets of nodes found dead off the books, calling `gone` for each identity
+   * left with no socket anywhere (with one of its dead sockets); an entry whose `gone`
+   * rejected is kept for the next sweep. Returns how many identities went.
+   */
+  sweep(gone: (holder: SocketHolder, socketId: string) => Promise<void>): Promise<number>;
+  /** How many nodes are alive now (this one included). */
+  liveNodes(): Promise<number>;
+}
+
+/** Named leases, held by one node at a time until they lapse (one runner per company). */
+export interface Leases {
+  /** Takes `name` for `ttlMs`, or extends it if this node holds it; true if this node holds it. */
+  hold(name: string, ttlMs: number): Promise<boolean>;
+  /** Gives `name` up if this node holds it. */
+  release(name: string): Promise<void>;
+}
