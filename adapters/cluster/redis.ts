@@ -103,13 +103,8 @@ export class RedisCluster {
     const log = options.log ?? silentLogger;
     const redis = new Redis(url, { lazyConnect: true });
     const subscriber = redis.duplicate();
-    for (const [client, role] of [[redis, "commands"], [subscriber, "subscriber"]] as const) {
-      // Without a listener an error event would crash the process; the client reconnects.
-      client.on(
-        "error",
-        (error) => log.warn("redis connection error", { role, error: String(error) }),
-      );
-    }
+    watch(redis, "commands", log);
+    watch(subscriber, "subscriber", log);
     try {
       await Promise.all([redis.connect(), subscriber.connect()]);
       const cluster = new RedisCluster(redis, subscriber, options);
@@ -374,6 +369,23 @@ async function* scan(redis: Redis, key: string): AsyncIterable<string[]> {
     cursor = next;
     if (members.length > 0) yield members;
   } while (cursor !== "0");
+}
+
+/**
+ * Logs a connection's loss once and its return once: without an error listener an error event
+ * would crash the process, and the client retries (and errs) every ~2 s while Redis is away.
+ */
+function watch(client: Redis, role: string, log: Logger): void {
+  let down = false;
+  client.on("error", (error) => {
+    if (!down) log.warn("redis connection lost, reconnecting", { role, error: String(error) });
+    else log.debug("redis still unreachable", { role, error: String(error) });
+    down = true;
+  });
+  client.on("ready", () => {
+    if (down) log.info("redis connection back", { role });
+    down = false;
+  });
 }
 
 /** Quits politely, or drops the connection if Redis cannot answer. */
