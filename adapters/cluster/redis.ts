@@ -16,6 +16,7 @@ import {
   type SocketHolder,
   systemClock,
 } from "../../src/ports.ts";
+import type { ClusterNode } from "./cluster_node.ts";
 import { identityOf } from "./_identity.ts";
 import * as scripts from "./_redis_scripts.ts";
 import { type PresenceBooks, sweep } from "./_sweep.ts";
@@ -54,7 +55,7 @@ interface Appended {
 }
 
 /** One node's connections to the shared bus on Redis. */
-export class RedisCluster {
+export class RedisCluster implements ClusterNode {
   readonly bus: ClusterBus;
   readonly presence: SharedPresence;
   readonly leases: Leases;
@@ -75,6 +76,8 @@ export class RedisCluster {
   readonly #onBroadcast = new Set<(companyId: string, deliveries: readonly Delivery[]) => void>();
   readonly #onAppended = new Set<(stream: string, version: number) => void>();
   #cancelBeat: CancelTimer | undefined;
+  /** Whether a beat went through: a later one that finds no stamp finds the books lost. */
+  #beaten = false;
   #closed = false;
 
   private constructor(redis: Redis, subscriber: Redis, options: RedisClusterOptions) {
@@ -168,8 +171,6 @@ export class RedisCluster {
       this.#scheduleBeat();
     }, this.#timeoutMs / BEATS_PER_TIMEOUT);
   }
-
-  #beaten = false;
 
   async #beat(): Promise<void> {
     const [previous, now] = await scripts.beat.run(
