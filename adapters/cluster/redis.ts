@@ -76,6 +76,8 @@ export class RedisCluster implements ClusterNode {
   readonly #onBroadcast = new Set<(companyId: string, deliveries: readonly Delivery[]) => void>();
   readonly #onAppended = new Set<(stream: string, version: number) => void>();
   #cancelBeat: CancelTimer | undefined;
+  /** The beat under way, which `close` lets finish before it marks the node dead. */
+  #beating: Promise<void> = Promise.resolve();
   /** Whether a beat went through: a later one that finds no stamp finds the books lost. */
   #beaten = false;
   #closed = false;
@@ -151,6 +153,7 @@ export class RedisCluster implements ClusterNode {
     this.#onBroadcast.clear();
     this.#onAppended.clear();
     try {
+      await this.#beating;
       await this.#leases.releaseAll();
       await this.#redis.zadd(this.#keys.nodes, "XX", 0, this.incarnation);
     } catch (error) {
@@ -162,13 +165,10 @@ export class RedisCluster implements ClusterNode {
 
   #scheduleBeat(): void {
     if (this.#closed) return;
-    this.#cancelBeat = this.#clock.setTimer(async () => {
-      try {
-        await this.#beat();
-      } catch (error) {
-        this.#log.warn("cluster heartbeat failed", { error: String(error) });
-      }
-      this.#scheduleBeat();
+    this.#cancelBeat = this.#clock.setTimer(() => {
+      this.#beating = this.#beat()
+        .catch((error) => this.#log.warn("cluster heartbeat failed", { error: String(error) }))
+        .finally(() => this.#scheduleBeat());
     }, this.#timeoutMs / BEATS_PER_TIMEOUT);
   }
 
