@@ -30,18 +30,18 @@ function events(n: number, from = 1): NewEvent[] {
   }));
 }
 
-/** A store made fresh for one test and released after it. */
-type Open<P> = () => Promise<P & { close(): void }>;
+/** A store made fresh for one test and released after it (a store may close asynchronously). */
+type Open<P> = () => Promise<P & { close(): void | Promise<void> }>;
 
 /** Registers `title` as a test of `port` that runs on a fresh store. */
 function tester<P>(name: string, port: string, open: Open<P>) {
-  return (title: string, fn: (store: P & { close(): void }) => Promise<void>) =>
+  return (title: string, fn: (store: P & { close(): void | Promise<void> }) => Promise<void>) =>
     Deno.test(`${name} ${port}: ${title}`, async () => {
       const store = await open();
       try {
         await fn(store);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }
