@@ -47,11 +47,14 @@ let postgres: Promise<PostgresServer | null> | undefined;
 /**
  * This process's PostgreSQL server, started on first use (initdb and pg_ctl from
  * `/usr/lib/postgresql/<version>/bin`, as the `postgres` user when run as root, since initdb
- * refuses root), or null when the binaries are missing and not under CI. `fsync=off`: the
- * tests never outlive a crash of the machine.
+ * refuses root), or null when the binaries are missing and not under CI. `fsync=off` unless
+ * `durable` (benchmarks): the tests never outlive a crash of the machine. The first call's
+ * options hold for the process.
  */
-export function startPostgres(): Promise<PostgresServer | null> {
-  postgres ??= launchPostgres();
+export function startPostgres(
+  options: { durable?: boolean } = {},
+): Promise<PostgresServer | null> {
+  postgres ??= launchPostgres(options.durable ?? false);
   return postgres;
 }
 
@@ -78,7 +81,7 @@ async function postgresBin(): Promise<string | null> {
   return null;
 }
 
-async function launchPostgres(): Promise<PostgresServer | null> {
+async function launchPostgres(durable: boolean): Promise<PostgresServer | null> {
   const bin = await postgresBin();
   if (!bin) return missing("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb)");
   const root = Deno.uid() === 0;
@@ -106,10 +109,8 @@ async function launchPostgres(): Promise<PostgresServer | null> {
     `-p ${port}`,
     "-c listen_addresses=127.0.0.1",
     `-c unix_socket_directories=${dir}`,
-    "-c fsync=off",
-    "-c synchronous_commit=off",
-    "-c full_page_writes=off",
     "-c max_connections=200",
+    ...(durable ? [] : ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]),
   ].join(" ");
   await as(`${bin}/pg_ctl`, [
     "start",

@@ -44,9 +44,14 @@ interface PendingAppend {
 /** Appends to every stream of one database, committed together where they fit. */
 export class GroupCommit {
   readonly #queue: PendingAppend[] = [];
-  #flushing = false;
+  #running = 0;
 
-  constructor(readonly sql: Sql) {}
+  /**
+   * `inFlight`: transactions at once. Two overlap one batch's writes with the previous one's
+   * commit (its WAL flush); the streams' row locks keep two batches that share a stream in
+   * order, and their one lock order keeps them from deadlocking.
+   */
+  constructor(readonly sql: Sql, readonly inFlight = 2) {}
 
   /** Appends waiting for a commit (a gauge). */
   get waiting(): number {
@@ -74,27 +79,32 @@ export class GroupCommit {
     if (events.length === 0) return Promise.resolve(expectedVersion);
     return new Promise((resolve, reject) => {
       this.#queue.push({ ...pending, resolve, reject, answered: false });
-      if (!this.#flushing) this.#flush();
+      this.#pump();
     });
   }
 
-  async #flush(): Promise<void> {
-    this.#flushing = true;
+  /** Starts commits for what is queued, up to `inFlight` at once. */
+  #pump(): void {
+    while (this.#running < this.inFlight && this.#queue.length > 0) {
+      const batch = this.#nextBatch();
+      this.#running++;
+      this.#commitOrEachAlone(batch).finally(() => {
+        this.#running--;
+        this.#pump();
+      });
+    }
+  }
+
+  /** Commits the batch; if that fails, each append alone, once; answers every append. */
+  async #commitOrEachAlone(batch: PendingAppend[]): Promise<void> {
     try {
-      while (this.#queue.length > 0) {
-        const batch = this.#nextBatch();
-        try {
-          await this.#commit(batch);
-        } catch {
-          // Each alone, once: one append's fault refuses only its own, and a pooled connection
-          // that the server closed while idle (found dead by the first try) is replaced.
-          for (const p of batch) {
-            if (!p.answered) await this.#commit([p]).catch((e) => refuse(p, e));
-          }
-        }
+      await this.#commit(batch);
+    } catch {
+      // One append's fault refuses only its own, and a pooled connection that the server
+      // closed while idle (found dead by the first try) is replaced.
+      for (const p of batch) {
+        if (!p.answered) await this.#commit([p]).catch((e) => refuse(p, e));
       }
-    } finally {
-      this.#flushing = false;
     }
   }
 

@@ -39,6 +39,8 @@ export interface PostgresStoreOptions {
   readonly maxConnections?: number;
   /** The `application_name` of this node's connections, e.g. its `NODE_ID`. */
   readonly applicationName?: string;
+  /** Group-commit transactions in flight at once (default 2). */
+  readonly commitsInFlight?: number;
 }
 
 /** Every storage port (`Storage`) and the log feed (`LogFeed`) on a PostgreSQL database. */
@@ -53,7 +55,7 @@ export class PostgresEventStore implements Storage, LogFeed {
     this.#sql = sql;
     this.#options = options;
     this.#history = options.history ?? historyUsers;
-    this.#commits = new GroupCommit(sql);
+    this.#commits = new GroupCommit(sql, options.commitsInFlight);
     options.metrics?.gauge(
       "chat_store_appends_waiting",
       "Appends queued for the next group commit (PostgreSQL).",
