@@ -12,21 +12,22 @@ import type {
   NewEvent,
   SnapshotStore,
   Storage,
-  StoredEvent,
 } from "../../../src/ports.ts";
 
-async function all(iterable: AsyncIterable<StoredEvent>): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = [];
-  for await (const e of iterable) out.push(e);
+/** Everything an async iterable yields. */
+export async function all<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of iterable) out.push(x);
   return out;
 }
 
-function events(n: number, from = 1): NewEvent[] {
+/** `n` events with seqs from `from` on (as appended there), each in `userId`'s history if given. */
+export function events(n: number, from = 1, userId?: string): NewEvent[] {
   return Array.from({ length: n }, (_, i) => ({
     type: "MessageSent",
     at: 1_764_043_200_000 + from + i,
     v: 1,
-    data: { text: `m${from + i}`, nested: { list: [from + i] } },
+    data: { text: `m${from + i}`, nested: { list: [from + i] }, ...(userId ? { userId } : {}) },
   }));
 }
 

@@ -10,25 +10,10 @@ import { connect } from "../../../adapters/store/postgres/_sql.ts";
 import { InvalidKeyError, VersionConflictError } from "../../../src/errors.ts";
 import type { NewEvent, StoredEvent } from "../../../src/ports.ts";
 import { startPostgres } from "../../_services.ts";
-import { storeContract } from "./_contract.ts";
+import { all, events, storeContract } from "./_contract.ts";
 
 const pg = await startPostgres();
 const ignore = pg === null;
-
-async function all<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of iterable) out.push(x);
-  return out;
-}
-
-function events(n: number, from = 1): NewEvent[] {
-  return Array.from({ length: n }, (_, i) => ({
-    type: "MessageSent",
-    at: 1_764_043_200_000 + from + i,
-    v: 1,
-    data: { text: `m${from + i}`, userId: "ann" },
-  }));
-}
 
 /** Runs `fn` with a fresh database's URL and a raw connection to it (ended afterwards). */
 async function withDatabase(
@@ -119,10 +104,13 @@ Deno.test({
   fn: () =>
     withDatabase((url, sql) =>
       withStores(url, ["node"], async (store) => {
-        await store.append("s3", 0, events(1));
+        await store.append("s3", 0, events(1, 1, "ann"));
         // The first appends find a commit slot free (two run at once) and commit alone; the
         // rest queue behind them and share one transaction.
-        const appends = Array.from({ length: 50 }, (_, i) => store.append(`s${i}`, 0, events(2)));
+        const appends = Array.from(
+          { length: 50 },
+          (_, i) => store.append(`s${i}`, 0, events(2, 1, "ann")),
+        );
         const results = await Promise.allSettled(appends);
         results.forEach((r, i) => {
           if (i === 3) {
