@@ -128,8 +128,9 @@ export class LogFollower {
   async #catchUp(): Promise<void> {
     try {
       for (;;) {
-        const rows = await this.#sql<{ tx: string; pos: number; stream: string; seq: number }[]>`
-          SELECT tx::text AS tx, pos, stream, seq FROM events
+        // `tx` goes out as text, under another name: ORDER BY `tx` must sort the xid8 column.
+        const rows = await this.#sql<{ xid: string; pos: number; stream: string; seq: number }[]>`
+          SELECT tx::text AS xid, pos, stream, seq FROM events
           WHERE (tx, pos) > (${this.#cursor.tx}::xid8, ${this.#cursor.pos})
             AND tx < pg_snapshot_xmin(pg_current_snapshot())
           ORDER BY tx, pos LIMIT ${FEED_PAGE}`;
@@ -139,7 +140,7 @@ export class LogFollower {
           if (seq > (highest.get(stream) ?? 0)) highest.set(stream, seq);
         }
         const last = rows[rows.length - 1];
-        this.#cursor = { tx: last.tx, pos: last.pos };
+        this.#cursor = { tx: last.xid, pos: last.pos };
         for (const [stream, seq] of highest) this.#report(stream, seq);
         if (rows.length < FEED_PAGE || this.#stopped) break;
       }

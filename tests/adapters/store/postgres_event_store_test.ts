@@ -361,6 +361,48 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "PostgresEventStore follow(): transaction ids are ordered as numbers: a page that crosses 999 → 1000 skips nothing",
+  ignore,
+  fn: () =>
+    withDatabase((url, sql) =>
+      withStores(url, ["writer"], async (writer) => {
+        const feedSql = connect(url);
+        const reports = new Reports();
+        const follower = await LogFollower.start(feedSql, reports.moved, { pollMs: 3_600_000 });
+        const blocker = await sql.reserve();
+        try {
+          // Use up transaction ids until the next one is 10^k - 2, and hold it open, so the
+          // three appends after it (10^k - 1, 10^k, 10^k + 1) reach the follower in one poll.
+          const [{ next }] = await sql`
+            SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS next`;
+          const boundary = 10 ** String(Number(next) + 1).length;
+          await sql.unsafe(`DO $$ BEGIN
+            FOR i IN 1..${boundary - 2 - Number(next)} LOOP
+              PERFORM pg_current_xact_id(); COMMIT;
+            END LOOP; END $$`);
+          await blocker`BEGIN`;
+          await blocker`SELECT pg_current_xact_id()`;
+          // As text, "1000" < "1001" < "999": a first page of 1,000 rows sorted so would hold
+          // `big` and part of `late`, and the page after it would start past `early`.
+          await writer.append("early", 0, events(1));
+          await writer.append("big", 0, events(999));
+          await writer.append("late", 0, events(5));
+          const txs = await sql`SELECT DISTINCT tx::text::bigint AS tx FROM events ORDER BY tx`;
+          assert.deepEqual(txs.map((r) => Number(r.tx)), [boundary - 1, boundary, boundary + 1]);
+          await blocker`COMMIT`;
+          await follower.poll();
+          assert.deepEqual(Object.fromEntries(reports.seen), { early: 1, big: 999, late: 5 });
+        } finally {
+          blocker.release();
+          await follower.stop();
+          await feedSql.end();
+        }
+      })
+    ),
+});
+
+Deno.test({
   name: "PostgresEventStore: the history index finds a user's messages across many appends",
   ignore,
   fn: () =>
