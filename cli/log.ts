@@ -5,9 +5,11 @@
  *   deno task log replay file.ndjson [--until SEQ] [--user ID] [--deliveries] [--json]
  *                                    [--check [--company ID]]
  *   deno task log stats
+ *   deno task log migrate [--check]      (DATABASE_URL: the PostgreSQL to copy the log into)
  */
 import { parseArgs } from "node:util";
-import { KvEventStore } from "../adapters/store/mod.ts";
+import { KvEventStore, PostgresEventStore } from "../adapters/store/mod.ts";
+import { checkCopy, migrateLog } from "./_migrate.ts";
 import { loadConfig } from "../src/config.ts";
 import { decode } from "../src/codec.ts";
 import type { StoredEvent } from "../src/ports.ts";
@@ -26,12 +28,15 @@ const USAGE = `Usage:
   deno task log export --company ID [--from SEQ] [--to SEQ] > file.ndjson
   deno task log replay FILE [--until SEQ] [--user ID] [--deliveries] [--json] [--check [--company ID]]
   deno task log stats
-The data directory is DATA_DIR (default ./data), or KV_PATH.`;
+  deno task log migrate [--check]
+The data directory is DATA_DIR (default ./data), or KV_PATH. migrate copies that log into the
+PostgreSQL database at DATABASE_URL (rerun it to copy what is new); --check then replays both.`;
 
-/** Runs the tool; returns the exit code. `print` receives stdout lines. */
+/** Runs the tool; returns the exit code. `print` receives stdout lines, `progress` stderr's. */
 export async function main(
   args: string[],
   print: (line: string) => void = console.log,
+  progress: (line: string) => void = console.error,
 ): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -142,6 +147,27 @@ export async function main(
         store.close();
       }
       return 0;
+    }
+    case "migrate": {
+      // DATABASE_URL is read here, not from the server's config: only this command needs it.
+      const url = Deno.env.get("DATABASE_URL");
+      if (!url) throw new UsageError("migrate needs DATABASE_URL (postgres://…)");
+      const kv = await openStore(config.kvPath);
+      let pg: PostgresEventStore | undefined;
+      try {
+        pg = await PostgresEventStore.open(url, { applicationName: "log-migrate" });
+        const report = await migrateLog(kv, pg, progress);
+        print(
+          `migrate: ${report.companies} companies, ${report.events} events copied ` +
+            `(${report.skipped} companies had nothing new)` +
+            (report.failed.length > 0 ? `; not copied: ${report.failed.join(", ")}` : ""),
+        );
+        const same = values.check ? await checkCopy(kv, pg, print) : true;
+        return report.failed.length === 0 && same ? 0 : 1;
+      } finally {
+        kv.close();
+        await pg?.close();
+      }
     }
     default:
       throw new UsageError(`Unknown command '${command}'`);

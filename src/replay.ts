@@ -157,6 +157,25 @@ export async function liveState(
   return state;
 }
 
+/**
+ * The company's state folded from the first event of its log, no snapshot used (at most
+ * `upTo` events): what a copy of the log must rebuild.
+ */
+export async function foldLog(
+  log: EventLog,
+  companyId: string,
+  { upTo }: { upTo?: number } = {},
+): Promise<CompanyState> {
+  let state = initialState();
+  let chunk: CompanyEvent[] = [];
+  // Folded a chunk at a time: one fold copies the state's maps once for all its events.
+  for await (const e of log.read(companyId, { limit: upTo })) {
+    chunk.push(eventOf(decode(e)));
+    if (chunk.length === 1000) [state, chunk] = [fold(chunk, state), []];
+  }
+  return fold(chunk, state);
+}
+
 /** The parts of two states that differ (secrets compared redacted), as readable lines. */
 export function differences(replayed: CompanyState, live: CompanyState): string[] {
   const a = comparable(replayed);

@@ -120,6 +120,13 @@ export class KvEventStore implements Storage {
     await this.kv.set(["checkpoint", name], seq);
   }
 
+  /** Every consumer's position, by name (what `deno task log migrate` copies). */
+  async *checkpoints(): AsyncIterable<[name: string, seq: number]> {
+    for await (const { key, value } of this.kv.list<number>({ prefix: ["checkpoint"] })) {
+      yield [key[1] as string, value];
+    }
+  }
+
   markDue(stream: string): Promise<void> {
     return this.#due.markDue(stream);
   }

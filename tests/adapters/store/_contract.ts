@@ -12,36 +12,37 @@ import type {
   NewEvent,
   SnapshotStore,
   Storage,
-  StoredEvent,
 } from "../../../src/ports.ts";
 
-async function all(iterable: AsyncIterable<StoredEvent>): Promise<StoredEvent[]> {
-  const out: StoredEvent[] = [];
-  for await (const e of iterable) out.push(e);
+/** Everything an async iterable yields. */
+export async function all<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of iterable) out.push(x);
   return out;
 }
 
-function events(n: number, from = 1): NewEvent[] {
+/** `n` events with seqs from `from` on (as appended there), each in `userId`'s history if given. */
+export function events(n: number, from = 1, userId?: string): NewEvent[] {
   return Array.from({ length: n }, (_, i) => ({
     type: "MessageSent",
     at: 1_764_043_200_000 + from + i,
     v: 1,
-    data: { text: `m${from + i}`, nested: { list: [from + i] } },
+    data: { text: `m${from + i}`, nested: { list: [from + i] }, ...(userId ? { userId } : {}) },
   }));
 }
 
-/** A store made fresh for one test and released after it. */
-type Open<P> = () => Promise<P & { close(): void }>;
+/** A store made fresh for one test and released after it (a store may close asynchronously). */
+type Open<P> = () => Promise<P & { close(): void | Promise<void> }>;
 
 /** Registers `title` as a test of `port` that runs on a fresh store. */
 function tester<P>(name: string, port: string, open: Open<P>) {
-  return (title: string, fn: (store: P & { close(): void }) => Promise<void>) =>
+  return (title: string, fn: (store: P & { close(): void | Promise<void> }) => Promise<void>) =>
     Deno.test(`${name} ${port}: ${title}`, async () => {
       const store = await open();
       try {
         await fn(store);
       } finally {
-        store.close();
+        await store.close();
       }
     });
 }
