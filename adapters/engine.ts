@@ -12,9 +12,15 @@ import { type Logger, silentLogger } from "../src/log.ts";
 import { Metrics } from "../src/metrics.ts";
 import { StoreHealth } from "../src/store_health.ts";
 import {
+  type CancelTimer,
   type Clock,
+  type ClusterBus,
   type Ids,
+  type Leases,
+  type LogFeed,
   randomIds,
+  type SharedPresence,
+  type SocketHolder,
   type Storage,
   type StoredEvent,
   systemClock,
@@ -26,6 +32,18 @@ import { KvEventStore } from "./store/mod.ts";
 
 /** `ACTOR_IDLE_SECONDS`' default: an idle company leaves memory after five minutes. */
 export const DEFAULT_IDLE_SECONDS = 300;
+
+/** `NODE_TIMEOUT_SECONDS`' default: a node silent this long is dead. */
+export const DEFAULT_NODE_TIMEOUT_SECONDS = 15;
+
+/** What a node of a cluster shares with the others (Redis), besides the log. */
+export interface EngineCluster {
+  readonly bus: ClusterBus;
+  readonly presence: SharedPresence;
+  readonly leases: Leases;
+  /** A node silent this long is dead (`NODE_TIMEOUT_SECONDS`); runner leases last as long. */
+  readonly nodeTimeoutSeconds?: number;
+}
 
 /** The settings an engine is built from: a `Config`'s, each optional, and what tests swap. */
 export interface EngineOptions extends
@@ -69,6 +87,13 @@ export interface EngineOptions extends
   readonly presenceTiming?: { flapWindowMs?: number; offlineDelayMs?: number };
   /** Webhook retries: the first delay and the longest, in ms (tests retry fast). */
   readonly webhookDelays?: { readonly baseDelayMs: number; readonly maxDelayMs: number };
+  /**
+   * Where the log says streams grew, for delivering what other writers appended (a shared
+   * log: PostgreSQL, or a memory store shared by several engines in a test).
+   */
+  readonly feed?: LogFeed;
+  /** Set on a node of a cluster (with `feed`): see `EngineCluster`. */
+  readonly cluster?: EngineCluster;
 }
 
 /** Opens the storage at `path`, with the logger and metrics it reports to. */
@@ -117,6 +142,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   // The webhooks hear of the actors' commits and read the actors' state: the relay lets both
   // be built in order.
   const relay = new CommitRelay();
+  const cluster = options.cluster;
+  const leaseMs = (cluster?.nodeTimeoutSeconds ?? DEFAULT_NODE_TIMEOUT_SECONDS) * 1000;
   const system = new ActorSystem({
     store: storage,
     publisher,
@@ -129,6 +156,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     idleSeconds: options.actorIdleSeconds ?? DEFAULT_IDLE_SECONDS,
     // A webhook backlog keeps its company in memory: the dispatcher reads the actor's state.
     keepAwake: (id, state) => webhooks.backlogged(id, state),
+    cluster: cluster && { bus: cluster.bus, leases: cluster.leases, leaseMs },
   });
   const webhooks = new WebhookDispatcher({
     store: storage,
@@ -148,6 +176,41 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   metrics.gauge("chat_webhook_backlog", "Webhook calls being attempted.", () => webhooks.backlog);
 
   let server: RunningServer | undefined;
+  const stops: (() => unknown)[] = [];
+  /**
+   * A node's housekeeping, every third of the node timeout: it takes companies with work due
+   * and no runner, and records gone the sockets of nodes found dead.
+   */
+  const housekeep = (every: number) => {
+    let cancel: CancelTimer | undefined;
+    let stopped = false;
+    const round = async () => {
+      try {
+        const adopted = await system.adopt();
+        if (adopted > 0) log.info("cluster.adopted", { companies: adopted });
+        const gone = await cluster!.presence.sweep((holder, socketId) =>
+          recordGone(holder, socketId)
+        );
+        if (gone > 0) log.info("cluster.swept", { identities: gone });
+      } catch (error) {
+        log.warn("cluster.housekeeping_failed", { error: String(error) });
+      }
+      if (!stopped) cancel = clock.setTimer(round, every);
+    };
+    cancel = clock.setTimer(round, every);
+    stops.push(() => {
+      stopped = true;
+      cancel?.();
+    });
+  };
+  /** Records an identity of a dead node gone; a refusal by the store is tried at the next round. */
+  const recordGone = async ({ companyId, role, userId }: SocketHolder, socketId: string) => {
+    const outcome = await system.dispatch(companyId, {
+      type: "Disconnect",
+      data: { userId, role, socketId, at: clock.now(), last: true },
+    });
+    if (!outcome.ok && outcome.error.code === "unavailable") throw new Error(outcome.error.message);
+  };
   return {
     storage,
     health,
@@ -156,8 +219,19 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     webhooks,
     metrics,
     async start() {
-      const companies = await recoverAll(system, webhooks);
-      log.info("actors.recovered", { companies });
+      if (options.feed) {
+        const stop = await options.feed.follow((stream, version) => system.moved(stream, version));
+        stops.push(stop);
+      }
+      if (!cluster) {
+        const companies = await recoverAll(system, webhooks);
+        log.info("actors.recovered", { companies });
+        return companies;
+      }
+      stops.push(cluster.bus.onBroadcast((companyId, out) => publisher.publish(companyId, out)));
+      const companies = await system.adopt();
+      log.info("actors.adopted", { companies });
+      housekeep(leaseMs / 3);
       return companies;
     },
     async listen({ port, hostname }) {
@@ -188,6 +262,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
         resumeWindow: options.resumeWindow,
         resumeRate: options.resumeRate,
         presenceTiming: options.presenceTiming,
+        sharedPresence: cluster?.presence,
         health,
         webhookAllowPrivate: options.webhookAllowPrivate,
         metrics,
@@ -198,6 +273,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       return server;
     },
     async close() {
+      for (const stop of stops.splice(0).reverse()) await stop();
       await server?.close();
       await system.stop();
       await webhooks.stop();
@@ -210,6 +286,10 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
 /** Hands each commit to its target, once there is one. */
 class CommitRelay implements CommitObserver {
   target: CommitObserver | undefined;
+
+  running(companyId: string, state: CompanyState): void {
+    this.target?.running?.(companyId, state);
+  }
 
   committed(
     companyId: string,

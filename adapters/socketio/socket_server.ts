@@ -64,6 +64,8 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
       maxSockets,
       retryMs: deps.presenceRetryMs,
       ...deps.presenceTiming,
+      shared: deps.sharedPresence,
+      onSharedError: (error) => deps.log.warn("presence.shared_failed", { error: String(error) }),
     }),
     replays: new KeyedLimiter(rate(deps.resumeRate ?? RESUME_RATE), deps.clock),
   };
