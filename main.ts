@@ -107,7 +107,9 @@ async function main(): Promise<void> {
   const { secret } = running;
   // Never the database URL: it may hold a password.
   const where = config.databaseUrl ? "PostgreSQL" : config.kvPath;
-  console.log(`Live-chat engine listening on http://localhost:${running.port} (events in ${where})`);
+  console.log(
+    `Live-chat engine listening on http://localhost:${running.port} (events in ${where})`,
+  );
   if (secret.generated) {
     console.log(
       `No JWT_SECRET set: using the generated development secret in ${secret.path}.\n` +

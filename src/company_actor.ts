@@ -339,7 +339,7 @@ export class CompanyActor {
           };
           this.#mailbox.unshift({ command: reset, resolve: NO_ANSWER });
         }
-        const batch = this.#mailbox.splice(0, this.deps.maxBatch ?? 256);
+        const batch = this.#takeBatch();
         // Past one node, a read (a barrier) sees what any node wrote before it was asked.
         if (this.deps.cluster && batch.some((job) => job.command === null)) {
           await this.#followLog();
@@ -365,6 +365,14 @@ export class CompanyActor {
       this.#running = false;
       this.#armIdle();
     }
+  }
+
+  /** The commands to decide together: up to `maxBatch`, and up to the next sleep or follow job. */
+  #takeBatch(): Job[] {
+    const max = Math.min(this.#mailbox.length, this.deps.maxBatch ?? 256);
+    let end = 1;
+    while (end < max && !this.#mailbox[end].sleep && !this.#mailbox[end].follow) end++;
+    return this.#mailbox.splice(0, end);
   }
 
   /** Arms the idle timer, if sleeping is on and none is armed, for `idleSeconds` after activity. */
@@ -534,7 +542,10 @@ export class CompanyActor {
     try {
       await this.#applyLog();
     } catch (error) {
-      this.deps.log?.error("actor.follow_failed", { company: this.companyId, error: String(error) });
+      this.deps.log?.error("actor.follow_failed", {
+        company: this.companyId,
+        error: String(error),
+      });
       if (!this.#stopped) {
         this.deps.clock.setTimer(() => this.follow(this.#state.version + 1), 1000);
       }

@@ -5,6 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { MemoryCluster } from "../../../adapters/cluster/memory.ts";
+import { deliveries, evolve, initialState, reaches } from "../../../domain/mod.ts";
+import { decode, eventOf } from "../../../src/codec.ts";
 import { MemoryEventStore } from "../../../adapters/store/mod.ts";
 import { token } from "../../_tokens.ts";
 import { type Client, startEngine } from "../socketio/_harness.ts";
@@ -15,7 +17,7 @@ type Message = { id: string; seq: number; content: string; from: string; user_id
 async function startNodes(n: number, nodeTimeoutSeconds = 3) {
   const store = new MemoryEventStore();
   const bus = new MemoryCluster();
-  const nodes = [];
+  const nodes: Awaited<ReturnType<typeof startEngine>>[] = [];
   for (const name of "abcdefgh".slice(0, n)) {
     const node = bus.node(name);
     nodes.push(
@@ -86,9 +88,15 @@ Deno.test("cluster: a user on node a and agents on b and c chat as on one node",
       content: "hi from b",
     });
     if (reply.ok) {
-      assert.equal((await alice.nextWhere<Message>("message", (m) => m.from === "bob")).content, "hi from b");
+      assert.equal(
+        (await alice.nextWhere<Message>("message", (m) => m.from === "bob")).content,
+        "hi from b",
+      );
     } else {
-      const r = await carol.request<{ ok: boolean }>("message", { user_id: "alice", content: "hi from c" });
+      const r = await carol.request<{ ok: boolean }>("message", {
+        user_id: "alice",
+        content: "hi from c",
+      });
       assert.equal(r.ok, true);
       await alice.nextWhere<Message>("message", (m) => m.from === "carol");
     }
@@ -130,8 +138,16 @@ Deno.test("cluster: an event written by a node that died before publishing reach
     delete data.clientId;
     delete data.socketId;
     const version = await cluster.store.version("acme");
-    await cluster.store.append("acme", version, [{ type: "MessageSent", at: sent.at, v: sent.v, data }]);
-    const m = await bob.nextWhere<Message>("message", (m) => m.content === "written, never published");
+    await cluster.store.append("acme", version, [{
+      type: "MessageSent",
+      at: sent.at,
+      v: sent.v,
+      data,
+    }]);
+    const m = await bob.nextWhere<Message>(
+      "message",
+      (m) => m.content === "written, never published",
+    );
     assert.equal(m.seq, version + 1);
     inOrderOnce(bob);
   } finally {
@@ -139,7 +155,7 @@ Deno.test("cluster: an event written by a node that died before publishing reach
   }
 });
 
-Deno.test("cluster: concurrent writers on every node get unique seqs, and every agent gets every acked message once, in order", async () => {
+Deno.test("cluster: concurrent writers on every node get unique seqs, and each agent gets what the log routes to it, once, in order", async () => {
   const cluster = await startNodes(3);
   try {
     const agents = [];
@@ -150,33 +166,62 @@ Deno.test("cluster: concurrent writers on every node get unique seqs, and every 
     for (let i = 0; i < 6; i++) {
       users.push(await cluster.nodes[i % 3].connect("acme", `user-${i}`, "user"));
     }
-    const acks = await Promise.all(users.flatMap((user, i) =>
-      Array.from({ length: 10 }, (_, k) =>
-        user.request<{ ok: boolean; id: string; seq: number }>("message", {
-          to: "admin",
-          content: `u${i}-m${k}`,
-          client_id: `c-${i}-${k}`,
-        })
-      )
-    ));
+    const acks = await Promise.all(
+      users.flatMap((user, i) =>
+        Array.from(
+          { length: 10 },
+          (_, k) =>
+            user.request<{ ok: boolean; id: string; seq: number }>("message", {
+              to: "admin",
+              content: `u${i}-m${k}`,
+              client_id: `c-${i}-${k}`,
+            }),
+        )
+      ),
+    );
     assert.ok(acks.every((a) => a.ok), JSON.stringify(acks.filter((a) => !a.ok)));
     const seqs = acks.map((a) => a.seq);
     assert.equal(new Set(seqs).size, seqs.length, "no two acks share a seq");
     // A retried client_id through another node is answered with the first send's id and seq.
-    const retried = await users[1].request<{ ok: boolean; id: string; seq: number }>("message", {
+    const again = await cluster.nodes[1].connect("acme", "user-0", "user"); // user-0 was on a
+    const retried = await again.request<{ ok: boolean; id: string; seq: number }>("message", {
       to: "admin",
-      content: "u1-m0",
+      content: "u0-m0",
       client_id: "c-0-0",
     });
     assert.equal(retried.ok, true);
+    assert.equal(retried.id, acks[0].id);
+    assert.equal(retried.seq, acks[0].seq);
     const log = [];
     for await (const e of cluster.store.read("acme")) log.push(e);
     assert.equal(log.filter((e) => e.type === "MessageSent").length, 60, "each acked message once");
-    for (const agent of agents) {
-      const last = Math.max(...seqs);
-      await agent.nextWhere<Message>("message", (m) => m.seq === last);
-      const got = inOrderOnce(agent).map((m) => m.id);
-      for (const ack of acks) assert.ok(got.includes(ack.id), `agent missed ${ack.id}`);
+    // What each agent should have got: the log routed by the domain, as one node would.
+    const expected = new Map<string, string[]>();
+    let state = initialState();
+    for (const stored of log) {
+      const event = eventOf(decode(stored));
+      for (const d of deliveries(state, event)) {
+        if (d.event !== "message") continue;
+        for (let i = 0; i < agents.length; i++) {
+          const who = { role: "agent" as const, userId: `agent-${i}` };
+          if (!reaches(d.to, who)) continue;
+          expected.set(who.userId, [...(expected.get(who.userId) ?? []), String(d.payload.id)]);
+        }
+      }
+      state = evolve(state, event);
+    }
+    const reached = new Set([...expected.values()].flat());
+    for (const ack of acks) assert.ok(reached.has(ack.id), `no agent should get ${ack.id}?`);
+    for (let i = 0; i < agents.length; i++) {
+      const want = expected.get(`agent-${i}`) ?? [];
+      if (Deno.env.get("DEBUG_CLUSTER")) {
+        const got = agents[i].all<Message>("message").map((m) => `${m.seq}:${m.id.slice(0, 4)}`);
+        console.log(i, "want", want.map((w) => w.slice(0, 4)).join(","), "\ngot", got.join(","));
+      }
+      if (want.length > 0) {
+        await agents[i].nextWhere<Message>("message", (m) => m.id === want.at(-1));
+      }
+      assert.deepEqual(inOrderOnce(agents[i]).map((m) => m.id), want, `agent-${i}`);
     }
   } finally {
     await cluster.close();
@@ -200,6 +245,50 @@ Deno.test("cluster: a dead node's users are recorded disconnected by a survivor;
     const state = await b.system.actor("acme").current();
     assert.ok(!state.users.has("alice"));
     assert.ok(state.users.has("zoe"), "zoe still has a socket on b");
+  } finally {
+    await cluster.close();
+  }
+});
+
+Deno.test("cluster: a dead node's agent is recorded gone, and its grace timer fires on a survivor that takes the runner lease", async () => {
+  const cluster = await startNodes(3, 2);
+  const [a, b, c] = cluster.nodes;
+  try {
+    const bot = await token({ company_id: "acme", user_id: "chatbot", role: "bot" });
+    const put = await fetch(`${a.url}/api/v1/settings`, {
+      method: "PUT",
+      headers: { "content-type": "application/json", authorization: `Bearer ${bot}` },
+      body: JSON.stringify({ agent_grace_seconds: 1 }),
+    });
+    assert.equal(put.status, 200, await put.text());
+    // The company is loaded on a first, whose actor takes the runner lease.
+    const dave = await a.connect("acme", "dave", "agent");
+    await dave.next("user_list");
+    assert.equal(a.system.actor("acme").runner, true);
+    const alice = await b.connect("acme", "alice", "user");
+    await handoff(b.url, "acme", "alice", "help");
+    await dave.nextWhere<{ assignee: string | null }>("conversation", (p) => p.assignee === "dave");
+    await alice.nextWhere<{ assignee: string | null }>(
+      "conversation",
+      (p) => p.assignee === "dave",
+    );
+    const carol = await c.connect("acme", "carol", "agent");
+    await c.system.actor("acme").current();
+    await carol.request("set_status", { status: "away" }); // she takes nothing until dave is gone
+    // Node a dies: its bus calls fail from now on and its timers never fire again.
+    cluster.bus.kill("a");
+    await a.system.stop();
+    // A survivor records dave gone; after his grace, the runner (b or c now) requeues alice.
+    await carol.nextWhere<{ agent_id: string; status: string }>(
+      "agent_status",
+      (p) => p.agent_id === "dave" && p.status === "offline",
+    );
+    const queued = await alice.nextWhere<{ status: string; assignee: string | null }>(
+      "conversation",
+      (p) => p.status === "queued" && p.assignee === null,
+    );
+    assert.equal(queued.status, "queued");
+    assert.ok(b.system.actor("acme").runner || c.system.actor("acme").runner);
   } finally {
     await cluster.close();
   }
