@@ -10,6 +10,7 @@ import { ActorSystem, type CommitObserver } from "../src/company_actor.ts";
 import type { Config } from "../src/config.ts";
 import { type Logger, silentLogger } from "../src/log.ts";
 import { Metrics } from "../src/metrics.ts";
+import type { NodeShare } from "../src/rate_limit.ts";
 import { StoreHealth } from "../src/store_health.ts";
 import {
   type CancelTimer,
@@ -176,6 +177,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   metrics.gauge("chat_webhook_backlog", "Webhook calls being attempted.", () => webhooks.backlog);
 
   let server: RunningServer | undefined;
+  // Past one node each node takes its share of the limits: the live nodes, counted each round.
+  const share: NodeShare | undefined = cluster && { nodes: 1 };
   const stops: (() => unknown)[] = [];
   /**
    * A node's housekeeping, every third of the node timeout: it takes companies with work due
@@ -186,6 +189,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     let stopped = false;
     const round = async () => {
       try {
+        share!.nodes = await cluster!.presence.liveNodes();
         const adopted = await system.adopt();
         if (adopted > 0) log.info("cluster.adopted", { companies: adopted });
         const gone = await cluster!.presence.sweep((holder, socketId) =>
@@ -263,6 +267,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
         resumeRate: options.resumeRate,
         presenceTiming: options.presenceTiming,
         sharedPresence: cluster?.presence,
+        share,
         health,
         webhookAllowPrivate: options.webhookAllowPrivate,
         metrics,

@@ -1,4 +1,5 @@
 /** What the Socket.IO edge is built from. */
+import type { NodeShare } from "../../src/rate_limit.ts";
 import type { ActorSystem } from "../../src/company_actor.ts";
 import type { JwtVerifier } from "../../src/auth.ts";
 import type { Logger } from "../../src/log.ts";
@@ -25,6 +26,8 @@ export interface SocketDeps {
    */
   readonly socketRate?: number;
   readonly connectRate?: number;
+  /** Past one node: this node's share of the per-address and per-company limits. */
+  readonly share?: NodeShare;
   /** Which peers' `X-Forwarded-For` names the client (0 or unset: nobody's). */
   readonly trustProxy?: TrustProxy;
   /** The first wait before recording again a presence the store refused (default 1000 ms). */
