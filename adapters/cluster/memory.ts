@@ -14,15 +14,9 @@ import {
   type SocketHolder,
   systemClock,
 } from "../../src/ports.ts";
+import type { ClusterNode } from "./cluster_node.ts";
 import { identityOf } from "./_identity.ts";
 import { type PresenceBooks, sweep } from "./_sweep.ts";
-
-/** What a node of a cluster uses of the shared bus. */
-export interface ClusterNode {
-  readonly bus: ClusterBus;
-  readonly presence: SharedPresence;
-  readonly leases: Leases;
-}
 
 /** One node's life: its name, and whether it is still alive. */
 interface Incarnation {
@@ -32,6 +26,7 @@ interface Incarnation {
   alive: boolean;
   readonly onBroadcast: Set<(companyId: string, deliveries: readonly Delivery[]) => void>;
   readonly onAppended: Set<(stream: string, version: number) => void>;
+  readonly onLost: Set<() => void>;
 }
 
 /** Thrown by a killed node's presence calls, as a dead process makes none. */
@@ -76,11 +71,16 @@ export class MemoryCluster {
       alive: true,
       onBroadcast: new Set(),
       onAppended: new Set(),
+      onLost: new Set(),
     };
-    const handles = {
+    const handles: ClusterNode = {
       bus: this.#bus(node),
       presence: this.#sharedPresence(node),
       leases: this.#lease(node),
+      onPresenceLost: (handler) => {
+        if (node.alive) node.onLost.add(handler);
+        return () => void node.onLost.delete(handler);
+      },
     };
     this.#nodes.set(nodeId, node);
     this.#handles.set(node, handles);
@@ -96,10 +96,26 @@ export class MemoryCluster {
     this.#handles.delete(node);
     node.onBroadcast.clear();
     node.onAppended.clear();
+    node.onLost.clear();
     for (const [name, lease] of this.#leases) {
       if (lease.holder === node.key) this.#leases.delete(name);
     }
     if (this.#sweeper === node.key) this.#sweeper = null;
+  }
+
+  /**
+   * Loses every shared book as a Redis restart without persistence does: presence, leases and
+   * the dead nodes go; each live node hears of it (`onPresenceLost`), soon, as at its next beat.
+   */
+  flush(): void {
+    this.#presence.clear();
+    this.#held.clear();
+    this.#leases.clear();
+    this.#sweeper = null;
+    for (const [key, node] of this.#listed) if (!node.alive) this.#listed.delete(key);
+    for (const node of this.#listed.values()) {
+      for (const handler of node.onLost) queueMicrotask(() => this.#safely(handler));
+    }
   }
 
   #bus(node: Incarnation): ClusterBus {

@@ -16,6 +16,7 @@ import {
   type SocketHolder,
   systemClock,
 } from "../../src/ports.ts";
+import type { ClusterNode } from "./cluster_node.ts";
 import { identityOf } from "./_identity.ts";
 import * as scripts from "./_redis_scripts.ts";
 import { type PresenceBooks, sweep } from "./_sweep.ts";
@@ -54,7 +55,7 @@ interface Appended {
 }
 
 /** One node's connections to the shared bus on Redis. */
-export class RedisCluster {
+export class RedisCluster implements ClusterNode {
   readonly bus: ClusterBus;
   readonly presence: SharedPresence;
   readonly leases: Leases;
@@ -75,6 +76,10 @@ export class RedisCluster {
   readonly #onBroadcast = new Set<(companyId: string, deliveries: readonly Delivery[]) => void>();
   readonly #onAppended = new Set<(stream: string, version: number) => void>();
   #cancelBeat: CancelTimer | undefined;
+  /** The beat under way, which `close` lets finish before it marks the node dead. */
+  #beating: Promise<void> = Promise.resolve();
+  /** Whether a beat went through: a later one that finds no stamp finds the books lost. */
+  #beaten = false;
   #closed = false;
 
   private constructor(redis: Redis, subscriber: Redis, options: RedisClusterOptions) {
@@ -148,6 +153,7 @@ export class RedisCluster {
     this.#onBroadcast.clear();
     this.#onAppended.clear();
     try {
+      await this.#beating;
       await this.#leases.releaseAll();
       await this.#redis.zadd(this.#keys.nodes, "XX", 0, this.incarnation);
     } catch (error) {
@@ -159,17 +165,12 @@ export class RedisCluster {
 
   #scheduleBeat(): void {
     if (this.#closed) return;
-    this.#cancelBeat = this.#clock.setTimer(async () => {
-      try {
-        await this.#beat();
-      } catch (error) {
-        this.#log.warn("cluster heartbeat failed", { error: String(error) });
-      }
-      this.#scheduleBeat();
+    this.#cancelBeat = this.#clock.setTimer(() => {
+      this.#beating = this.#beat()
+        .catch((error) => this.#log.warn("cluster heartbeat failed", { error: String(error) }))
+        .finally(() => this.#scheduleBeat());
     }, this.#timeoutMs / BEATS_PER_TIMEOUT);
   }
-
-  #beaten = false;
 
   async #beat(): Promise<void> {
     const [previous, now] = await scripts.beat.run(

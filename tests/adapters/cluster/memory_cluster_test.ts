@@ -9,6 +9,7 @@ clusterContract("MemoryCluster", () => {
   return Promise.resolve({
     node: (nodeId) => Promise.resolve(cluster.node(nodeId)),
     kill: (nodeId) => cluster.kill(nodeId),
+    loseBooks: () => Promise.resolve(cluster.flush()),
     tick: async () => {
       clock.advance(50);
       await new Promise((resolve) => setTimeout(resolve, 0));
