@@ -15,18 +15,16 @@ import { StoreHealth } from "../src/store_health.ts";
 import {
   type CancelTimer,
   type Clock,
-  type ClusterBus,
   type Ids,
-  type Leases,
   type LogFeed,
   randomIds,
-  type SharedPresence,
   type SocketHolder,
   type Storage,
   type StoredEvent,
   systemClock,
 } from "../src/ports.ts";
 import { recoverAll, WebhookDispatcher } from "../src/webhooks.ts";
+import { type ClusterNode, DEFAULT_NODE_TIMEOUT_SECONDS } from "./cluster/mod.ts";
 import { type RunningServer, startServer } from "./server.ts";
 import { SocketIoPublisher } from "./socketio/mod.ts";
 import { KvEventStore } from "./store/mod.ts";
@@ -34,14 +32,8 @@ import { KvEventStore } from "./store/mod.ts";
 /** `ACTOR_IDLE_SECONDS`' default: an idle company leaves memory after five minutes. */
 export const DEFAULT_IDLE_SECONDS = 300;
 
-/** `NODE_TIMEOUT_SECONDS`' default: a node silent this long is dead. */
-export const DEFAULT_NODE_TIMEOUT_SECONDS = 15;
-
 /** What a node of a cluster shares with the others (Redis), besides the log. */
-export interface EngineCluster {
-  readonly bus: ClusterBus;
-  readonly presence: SharedPresence;
-  readonly leases: Leases;
+export interface EngineCluster extends ClusterNode {
   /** A node silent this long is dead (`NODE_TIMEOUT_SECONDS`); runner leases last as long. */
   readonly nodeTimeoutSeconds?: number;
 }
@@ -267,6 +259,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
         resumeRate: options.resumeRate,
         presenceTiming: options.presenceTiming,
         sharedPresence: cluster?.presence,
+        onSharedPresenceLost: cluster && ((reopen) => stops.push(cluster.onPresenceLost(reopen))),
         share,
         health,
         webhookAllowPrivate: options.webhookAllowPrivate,

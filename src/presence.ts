@@ -193,6 +193,37 @@ export class Presence {
     });
   }
 
+  /**
+   * Counts every open socket in the shared books again: they lost this node's sockets (Redis
+   * restarted empty, or this node was taken for dead while it was cut off and a survivor
+   * recorded its identities gone). Each identity's oldest socket then dispatches a Connect,
+   * which records it online again if it was recorded gone (and nothing if it was not).
+   */
+  reshare(): void {
+    const shared = this.deps.shared;
+    if (!shared) return;
+    for (const identity of this.#identities.values()) {
+      const { holder, sockets } = identity;
+      for (const socketId of sockets) {
+        const counted = this.#shared.get(socketId) ?? Promise.resolve();
+        this.#shared.set(
+          socketId,
+          counted.then(() => shared.open(holder, socketId)).catch(this.#sharedFailed),
+        );
+      }
+      const oldest = sockets[0];
+      if (!identity.online || oldest === undefined) continue;
+      this.#shared.get(oldest)!.then(() => {
+        const { userId, role, companyId } = holder;
+        const at = this.deps.clock.now();
+        this.deps.dispatch(companyId, {
+          type: "Connect",
+          data: { userId, role, socketId: oldest, at },
+        });
+      });
+    }
+  }
+
   /** Writes every deferred offline record now, defers none from here on and drops the retries. */
   stop(): void {
     this.#stopping = true;

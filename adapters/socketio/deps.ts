@@ -43,4 +43,6 @@ export interface SocketDeps {
   readonly presenceTiming?: { flapWindowMs?: number; offlineDelayMs?: number };
   /** Past one node: sockets counted across the nodes. */
   readonly sharedPresence?: SharedPresence;
+  /** Registers what counts this node's sockets again when the shared books lost them. */
+  readonly onSharedPresenceLost?: (reopen: () => void) => void;
 }

@@ -69,6 +69,10 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
     }),
     replays: new KeyedLimiter(rate(deps.resumeRate ?? RESUME_RATE, deps.share), deps.clock),
   };
+  deps.onSharedPresenceLost?.(() => {
+    deps.log.warn("presence.shared_lost", {});
+    joining.presence.reshare();
+  });
   // Closing the server: sockets that close now are recorded gone at once, none deferred.
   const closeIo = io.close.bind(io);
   io.close = (fn) => {

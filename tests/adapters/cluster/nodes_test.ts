@@ -293,3 +293,33 @@ Deno.test("cluster: a dead node's agent is recorded gone, and its grace timer fi
     await cluster.close();
   }
 });
+
+Deno.test("cluster: when the shared books are lost (Redis restarted empty), each node counts its sockets again", async () => {
+  const cluster = await startNodes(2);
+  const [a, b] = cluster.nodes;
+  try {
+    const bob = await b.connect("acme", "bob", "agent");
+    await bob.next("user_list");
+    await a.connect("acme", "alice", "user");
+    await bob.nextWhere<{ user_id: string }>("user_connected", (p) => p.user_id === "alice");
+    const tab = await b.connect("acme", "alice", "user");
+    cluster.bus.flush();
+    // Wait until a has counted alice's socket again: then the shared count is 2.
+    const holder = { companyId: "acme", role: "user" as const, userId: "alice" };
+    const probe = cluster.bus.node("probe").presence;
+    for (let round = 0;; round++) {
+      await probe.open(holder, "probe-socket");
+      if ((await probe.close(holder, "probe-socket")) >= 2) break;
+      assert.ok(round < 500, "node a never counted alice's socket again");
+      await new Promise((r) => setTimeout(r, 10)); // a's re-count is a few turns away
+    }
+    // Her tab on b closes: her socket on a still counts, so nobody records her gone.
+    await tab.close();
+    await bob.request("set_status", { status: "away" }); // a round trip through the company
+    await b.system.actor("acme").idle();
+    assert.ok((await b.system.actor("acme").current()).users.has("alice"));
+    assert.equal(bob.all("user_disconnected").length, 0);
+  } finally {
+    await cluster.close();
+  }
+});
