@@ -1,5 +1,7 @@
 /** Composition root: config → engine (adapters/engine.ts) → serve → signals. */
+import { RedisCluster } from "./adapters/cluster/redis.ts";
 import { createEngine, type OpenStorage } from "./adapters/engine.ts";
+import { PostgresEventStore } from "./adapters/store/mod.ts";
 import { type Config, ConfigError, loadConfig } from "./src/config.ts";
 import { createLogger, type Logger } from "./src/log.ts";
 import { loadSecret, saveSecret, type Secret } from "./src/secret.ts";
@@ -17,14 +19,34 @@ export interface Running {
  * Starts the engine of `config`. Nothing at start-up needs to write: on a full disk it
  * serves reads, and what needs a write (the generated secret's file, the store's format
  * marker, each company's presence reset) is done once writes succeed again.
+ *
+ * With `DATABASE_URL` the log is in PostgreSQL and nothing is written to the file system
+ * (Deno Deploy allows only /tmp); with `REDIS_URL` too, this process is one node of a cluster.
  */
 export async function start(
   config: Config,
   log: Logger,
   openStorage?: OpenStorage,
 ): Promise<Running> {
-  await Deno.mkdir(config.dataDir, { recursive: true });
-  const secret = await loadSecret(config.jwtSecret, config.dataDir);
+  const shared = config.databaseUrl !== undefined;
+  if (!shared) await Deno.mkdir(config.dataDir, { recursive: true });
+  // Every node verifies with the configured key; a node never generates one of its own.
+  const secret: Secret = shared && config.jwtSecret === undefined
+    ? { key: crypto.getRandomValues(new Uint8Array(32)), generated: false }
+    : await loadSecret(config.jwtSecret, config.dataDir);
+  const postgres = config.databaseUrl
+    ? await PostgresEventStore.open(config.databaseUrl, { log })
+    : undefined;
+  const redis = config.redisUrl
+    ? await RedisCluster.connect(config.redisUrl, {
+      nodeId: config.nodeId,
+      nodeTimeoutSeconds: config.nodeTimeoutSeconds,
+      log,
+    }).catch((error) => {
+      postgres?.close();
+      throw error;
+    })
+    : undefined;
   // The try-it demo mints tokens, so it exists only on the generated development secret.
   const engine = await createEngine({
     ...config,
@@ -32,10 +54,22 @@ export async function start(
     secret: secret.key,
     demo: secret.generated,
     openStorage,
+    storage: postgres,
+    feed: postgres,
+    cluster: redis && {
+      bus: redis.bus,
+      presence: redis.presence,
+      leases: redis.leases,
+      nodeTimeoutSeconds: config.nodeTimeoutSeconds,
+    },
   });
   await engine.start();
   const server = await engine.listen({ port: config.port, hostname: config.hostname });
-  log.info("server.listening", { port: server.port, kv: config.kvPath });
+  log.info("server.listening", {
+    port: server.port,
+    store: postgres ? "postgresql" : config.kvPath,
+    bus: redis ? "redis" : "none",
+  });
 
   let saving: ReturnType<typeof setTimeout> | undefined;
   if (secret.saved === false) {
@@ -60,17 +94,21 @@ export async function start(
     async stop() {
       clearTimeout(saving);
       await engine.close();
+      await redis?.close();
+      postgres?.close();
     },
   };
 }
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, config.redisUrl ? { node: config.nodeId } : {});
   const running = await start(config, log);
   const { secret } = running;
+  // Never the database URL: it may hold a password.
+  const where = config.databaseUrl ? "PostgreSQL" : config.kvPath;
   console.log(
-    `Live-chat engine listening on http://localhost:${running.port} (events in ${config.kvPath})`,
+    `Live-chat engine listening on http://localhost:${running.port} (events in ${where})`,
   );
   if (secret.generated) {
     console.log(
@@ -85,7 +123,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info("server.stopping", { signal });
-    const timer = setTimeout(() => Deno.exit(1), 10_000);
+    // Deno Deploy sends SIGKILL 5 s after SIGINT: a drain that takes longer is cut short here.
+    const timer = setTimeout(() => {
+      log.error("server.stop_timeout", { signal });
+      Deno.exit(1);
+    }, 4_500);
     await running.stop();
     clearTimeout(timer);
     Deno.exit(0);

@@ -10,22 +10,33 @@ import { ActorSystem, type CommitObserver } from "../src/company_actor.ts";
 import type { Config } from "../src/config.ts";
 import { type Logger, silentLogger } from "../src/log.ts";
 import { Metrics } from "../src/metrics.ts";
+import type { NodeShare } from "../src/rate_limit.ts";
 import { StoreHealth } from "../src/store_health.ts";
 import {
+  type CancelTimer,
   type Clock,
   type Ids,
+  type LogFeed,
   randomIds,
+  type SocketHolder,
   type Storage,
   type StoredEvent,
   systemClock,
 } from "../src/ports.ts";
 import { recoverAll, WebhookDispatcher } from "../src/webhooks.ts";
+import { type ClusterNode, DEFAULT_NODE_TIMEOUT_SECONDS } from "./cluster/mod.ts";
 import { type RunningServer, startServer } from "./server.ts";
 import { SocketIoPublisher } from "./socketio/mod.ts";
 import { KvEventStore } from "./store/mod.ts";
 
 /** `ACTOR_IDLE_SECONDS`' default: an idle company leaves memory after five minutes. */
 export const DEFAULT_IDLE_SECONDS = 300;
+
+/** What a node of a cluster shares with the others (Redis), besides the log. */
+export interface EngineCluster extends ClusterNode {
+  /** A node silent this long is dead (`NODE_TIMEOUT_SECONDS`); runner leases last as long. */
+  readonly nodeTimeoutSeconds?: number;
+}
 
 /** The settings an engine is built from: a `Config`'s, each optional, and what tests swap. */
 export interface EngineOptions extends
@@ -69,6 +80,13 @@ export interface EngineOptions extends
   readonly presenceTiming?: { flapWindowMs?: number; offlineDelayMs?: number };
   /** Webhook retries: the first delay and the longest, in ms (tests retry fast). */
   readonly webhookDelays?: { readonly baseDelayMs: number; readonly maxDelayMs: number };
+  /**
+   * Where the log says streams grew, for delivering what other writers appended (a shared
+   * log: PostgreSQL, or a memory store shared by several engines in a test).
+   */
+  readonly feed?: LogFeed;
+  /** Set on a node of a cluster (with `feed`): see `EngineCluster`. */
+  readonly cluster?: EngineCluster;
 }
 
 /** Opens the storage at `path`, with the logger and metrics it reports to. */
@@ -117,6 +135,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   // The webhooks hear of the actors' commits and read the actors' state: the relay lets both
   // be built in order.
   const relay = new CommitRelay();
+  const cluster = options.cluster;
+  const leaseMs = (cluster?.nodeTimeoutSeconds ?? DEFAULT_NODE_TIMEOUT_SECONDS) * 1000;
   const system = new ActorSystem({
     store: storage,
     publisher,
@@ -129,6 +149,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     idleSeconds: options.actorIdleSeconds ?? DEFAULT_IDLE_SECONDS,
     // A webhook backlog keeps its company in memory: the dispatcher reads the actor's state.
     keepAwake: (id, state) => webhooks.backlogged(id, state),
+    cluster: cluster && { bus: cluster.bus, leases: cluster.leases, leaseMs },
   });
   const webhooks = new WebhookDispatcher({
     store: storage,
@@ -148,6 +169,44 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   metrics.gauge("chat_webhook_backlog", "Webhook calls being attempted.", () => webhooks.backlog);
 
   let server: RunningServer | undefined;
+  // Past one node each node takes its share of the limits: the live nodes, counted each round.
+  const share: NodeShare | undefined = cluster && { nodes: 1 };
+  const stops: (() => unknown)[] = [];
+  /**
+   * A node's housekeeping, every third of the node timeout: it takes companies with work due
+   * and no runner, and records gone the sockets of nodes found dead.
+   */
+  const housekeep = (every: number) => {
+    let cancel: CancelTimer | undefined;
+    let stopped = false;
+    const round = async () => {
+      try {
+        share!.nodes = await cluster!.presence.liveNodes();
+        const adopted = await system.adopt();
+        if (adopted > 0) log.info("cluster.adopted", { companies: adopted });
+        const gone = await cluster!.presence.sweep((holder, socketId) =>
+          recordGone(holder, socketId)
+        );
+        if (gone > 0) log.info("cluster.swept", { identities: gone });
+      } catch (error) {
+        log.warn("cluster.housekeeping_failed", { error: String(error) });
+      }
+      if (!stopped) cancel = clock.setTimer(round, every);
+    };
+    cancel = clock.setTimer(round, every);
+    stops.push(() => {
+      stopped = true;
+      cancel?.();
+    });
+  };
+  /** Records an identity of a dead node gone; a refusal by the store is tried at the next round. */
+  const recordGone = async ({ companyId, role, userId }: SocketHolder, socketId: string) => {
+    const outcome = await system.dispatch(companyId, {
+      type: "Disconnect",
+      data: { userId, role, socketId, at: clock.now(), last: true },
+    });
+    if (!outcome.ok && outcome.error.code === "unavailable") throw new Error(outcome.error.message);
+  };
   return {
     storage,
     health,
@@ -156,8 +215,19 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     webhooks,
     metrics,
     async start() {
-      const companies = await recoverAll(system, webhooks);
-      log.info("actors.recovered", { companies });
+      if (options.feed) {
+        const stop = await options.feed.follow((stream, version) => system.moved(stream, version));
+        stops.push(stop);
+      }
+      if (!cluster) {
+        const companies = await recoverAll(system, webhooks);
+        log.info("actors.recovered", { companies });
+        return companies;
+      }
+      stops.push(cluster.bus.onBroadcast((companyId, out) => publisher.publish(companyId, out)));
+      const companies = await system.adopt();
+      log.info("actors.adopted", { companies });
+      housekeep(leaseMs / 3);
       return companies;
     },
     async listen({ port, hostname }) {
@@ -188,6 +258,9 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
         resumeWindow: options.resumeWindow,
         resumeRate: options.resumeRate,
         presenceTiming: options.presenceTiming,
+        sharedPresence: cluster?.presence,
+        onSharedPresenceLost: cluster && ((reopen) => stops.push(cluster.onPresenceLost(reopen))),
+        share,
         health,
         webhookAllowPrivate: options.webhookAllowPrivate,
         metrics,
@@ -198,6 +271,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
       return server;
     },
     async close() {
+      for (const stop of stops.splice(0).reverse()) await stop();
       await server?.close();
       await system.stop();
       await webhooks.stop();
@@ -210,6 +284,10 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
 /** Hands each commit to its target, once there is one. */
 class CommitRelay implements CommitObserver {
   target: CommitObserver | undefined;
+
+  running(companyId: string, state: CompanyState): void {
+    this.target?.running?.(companyId, state);
+  }
 
   committed(
     companyId: string,

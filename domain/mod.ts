@@ -17,7 +17,7 @@ export { decide } from "./decide/mod.ts";
 export { evolve, fold } from "./evolve/mod.ts";
 export { pickAgent } from "./assignment.ts";
 export { step, type Stepped } from "./step.ts";
-export { deliveries, reaches, type Recipient, resumeDeliveries } from "./routing.ts";
+export { deliveries, reaches, type Recipient, resumeDeliveries, routed } from "./routing.ts";
 export { agentView, conversationView, messagePayload, queueView } from "./views.ts";
 export { pendingTimers, type Timer } from "./timers.ts";
 export { idProblem, isId, MAX_ID_LENGTH } from "./ids.ts";

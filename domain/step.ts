@@ -23,6 +23,8 @@ export type Stepped =
     readonly events: readonly CompanyEvent[];
     /** The deliveries of the events in order, then the ephemeral ones (typing). */
     readonly deliveries: readonly Delivery[];
+    /** The ephemeral deliveries alone (the tail of `deliveries`): no event carries them. */
+    readonly ephemeral: readonly Delivery[];
     /** The state after the events (the one given, when there are none). */
     readonly state: CompanyState;
     readonly result?: DecisionResult;
@@ -46,6 +48,7 @@ export function step(state: CompanyState, command: CompanyCommand): Stepped {
     ok: true,
     events,
     deliveries: out,
+    ephemeral: notify ?? [],
     state: states[events.length],
     ...(result === undefined ? {} : { result }),
     ...(duplicateOf === undefined ? {} : { duplicateOf }),

@@ -4,6 +4,11 @@
  * commit), and only then is the state advanced, the deliveries published and every
  * command answered.
  *
+ * Past one node, every node that serves a company runs its actor: each writes with the log's
+ * expected-version check (a loser catches up and decides again), and each delivers to its own
+ * sockets from the log (`follow`), whichever node wrote. One of them, the holder of the company's
+ * runner lease, runs its timers and webhooks (docs/design.md, "Cluster").
+ *
  * An actor with nothing due (nobody online, no timer, no webhook backlog) goes to sleep after
  * `idleSeconds` without a command: it snapshots what it has not, clears its company's due mark
  * and leaves memory; the next command loads it again. Start-up loads only the marked companies.
@@ -18,11 +23,13 @@ import {
   type CompanyState,
   type DecisionResult,
   type Delivery,
+  evolve,
   fold,
   fromSnapshot,
   initialState,
   pendingTimers,
   type Rejection,
+  routed,
   type SentRecord,
   type Snapshot,
   step,
@@ -37,8 +44,10 @@ import {
 import type {
   CancelTimer,
   Clock,
+  ClusterBus,
   DueWork,
   EventLog,
+  Leases,
   Publisher,
   SnapshotStore,
   StoredEvent,
@@ -63,13 +72,31 @@ export type Outcome =
   }
   | { readonly ok: false; readonly error: Rejection };
 
-/** Told about every commit, after the deliveries went out (webhooks, metrics). */
+/**
+ * Told about every commit, after the deliveries went out (webhooks): on the node that runs the
+ * company, of every event, whichever node wrote it.
+ */
 export interface CommitObserver {
   committed(
     companyId: string,
     events: readonly StoredEvent<CompanyEvent>[],
     state: CompanyState,
   ): void;
+  /** This node became the company's runner: work an earlier runner left is picked up. */
+  running?(companyId: string, state: CompanyState): void;
+}
+
+/** What an actor needs past one node. */
+export interface ActorCluster {
+  readonly bus: ClusterBus;
+  readonly leases: Leases;
+  /** How long a runner lease lasts unrenewed, in ms (`NODE_TIMEOUT_SECONDS`). */
+  readonly leaseMs: number;
+}
+
+/** The name of a company's runner lease. */
+export function runnerLease(companyId: string): string {
+  return JSON.stringify(["runner", companyId]);
 }
 
 /** What an actor needs from the runtime. */
@@ -93,6 +120,8 @@ export interface ActorDeps {
   readonly idleSeconds?: number;
   /** Work outside the actor that keeps its company in memory (a webhook backlog). */
   readonly keepAwake?: (companyId: string, state: CompanyState) => boolean | Promise<boolean>;
+  /** Set when this node is one of several: see `ActorCluster`. */
+  readonly cluster?: ActorCluster;
 }
 
 /** Where an actor lives: the system that made it, which lets it go when it sleeps. */
@@ -123,6 +152,8 @@ interface Job {
   conflicts?: number;
   /** The actor's own request to sleep, if it is still idle when the job comes up. */
   readonly sleep?: true;
+  /** Apply what other nodes appended (see `follow`). */
+  readonly follow?: true;
 }
 
 /**
@@ -165,6 +196,12 @@ export class CompanyActor {
   #cancelIdle: CancelTimer | undefined;
   /** Gone to sleep: whatever still holds this actor is passed on to the company's new one. */
   #asleep = false;
+  /** This node runs the company's timers and webhooks: always on one node; by lease past it. */
+  #runner: boolean;
+  /** Cancels the next renewal of the runner lease. */
+  #cancelLease: CancelTimer | undefined;
+  /** A follow job is in the mailbox. */
+  #following = false;
 
   constructor(
     readonly companyId: string,
@@ -172,6 +209,7 @@ export class CompanyActor {
     readonly home?: ActorHome,
   ) {
     this.#phase = phaseOf(companyId);
+    this.#runner = deps.cluster === undefined;
     this.#lastActive = deps.clock.now();
     this.#armIdle();
   }
@@ -196,6 +234,22 @@ export class CompanyActor {
     this.#marked = true;
   }
 
+  /** Whether this node runs the company's timers and webhooks. */
+  get runner(): boolean {
+    return this.#runner;
+  }
+
+  /**
+   * The log reached `version` (another node appended): the events this actor has not applied
+   * are read from the log, applied and delivered to this node's sockets, in order, between its
+   * commands. An actor not loaded yet reads them when it loads.
+   */
+  follow(version: number): void {
+    if (this.#asleep || !this.#loaded || this.#following || version <= this.#state.version) return;
+    this.#following = true;
+    this.#enqueue({ command: null, resolve: NO_ANSWER, follow: true });
+  }
+
   /** Queues a command; resolves once its events are durable and delivered, or it is refused. */
   dispatch(command: CompanyCommand): Promise<Outcome> {
     return new Promise((resolve) => this.#enqueue({ command, resolve }));
@@ -203,7 +257,7 @@ export class CompanyActor {
 
   #enqueue(job: Job): void {
     if (this.#asleep) return this.home!.actor(this.companyId).#enqueue(job);
-    if (!job.sleep) this.#lastActive = this.deps.clock.now();
+    if (!job.sleep && !job.follow) this.#lastActive = this.deps.clock.now();
     this.#mailbox.push(job);
     if (!this.#running) {
       this.#running = true;
@@ -230,15 +284,17 @@ export class CompanyActor {
     this.#stopped = true;
     this.#cancelTimer?.();
     this.#cancelIdle?.();
+    this.#cancelLease?.();
     await this.idle();
     await this.#snapshotting;
+    await this.#releaseRunner();
   }
 
   /** Arms one timer for the earliest of the state's pending timers. */
   #schedule(): void {
     this.#cancelTimer?.();
     this.#cancelTimer = undefined;
-    if (this.#stopped) return;
+    if (this.#stopped || !this.#runner) return;
     const timers = pendingTimers(this.#state);
     if (timers.length === 0) return;
     const next = timers.reduce((a, b) => (b.due < a.due ? b : a));
@@ -265,6 +321,12 @@ export class CompanyActor {
           if (await this.#sleep()) return;
           continue;
         }
+        if (this.#mailbox[0].follow) {
+          this.#mailbox.shift();
+          this.#following = false;
+          await this.#followLog();
+          continue;
+        }
         if (!this.#loaded && !(await this.#load())) {
           this.#mailbox.splice(0).forEach((job) => job.resolve({ ok: false, error: UNAVAILABLE }));
           return;
@@ -277,7 +339,11 @@ export class CompanyActor {
           };
           this.#mailbox.unshift({ command: reset, resolve: NO_ANSWER });
         }
-        const batch = this.#mailbox.splice(0, this.deps.maxBatch ?? 256);
+        const batch = this.#takeBatch();
+        // Past one node, a read (a barrier) sees what any node wrote before it was asked.
+        if (this.deps.cluster && batch.some((job) => job.command === null)) {
+          await this.#followLog();
+        }
         try {
           await this.#process(batch);
         } catch (error) {
@@ -299,6 +365,14 @@ export class CompanyActor {
       this.#running = false;
       this.#armIdle();
     }
+  }
+
+  /** The commands to decide together: up to `maxBatch`, and up to the next sleep or follow job. */
+  #takeBatch(): Job[] {
+    const max = Math.min(this.#mailbox.length, this.deps.maxBatch ?? 256);
+    let end = 1;
+    while (end < max && !this.#mailbox[end].sleep && !this.#mailbox[end].follow) end++;
+    return this.#mailbox.splice(0, end);
   }
 
   /** Arms the idle timer, if sleeping is on and none is armed, for `idleSeconds` after activity. */
@@ -350,17 +424,24 @@ export class CompanyActor {
       }
     }
     // Unmarked before the clear is written: an append from here on marks it again, after it.
+    // Past one node only the runner clears it: another node's actor may sleep while the runner
+    // still has work due.
     this.#marked = false;
-    try {
-      await this.deps.store.clearDue(this.companyId);
-    } catch (error) {
-      // Left marked: the next start-up loads the company, finds nothing due, and it sleeps.
-      this.deps.log?.warn("actor.unmark_failed", {
-        company: this.companyId,
-        error: String(error),
-      });
+    if (this.#runner) {
+      try {
+        await this.deps.store.clearDue(this.companyId);
+      } catch (error) {
+        // Left marked: the next start-up loads the company, finds nothing due, and it sleeps.
+        this.deps.log?.warn("actor.unmark_failed", {
+          company: this.companyId,
+          error: String(error),
+        });
+      }
     }
-    return this.#mailbox.length === 0 && !this.#stopped && this.#retire();
+    if (this.#mailbox.length > 0 || this.#stopped) return false;
+    this.#retire();
+    await this.#releaseRunner();
+    return true;
   }
 
   /** Leaves memory: the system forgets this actor, and the next command makes a new one. */
@@ -368,6 +449,7 @@ export class CompanyActor {
     this.#asleep = true;
     this.#cancelTimer?.();
     this.#cancelIdle?.();
+    this.#cancelLease?.();
     this.#state = initialState();
     this.home!.release(this);
     this.deps.log?.debug("actor.slept", { company: this.companyId });
@@ -386,9 +468,133 @@ export class CompanyActor {
       this.deps.log?.error("actor.load_failed", { company: this.companyId, error: String(error) });
       return false;
     }
-    this.#resetPending = true;
-    this.#schedule();
+    // Past one node, presence belongs to the live nodes: a dead node's sockets are recorded
+    // gone by the survivors (`SharedPresence.sweep`), never by whoever loads the company next.
+    this.#resetPending = this.deps.cluster === undefined;
+    if (this.deps.cluster) this.#holdRunner();
+    else this.#schedule();
     return true;
+  }
+
+  /**
+   * Takes or renews the company's runner lease, and again every third of its length while the
+   * actor is awake. The holder arms the timers and runs the webhooks; a node that loses the lease
+   * (a partition, a slow renewal) stops arming them. The log fences what a stale runner writes:
+   * a timer's command decided on old state loses its append and is decided again.
+   */
+  #holdRunner(): void {
+    const cluster = this.deps.cluster;
+    if (!cluster || this.#stopped || this.#asleep) return;
+    this.#cancelLease?.();
+    this.#cancelLease = undefined;
+    const name = runnerLease(this.companyId);
+    const renew = () => {
+      if (this.#stopped || this.#asleep) return;
+      this.#cancelLease = this.deps.clock.setTimer(() => {
+        this.#cancelLease = undefined;
+        this.#holdRunner();
+      }, cluster.leaseMs / 3);
+    };
+    cluster.leases.hold(name, cluster.leaseMs).catch((error) => {
+      this.deps.log?.warn("actor.lease_failed", { company: this.companyId, error: String(error) });
+      return false;
+    }).then((held) => {
+      if (this.#stopped || this.#asleep) {
+        if (held) cluster.leases.release(name).catch(() => {});
+        return;
+      }
+      const was = this.#runner;
+      this.#runner = held;
+      if (held && !was) {
+        this.deps.log?.info("actor.running", { company: this.companyId });
+        this.#schedule();
+        this.#safely("actor.observer_failed", () => {
+          this.deps.observer?.running?.(this.companyId, this.#state);
+        });
+      } else if (!held && was) {
+        this.deps.log?.warn("actor.lease_lost", { company: this.companyId });
+        this.#cancelTimer?.();
+        this.#cancelTimer = undefined;
+      }
+      renew();
+    });
+  }
+
+  /** Gives up the runner lease, if this node holds it. */
+  async #releaseRunner(): Promise<void> {
+    const cluster = this.deps.cluster;
+    if (!cluster || !this.#runner) return;
+    this.#runner = false;
+    await cluster.leases.release(runnerLease(this.companyId)).catch((error) =>
+      this.deps.log?.warn("actor.lease_release_failed", {
+        company: this.companyId,
+        error: String(error),
+      })
+    );
+  }
+
+  /**
+   * Applies what other writers appended after this actor's state, as if it had written it:
+   * the state advances, this node's sockets get the deliveries, the observer hears of the
+   * events. A read that fails is logged and tried again a second later.
+   */
+  async #followLog(): Promise<void> {
+    try {
+      await this.#applyLog();
+    } catch (error) {
+      this.deps.log?.error("actor.follow_failed", {
+        company: this.companyId,
+        error: String(error),
+      });
+      if (!this.#stopped) {
+        this.deps.clock.setTimer(() => this.follow(this.#state.version + 1), 1000);
+      }
+    }
+  }
+
+  /** Reads the log after the state and applies it, a page at a time; throws what the read throws. */
+  async #applyLog(): Promise<void> {
+    let state = this.#state;
+    let stored: StoredEvent<CompanyEvent>[] = [];
+    let out: Delivery[] = [];
+    const apply = () => {
+      if (stored.length === 0) return;
+      this.#applied(stored, out, state);
+      stored = [];
+      out = [];
+    };
+    for await (const raw of this.deps.store.read(this.companyId, { after: state.version })) {
+      const e = decode(raw);
+      if (e.seq !== state.version + 1) {
+        throw new Error(`the log of ${this.companyId} skips from ${state.version} to ${e.seq}`);
+      }
+      const event = eventOf(e);
+      const next = evolve(state, event);
+      out.push(...routed(state, event, () => next));
+      state = next;
+      stored.push(e);
+      if (stored.length >= 500) apply();
+    }
+    apply();
+  }
+
+  /** Events another node wrote, now applied: the same effects as the actor's own commit. */
+  #applied(
+    stored: StoredEvent<CompanyEvent>[],
+    out: Delivery[],
+    state: CompanyState,
+  ): void {
+    this.#state = state;
+    this.#safely("actor.publish_failed", () => this.deps.publisher.publish(this.companyId, out));
+    if (stored.some((e) => TIMER_EVENTS.has(e.type))) this.#schedule();
+    this.#notify(stored, state);
+  }
+
+  /** Tells the observer of committed events, on the node that runs the company. */
+  #notify(stored: StoredEvent<CompanyEvent>[], state: CompanyState): void {
+    const observer = this.deps.observer;
+    if (!observer || !this.#runner || stored.length === 0) return;
+    this.#safely("actor.observer_failed", () => observer.committed(this.companyId, stored, state));
   }
 
   async #catchUp(state: CompanyState): Promise<CompanyState> {
@@ -405,6 +611,7 @@ export class CompanyActor {
     let state = base;
     const events: CompanyEvent[] = [];
     const out: Delivery[] = [];
+    const ephemeral: Delivery[] = [];
     // Every answer waits for the commit: a refusal was decided on state that must hold too.
     const answers: ((stored: StoredEvent<CompanyEvent>[]) => void)[] = [];
     for (const job of batch) {
@@ -422,6 +629,7 @@ export class CompanyActor {
       const from = events.length;
       events.push(...stepped.events);
       out.push(...stepped.deliveries);
+      ephemeral.push(...stepped.ephemeral);
       state = stepped.state;
       const to = events.length;
       const { duplicateOf, result } = stepped;
@@ -438,7 +646,8 @@ export class CompanyActor {
       const started = performance.now();
       try {
         // Marked before anything that could be due is durable, so start-up never misses it.
-        if (!this.#marked) {
+        // Past one node, before every append: another node's runner may have cleared it.
+        if (!this.#marked || this.deps.cluster) {
           await this.deps.store.markDue(this.companyId);
           this.#marked = true;
         }
@@ -457,16 +666,11 @@ export class CompanyActor {
     this.#state = state;
     // The events are durable: nothing after this point may undo them or stop the answers.
     this.#safely("actor.publish_failed", () => this.deps.publisher.publish(this.companyId, out));
+    this.#broadcast(ephemeral);
     const stored = events.map((e, i) => ({ ...e, seq: base.version + i + 1, v: EVENT_VERSION }));
     for (const answer of answers) answer(stored);
     if (events.some((e) => TIMER_EVENTS.has(e.type))) this.#schedule();
-    if (stored.length > 0) {
-      const observer = this.deps.observer;
-      this.#safely(
-        "actor.observer_failed",
-        () => observer?.committed(this.companyId, stored, state),
-      );
-    }
+    this.#notify(stored, state);
     // Spaced by the state's size too, so a large company does not spend more on snapshots than
     // on its events; recovery then replays at most about twice the state's size.
     const every = Math.max(this.deps.snapshotEvery ?? 1000, 2 * state.conversations.size);
@@ -474,6 +678,17 @@ export class CompanyActor {
     // alike (or start together) do not all snapshot at once.
     const due = this.#snapshotted ? every : every * (1 + this.#phase);
     if (state.version - this.#snapshotVersion >= due) this.#snapshot(state);
+  }
+
+  /**
+   * Sends the other nodes what no event carries (typing), for their sockets; what is addressed
+   * to one socket is for a socket of this node.
+   */
+  #broadcast(ephemeral: readonly Delivery[]): void {
+    const bus = this.deps.cluster?.bus;
+    const shared = bus ? ephemeral.filter((d) => d.to.kind !== "socket") : [];
+    if (shared.length === 0) return;
+    this.#safely("actor.broadcast_failed", () => bus!.broadcast(this.companyId, shared));
   }
 
   /** Runs `effect`; a throw is logged with the company, never passed on. */
@@ -506,10 +721,10 @@ export class CompanyActor {
   /** A failed append: the state is unchanged; decide again, split, or answer `unavailable`. */
   async #recover(error: unknown, jobs: Job[]): Promise<void> {
     if (error instanceof VersionConflictError) {
-      // Another writer moved the stream: fold what it wrote, then decide these again, each
-      // at most MAX_APPEND_ATTEMPTS times in all.
+      // Another writer moved the stream: apply what it wrote (delivered here as if written
+      // here), then decide these again, each at most MAX_APPEND_ATTEMPTS times in all.
       try {
-        this.#state = await this.#catchUp(this.#state);
+        await this.#applyLog();
         for (const job of jobs) job.conflicts = (job.conflicts ?? 0) + 1;
         const exhausted = jobs.filter((job) => job.conflicts! >= MAX_APPEND_ATTEMPTS);
         this.#mailbox.unshift(...jobs.filter((job) => job.conflicts! < MAX_APPEND_ATTEMPTS));
@@ -599,6 +814,36 @@ export class ActorSystem {
   /** Sends a command to a company's actor. */
   dispatch(companyId: string, command: CompanyCommand): Promise<Outcome> {
     return this.actor(companyId).dispatch(command);
+  }
+
+  /**
+   * A company's log reached `version` (a `LogFeed` says so): its actor, if in memory, delivers
+   * what it has not applied. One not in memory reads the log when it loads.
+   */
+  moved(companyId: string, version: number): void {
+    this.#actors.get(companyId)?.follow(version);
+  }
+
+  /**
+   * Past one node: takes the companies that have work due and no runner (their runner's node
+   * died, or none loaded them since), by their runner lease, and loads them here, where their
+   * timers and webhooks then run. Returns how many it took.
+   */
+  async adopt(): Promise<number> {
+    const cluster = this.deps.cluster;
+    if (!cluster) return 0;
+    let taken = 0;
+    for await (const companyId of this.deps.store.dueStreams()) {
+      if (this.#actors.has(companyId)) continue; // its own actor renews or takes the lease
+      if (!(await cluster.leases.hold(runnerLease(companyId), cluster.leaseMs))) continue;
+      taken++;
+      const actor = this.actor(companyId);
+      actor.markedDue();
+      await actor.current().catch((error) => {
+        this.deps.log?.error("actor.adopt_failed", { company: companyId, error: String(error) });
+      });
+    }
+    return taken;
   }
 
   /** Resolves once every actor has answered what it was sent. */

@@ -43,6 +43,14 @@ export interface Config {
   readonly trustProxy: TrustProxy;
   /** Webhooks may target loopback and private addresses (tests, local development). */
   readonly webhookAllowPrivate: boolean;
+  /** PostgreSQL holds the log (and every other storage port) when set; else Deno KV. */
+  readonly databaseUrl: string | undefined;
+  /** Redis is the nodes' shared bus when set (required with more than one node). */
+  readonly redisUrl: string | undefined;
+  /** This node's name in logs, metrics and presence. */
+  readonly nodeId: string;
+  /** A node silent this long is dead; survivors record its sockets as disconnected. */
+  readonly nodeTimeoutSeconds: number;
 }
 
 /** A setting with a wrong value. */
@@ -97,6 +105,15 @@ const SCHEMA = {
   }),
   WEBHOOK_ALLOW_PRIVATE: z.enum(["true", "false"], { message: "must be true or false" })
     .default("false"),
+  DATABASE_URL: z.string().trim().regex(/^postgres(ql)?:\/\/\S+$/, {
+    message: "must be a postgres:// URL",
+  }).optional(),
+  REDIS_URL: z.string().trim().regex(/^rediss?:\/\/\S+$/, { message: "must be a redis:// URL" })
+    .optional(),
+  NODE_ID: z.string().trim().regex(/^[A-Za-z0-9._-]{1,64}$/, {
+    message: "must be 1 to 64 letters, digits, dots, dashes or underscores",
+  }).optional(),
+  NODE_TIMEOUT_SECONDS: integer(2, 3600).default(15),
 } as const;
 
 /** Reads the settings from `env` (the process environment by default). */
@@ -111,6 +128,19 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
   };
   const dataDir = read("DATA_DIR");
   const origins = read("CORS_ORIGINS");
+  const databaseUrl = read("DATABASE_URL");
+  const redisUrl = read("REDIS_URL");
+  if (redisUrl && !databaseUrl) {
+    throw new ConfigError("DATABASE_URL", "is required with REDIS_URL: the nodes share their log");
+  }
+  const verifiesWithKey = read("JWT_PUBLIC_KEY") || read("JWT_JWKS_URL");
+  if (databaseUrl && !read("JWT_SECRET") && !verifiesWithKey) {
+    // A secret generated on one node's disk would not verify another node's tokens.
+    throw new ConfigError(
+      "JWT_SECRET",
+      "is required with DATABASE_URL (or set JWT_PUBLIC_KEY or JWT_JWKS_URL)",
+    );
+  }
   return {
     port: read("PORT"),
     hostname: read("HOST"),
@@ -133,5 +163,9 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     jwtAudience: read("JWT_AUDIENCE"),
     trustProxy: read("TRUST_PROXY"),
     webhookAllowPrivate: read("WEBHOOK_ALLOW_PRIVATE") === "true",
+    databaseUrl,
+    redisUrl,
+    nodeId: read("NODE_ID") ?? `node-${crypto.randomUUID().slice(0, 8)}`,
+    nodeTimeoutSeconds: read("NODE_TIMEOUT_SECONDS"),
   };
 }

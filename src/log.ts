@@ -8,11 +8,18 @@ const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 /** A logger: one method per level, each taking a message and fields. */
 export type Logger = Record<LogLevel, (msg: string, fields?: Record<string, unknown>) => void>;
 
-/** A logger writing one JSON object per line to stderr, from `level` up. */
-export function createLogger(level: LogLevel = "info"): Logger {
+/**
+ * A logger writing one JSON object per line to stderr, from `level` up; each line carries
+ * `base` (a cluster node's name).
+ */
+export function createLogger(
+  level: LogLevel = "info",
+  base: Record<string, unknown> = {},
+): Logger {
   const line = (lvl: LogLevel) => (msg: string, fields: Record<string, unknown> = {}) => {
     if (RANK[lvl] < RANK[level]) return;
-    console.error(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields }));
+    const time = new Date().toISOString();
+    console.error(JSON.stringify({ time, level: lvl, ...base, msg, ...fields }));
   };
   return { debug: line("debug"), info: line("info"), warn: line("warn"), error: line("error") };
 }

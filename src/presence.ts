@@ -5,10 +5,14 @@
  * with deliveries and no event. A socket closed before its Connect was dispatched dispatches
  * nothing, so it can leave no ghost. An identity that flaps (came back online soon after going
  * offline) has its next offline record deferred a little, and cancelled if it comes back.
+ *
+ * Past one node, an identity's sockets may be on several nodes: each socket is also counted in
+ * `SharedPresence`, and the last local socket records the identity gone only if it has no
+ * socket left on any live node.
  */
 import type { CompanyCommand, SocketRole } from "../domain/mod.ts";
 import type { Outcome } from "./company_actor.ts";
-import type { CancelTimer, Clock } from "./ports.ts";
+import type { CancelTimer, Clock, SharedPresence } from "./ports.ts";
 
 /** The most sockets one user or agent holds in a company by default (`MAX_SOCKETS_PER_USER`). */
 export const DEFAULT_MAX_SOCKETS = 10;
@@ -28,6 +32,10 @@ export interface PresenceDeps {
   readonly offlineDelayMs?: number;
   /** The first wait before a Disconnect the store refused is tried again, in ms (default 1000). */
   readonly retryMs?: number;
+  /** Sockets counted across nodes (a cluster); unset on one node. */
+  readonly shared?: SharedPresence;
+  /** Told when the shared count fails (then this node's count decides). */
+  readonly onSharedError?: (error: unknown) => void;
 }
 
 /** Who holds a socket. */
@@ -47,6 +55,8 @@ interface Identity {
   flapping: boolean;
   /** Cancels a deferred offline record. */
   cancelOffline: CancelTimer | undefined;
+  /** With a deferred offline record: the sockets its last local socket left on other nodes. */
+  left?: Promise<number>;
 }
 
 /** Tracks sockets per identity and dispatches only presence transitions. */
@@ -57,6 +67,8 @@ export class Presence {
   #stopping = false;
   /** Writes the store refused, waiting to be tried again. */
   readonly #retries = new Set<CancelTimer>();
+  /** Each open socket's count in `shared`, in flight or done. */
+  readonly #shared = new Map<string, Promise<void>>();
 
   constructor(readonly deps: PresenceDeps) {}
 
@@ -82,6 +94,10 @@ export class Presence {
       identity.cancelOffline = undefined;
     }
     identity.sockets.push(socketId);
+    const shared = this.deps.shared;
+    if (shared) {
+      this.#shared.set(socketId, shared.open(holder, socketId).catch(this.#sharedFailed));
+    }
     const max = this.deps.maxSockets || DEFAULT_MAX_SOCKETS;
     return identity.sockets.length > max
       ? identity.sockets.splice(0, identity.sockets.length - max)
@@ -117,6 +133,7 @@ export class Presence {
     const index = identity?.sockets.indexOf(socketId) ?? -1;
     if (!identity || index < 0) return;
     identity.sockets.splice(index, 1);
+    const left = this.#closeShared(holder, socketId);
     if (identity.sockets.length > 0) return;
     if (!identity.online) {
       // Closed during its join, before any Connect: nothing was recorded, nothing to undo.
@@ -124,14 +141,32 @@ export class Presence {
       return;
     }
     if (identity.flapping && !this.#stopping) {
+      identity.left = left;
       identity.cancelOffline = this.deps.clock.setTimer(
-        () => this.#offline(key, identity, socketId),
+        () => this.#offline(key, identity, socketId, left),
         this.deps.offlineDelayMs ?? OFFLINE_DELAY_MS,
       );
       return;
     }
-    this.#offline(key, identity, socketId);
+    this.#offline(key, identity, socketId, left);
   }
+
+  /**
+   * Takes a closed socket off the shared count; resolves with the identity's sockets left on
+   * live nodes (0 on one node, or when the count fails: then this node's count decides).
+   */
+  #closeShared(holder: Holder, socketId: string): Promise<number> {
+    const shared = this.deps.shared;
+    if (!shared) return Promise.resolve(0);
+    const opened = this.#shared.get(socketId) ?? Promise.resolve();
+    this.#shared.delete(socketId);
+    return opened.then(() => shared.close(holder, socketId)).catch((error) => {
+      this.#sharedFailed(error);
+      return 0;
+    });
+  }
+
+  readonly #sharedFailed = (error: unknown): void => this.deps.onSharedError?.(error);
 
   /**
    * A socket whose Connect the store refused (a full disk): dispatched again with backoff while
@@ -158,6 +193,37 @@ export class Presence {
     });
   }
 
+  /**
+   * Counts every open socket in the shared books again: they lost this node's sockets (Redis
+   * restarted empty, or this node was taken for dead while it was cut off and a survivor
+   * recorded its identities gone). Each identity's oldest socket then dispatches a Connect,
+   * which records it online again if it was recorded gone (and nothing if it was not).
+   */
+  reshare(): void {
+    const shared = this.deps.shared;
+    if (!shared) return;
+    for (const identity of this.#identities.values()) {
+      const { holder, sockets } = identity;
+      for (const socketId of sockets) {
+        const counted = this.#shared.get(socketId) ?? Promise.resolve();
+        this.#shared.set(
+          socketId,
+          counted.then(() => shared.open(holder, socketId)).catch(this.#sharedFailed),
+        );
+      }
+      const oldest = sockets[0];
+      if (!identity.online || oldest === undefined) continue;
+      this.#shared.get(oldest)!.then(() => {
+        const { userId, role, companyId } = holder;
+        const at = this.deps.clock.now();
+        this.deps.dispatch(companyId, {
+          type: "Connect",
+          data: { userId, role, socketId: oldest, at },
+        });
+      });
+    }
+  }
+
   /** Writes every deferred offline record now, defers none from here on and drops the retries. */
   stop(): void {
     this.#stopping = true;
@@ -166,11 +232,11 @@ export class Presence {
     for (const [key, identity] of this.#identities) {
       if (identity.cancelOffline === undefined) continue;
       identity.cancelOffline();
-      this.#offline(key, identity, "");
+      this.#offline(key, identity, "", identity.left ?? Promise.resolve(0));
     }
   }
 
-  #offline(key: string, identity: Identity, socketId: string): void {
+  #offline(key: string, identity: Identity, socketId: string, left: Promise<number>): void {
     identity.cancelOffline = undefined;
     if (identity.sockets.length > 0) return;
     this.#identities.delete(key);
@@ -182,7 +248,12 @@ export class Presence {
       if (now - at < window) break;
       this.#offlineAt.delete(k);
     }
-    this.#recordOffline(key, identity.holder, socketId, this.deps.retryMs ?? 1000);
+    const retryMs = this.deps.retryMs ?? 1000;
+    if (!this.deps.shared) return this.#recordOffline(key, identity.holder, socketId, retryMs);
+    // Another node still holds a socket of it: it stays online, and that node records it gone.
+    left.then((others) => {
+      if (others === 0) this.#recordOffline(key, identity.holder, socketId, retryMs);
+    });
   }
 
   /**

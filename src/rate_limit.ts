@@ -7,6 +7,31 @@ export interface Rate {
   readonly burst: number;
 }
 
+/**
+ * This node's share of a cluster's limits: past one node, a client spread by the load balancer
+ * over N nodes gets 1/N of a limit on each, so the limit holds across the cluster. Updated by the
+ * node's housekeeping from the live node count.
+ */
+export interface NodeShare {
+  nodes: number;
+}
+
+/**
+ * A rate of `perSecond` across the cluster (0: unlimited) with bursts of twice that; on one
+ * node (no `share`) the whole rate.
+ */
+export function rate(perSecond = 0, share?: NodeShare): Rate {
+  if (!share) return { perSecond, burst: perSecond * 2 };
+  return {
+    get perSecond() {
+      return perSecond / Math.max(share.nodes, 1);
+    },
+    get burst() {
+      return (perSecond * 2) / Math.max(share.nodes, 1);
+    },
+  };
+}
+
 /** One bucket: `take()` is false when the caller is over its rate. */
 export class TokenBucket {
   #tokens: number;

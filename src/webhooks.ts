@@ -210,6 +210,13 @@ export class WebhookDispatcher implements CommitObserver {
     this.kick(companyId);
   }
 
+  /** This node became the company's runner: deliveries an earlier runner left go on here. */
+  running(companyId: string, state: CompanyState): void {
+    this.backlogged(companyId, state).catch((error) =>
+      this.deps.log?.warn("webhook.resume_failed", { company: companyId, error: String(error) })
+    );
+  }
+
   /**
    * Whether the company has webhook work left, which keeps its actor in memory: a delivery
    * loop running, or, with a URL set, a checkpoint behind `state.version` (a loop is then

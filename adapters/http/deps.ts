@@ -1,4 +1,5 @@
 /** What the HTTP app needs, and what its middleware hands the routes. */
+import type { NodeShare } from "../../src/rate_limit.ts";
 import type { ActorSystem } from "../../src/company_actor.ts";
 import type { JwtVerifier, Principal } from "../../src/auth.ts";
 import type { Logger } from "../../src/log.ts";
@@ -26,6 +27,8 @@ export interface HttpDeps {
    * one (0 or unset: unlimited).
    */
   readonly httpRate?: number;
+  /** Past one node: this node's share of the limits (see `NodeShare`). */
+  readonly share?: NodeShare;
   /** Which peers' `X-Forwarded-For` names the client (0 or unset: nobody's). */
   readonly trustProxy?: TrustProxy;
   readonly metrics?: Metrics;

@@ -9,7 +9,7 @@ import type { z } from "zod";
 import type { Role } from "../../domain/mod.ts";
 import { AuthError, type Principal } from "../../src/auth.ts";
 import { clientAddress as forwardedClient, type TrustProxy } from "../../src/net_address.ts";
-import { AttemptLimiter } from "../../src/rate_limit.ts";
+import { AttemptLimiter, rate } from "../../src/rate_limit.ts";
 import { describe, jsonProblem } from "../schemas.ts";
 import type { HttpDeps, HttpEnv } from "./deps.ts";
 import { refuse, Unavailable } from "./errors.ts";
@@ -33,9 +33,10 @@ export function requestLog(deps: Pick<HttpDeps, "log" | "metrics" | "trustProxy"
 }
 
 /** Refuses with 429 past `httpRate` a second per address (no valid token) or per identity. */
-export function rateLimit(deps: Pick<HttpDeps, "httpRate" | "clock" | "trustProxy" | "verifier">) {
-  const rate = deps.httpRate ?? 0;
-  const limiter = new AttemptLimiter({ perSecond: rate, burst: rate * 2 }, deps.clock);
+export function rateLimit(
+  deps: Pick<HttpDeps, "httpRate" | "clock" | "trustProxy" | "verifier" | "share">,
+) {
+  const limiter = new AttemptLimiter(rate(deps.httpRate, deps.share), deps.clock);
   return createMiddleware<HttpEnv>(async (c, next) => {
     const admission = await limiter.admit(
       clientAddress(c, deps.trustProxy),

@@ -6,15 +6,10 @@
  */
 import { AuthError, type Principal } from "../../src/auth.ts";
 import { clientAddress } from "../../src/net_address.ts";
-import { AttemptLimiter, type Rate } from "../../src/rate_limit.ts";
+import { AttemptLimiter, rate } from "../../src/rate_limit.ts";
 import { resumeCost } from "../../src/resume.ts";
 import type { SocketDeps } from "./deps.ts";
 import type { ChatSocket } from "./schemas.ts";
-
-/** A rate of `perSecond` (0: unlimited) with bursts of twice that. */
-export function rate(perSecond = 0): Rate {
-  return { perSecond, burst: perSecond * 2 };
-}
 
 /** `auth.last_seq` (or the `last_seq` query parameter): where a resuming client left off. */
 export function resumeCursor(socket: ChatSocket): number | undefined {
@@ -35,7 +30,7 @@ export function admission(
   deps: SocketDeps,
   window: number,
 ): (socket: ChatSocket, next: Next) => Promise<void> {
-  const connects = new AttemptLimiter(rate(deps.connectRate), deps.clock);
+  const connects = new AttemptLimiter(rate(deps.connectRate, deps.share), deps.clock);
   const admit = admitWith(deps, window, connects);
   // Socket.IO does not catch a middleware's rejection: an unexpected failure here would end
   // the process, so it is logged and the socket refused instead.

@@ -1,10 +1,11 @@
 /** What the Socket.IO edge is built from. */
+import type { NodeShare } from "../../src/rate_limit.ts";
 import type { ActorSystem } from "../../src/company_actor.ts";
 import type { JwtVerifier } from "../../src/auth.ts";
 import type { Logger } from "../../src/log.ts";
 import type { Metrics } from "../../src/metrics.ts";
 import type { TrustProxy } from "../../src/net_address.ts";
-import type { Clock, EventLog, HistoryIndex, Ids } from "../../src/ports.ts";
+import type { Clock, EventLog, HistoryIndex, Ids, SharedPresence } from "../../src/ports.ts";
 import type { SocketIoPublisher } from "./publisher.ts";
 
 /** What the socket server needs. */
@@ -25,6 +26,8 @@ export interface SocketDeps {
    */
   readonly socketRate?: number;
   readonly connectRate?: number;
+  /** Past one node: this node's share of the per-address and per-company limits. */
+  readonly share?: NodeShare;
   /** Which peers' `X-Forwarded-For` names the client (0 or unset: nobody's). */
   readonly trustProxy?: TrustProxy;
   /** The first wait before recording again a presence the store refused (default 1000 ms). */
@@ -38,4 +41,8 @@ export interface SocketDeps {
   readonly resumeRate?: number;
   /** Presence's delays (tests); its timers are the clock's. */
   readonly presenceTiming?: { flapWindowMs?: number; offlineDelayMs?: number };
+  /** Past one node: sockets counted across the nodes. */
+  readonly sharedPresence?: SharedPresence;
+  /** Registers what counts this node's sockets again when the shared books lost them. */
+  readonly onSharedPresenceLost?: (reopen: () => void) => void;
 }

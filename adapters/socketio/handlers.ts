@@ -10,7 +10,7 @@ import { readHistory } from "../../src/history.ts";
 import { TokenBucket } from "../../src/rate_limit.ts";
 import { accepted, fromStore, refuse } from "../refusal.ts";
 import { describe, jsonProblem } from "../schemas.ts";
-import { rate } from "./admission.ts";
+import { rate } from "../../src/rate_limit.ts";
 import type { SocketDeps } from "./deps.ts";
 import { answerError } from "./errors.ts";
 import type { Caller } from "./join.ts";

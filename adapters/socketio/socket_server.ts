@@ -5,12 +5,12 @@
  */
 import type { Server as HttpServer } from "node:http";
 import { Server } from "socket.io";
-import { KeyedLimiter } from "../../src/rate_limit.ts";
 import { RESUME_RATE, RESUME_WINDOW } from "../../src/resume.ts";
 import { DEFAULT_MAX_SOCKETS, Presence } from "../../src/presence.ts";
 import type { CancelTimer, Clock } from "../../src/ports.ts";
 import { coalesceWrites } from "./_coalesce.ts";
-import { admission, rate, resumeCursor } from "./admission.ts";
+import { admission, resumeCursor } from "./admission.ts";
+import { KeyedLimiter, rate } from "../../src/rate_limit.ts";
 import type { SocketDeps } from "./deps.ts";
 import { endSocket } from "./errors.ts";
 import { handleEvents } from "./handlers.ts";
@@ -64,9 +64,15 @@ export function attachSocketServer(httpServer: HttpServer, deps: SocketDeps): Ch
       maxSockets,
       retryMs: deps.presenceRetryMs,
       ...deps.presenceTiming,
+      shared: deps.sharedPresence,
+      onSharedError: (error) => deps.log.warn("presence.shared_failed", { error: String(error) }),
     }),
-    replays: new KeyedLimiter(rate(deps.resumeRate ?? RESUME_RATE), deps.clock),
+    replays: new KeyedLimiter(rate(deps.resumeRate ?? RESUME_RATE, deps.share), deps.clock),
   };
+  deps.onSharedPresenceLost?.(() => {
+    deps.log.warn("presence.shared_lost", {});
+    joining.presence.reshare();
+  });
   // Closing the server: sockets that close now are recorded gone at once, none deferred.
   const closeIo = io.close.bind(io);
   io.close = (fn) => {

@@ -1,16 +1,21 @@
 /** An in-memory event store for tests and throwaway runs. */
 import { AppendTooLargeError, VersionConflictError } from "../../src/errors.ts";
 import { historyUsers } from "../../src/history.ts";
-import type { HistoryRule, NewEvent, Storage, StoredEvent } from "../../src/ports.ts";
+import type { HistoryRule, LogFeed, NewEvent, Storage, StoredEvent } from "../../src/ports.ts";
 
-/** Keeps every stream in an array, with the same size limits as Deno KV by default. */
-export class MemoryEventStore implements Storage {
+/**
+ * Keeps every stream in an array, with the same size limits as Deno KV by default. Several
+ * engines in one process may share one, as the nodes of a cluster share PostgreSQL: its feed
+ * tells each of them where streams grew.
+ */
+export class MemoryEventStore implements Storage, LogFeed {
   readonly #streams = new Map<string, StoredEvent[]>();
   /** Each user's history: seqs by `[stream, userId]`. */
   readonly #tags = new Map<string, number[]>();
   readonly #checkpoints = new Map<string, number>();
   readonly #snapshots = new Map<string, { version: number; snapshot: string }>();
   readonly #due = new Set<string>();
+  readonly #followers = new Set<(stream: string, version: number) => void>();
 
   constructor(
     readonly options: {
@@ -56,7 +61,10 @@ export class MemoryEventStore implements Storage {
       }
     }
     this.#streams.set(stream, log);
-    return Promise.resolve(log.length);
+    const version = log.length;
+    // Told after the append resolved, as a database's notification comes after the commit.
+    for (const moved of this.#followers) queueMicrotask(() => moved(stream, version));
+    return Promise.resolve(version);
   }
 
   async *read(
@@ -120,6 +128,14 @@ export class MemoryEventStore implements Storage {
   /** Nothing is deferred: the index is written with each append. */
   flushIndex(): Promise<void> {
     return Promise.resolve();
+  }
+
+  follow(moved: (stream: string, version: number) => void): Promise<() => Promise<void>> {
+    this.#followers.add(moved);
+    return Promise.resolve(() => {
+      this.#followers.delete(moved);
+      return Promise.resolve();
+    });
   }
 
   close(): void {}

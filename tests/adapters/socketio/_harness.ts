@@ -3,7 +3,8 @@ import { io, type Socket } from "socket.io-client";
 import { createEngine } from "../../../adapters/engine.ts";
 import { MemoryEventStore } from "../../../adapters/store/mod.ts";
 import { type Logger, silentLogger } from "../../../src/log.ts";
-import type { Clock, Ids, Storage } from "../../../src/ports.ts";
+import type { Clock, Ids, LogFeed, Storage } from "../../../src/ports.ts";
+import type { EngineCluster } from "../../../adapters/engine.ts";
 import type { TrustProxy } from "../../../src/net_address.ts";
 import { SECRET, tokenFor } from "../../_tokens.ts";
 
@@ -29,6 +30,9 @@ export async function startEngine(
     log?: Logger;
     /** Idle companies sleep after this long; 0 (the default here) keeps every one loaded. */
     actorIdleSeconds?: number;
+    /** A node of a cluster: the shared log's feed and the shared bus. */
+    feed?: LogFeed;
+    cluster?: EngineCluster;
   } = {},
 ) {
   const engine = await createEngine({
@@ -41,7 +45,7 @@ export async function startEngine(
     actorIdleSeconds: 0,
     ...limits,
   });
-  const { system, webhooks } = engine;
+  const { system, webhooks, publisher } = engine;
   await engine.start();
   const server = await engine.listen({ port: 0, hostname: "127.0.0.1" });
   const clients: Client[] = [];
@@ -51,6 +55,7 @@ export async function startEngine(
     store,
     server,
     webhooks,
+    publisher,
     /** Connects a client with a fresh token for the identity, resolving once connected. */
     async connect(
       company: string,
