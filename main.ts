@@ -35,7 +35,7 @@ export async function start(
     ? { key: crypto.getRandomValues(new Uint8Array(32)), generated: false }
     : await loadSecret(config.jwtSecret, config.dataDir);
   const postgres = config.databaseUrl
-    ? await PostgresEventStore.open(config.databaseUrl, { log })
+    ? await PostgresEventStore.open(config.databaseUrl, { log, applicationName: config.nodeId })
     : undefined;
   const redis = config.redisUrl
     ? await RedisCluster.connect(config.redisUrl, {
@@ -43,7 +43,7 @@ export async function start(
       nodeTimeoutSeconds: config.nodeTimeoutSeconds,
       log,
     }).catch((error) => {
-      postgres?.close();
+      await postgres?.close();
       throw error;
     })
     : undefined;
@@ -60,6 +60,7 @@ export async function start(
       bus: redis.bus,
       presence: redis.presence,
       leases: redis.leases,
+      onPresenceLost: (handler) => redis.onPresenceLost(handler),
       nodeTimeoutSeconds: config.nodeTimeoutSeconds,
     },
   });
@@ -95,7 +96,7 @@ export async function start(
       clearTimeout(saving);
       await engine.close();
       await redis?.close();
-      postgres?.close();
+      await postgres?.close();
     },
   };
 }
