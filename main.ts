@@ -42,7 +42,7 @@ export async function start(
       nodeId: config.nodeId,
       nodeTimeoutSeconds: config.nodeTimeoutSeconds,
       log,
-    }).catch((error) => {
+    }).catch(async (error) => {
       await postgres?.close();
       throw error;
     })
