@@ -135,6 +135,8 @@ export function audience(d: Delivery): string {
   switch (d.to.kind) {
     case "agents":
       return "all agents";
+    case "users":
+      return "all users";
     case "socket":
       return `socket ${d.to.socketId}`;
     default:
