@@ -12,6 +12,7 @@ import { type Logger, silentLogger } from "../src/log.ts";
 import { Metrics } from "../src/metrics.ts";
 import { StoreHealth } from "../src/store_health.ts";
 import {
+  type BlobStore,
   type Clock,
   type Ids,
   randomIds,
@@ -21,6 +22,7 @@ import {
 } from "../src/ports.ts";
 import { recoverAll, WebhookDispatcher } from "../src/webhooks.ts";
 import { type RunningServer, startServer } from "./server.ts";
+import { FileBlobStore, MemoryBlobStore } from "./blob/mod.ts";
 import { SocketIoPublisher } from "./socketio/mod.ts";
 import { KvEventStore } from "./store/mod.ts";
 
@@ -48,8 +50,12 @@ export interface EngineOptions extends
       | "trustProxy"
       | "maxSocketsPerUser"
       | "webhookAllowPrivate"
+      | "dataDir"
+      | "maxAttachmentBytes"
     >
   > {
+  /** Where attachments go; without it, files under `dataDir`, or in memory without that. */
+  readonly blobs?: BlobStore;
   /** Storage to use, left open by `close()`; without it the KV database at `kvPath` is opened. */
   readonly storage?: Storage;
   /** How the KV database at `kvPath` is opened (tests wrap it, e.g. as a full disk). */
@@ -86,6 +92,7 @@ export interface Engine {
   readonly system: ActorSystem;
   readonly webhooks: WebhookDispatcher;
   readonly metrics: Metrics;
+  readonly blobs: BlobStore;
   /**
    * Loads the companies with work due (timers, webhook backlogs, presence to reset), so it
    * resumes; the others load on their next command. Returns how many were loaded.
@@ -114,6 +121,10 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   });
   const publisher = new SocketIoPublisher();
   const health = new StoreHealth();
+  const blobs = options.blobs ??
+    (options.dataDir
+      ? new FileBlobStore(`${options.dataDir.replace(/\/+$/, "")}/attachments`)
+      : new MemoryBlobStore());
   // The webhooks hear of the actors' commits and read the actors' state: the relay lets both
   // be built in order.
   const relay = new CommitRelay();
@@ -155,6 +166,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     system,
     webhooks,
     metrics,
+    blobs,
     async start() {
       const companies = await recoverAll(system, webhooks);
       log.info("actors.recovered", { companies });
@@ -191,6 +203,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
         health,
         webhookAllowPrivate: options.webhookAllowPrivate,
         metrics,
+        blobs,
+        maxAttachmentBytes: options.maxAttachmentBytes,
         ...(options.demo && secret
           ? { demo: (claims) => signToken(secret, claims, 4 * 3600) }
           : {}),

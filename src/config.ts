@@ -43,6 +43,8 @@ export interface Config {
   readonly trustProxy: TrustProxy;
   /** Webhooks may target loopback and private addresses (tests, local development). */
   readonly webhookAllowPrivate: boolean;
+  /** The largest attachment, in bytes. */
+  readonly maxAttachmentBytes: number;
 }
 
 /** A setting with a wrong value. */
@@ -67,6 +69,8 @@ const SCHEMA = {
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   CORS_ORIGINS: z.string().trim().default("*"),
   MAX_MESSAGE_LENGTH: integer(1, 8000).default(4000),
+  // An upload is held in memory while it is checked: 100 MiB at most.
+  MAX_ATTACHMENT_BYTES: integer(1, 100 * 1024 * 1024).default(10 * 1024 * 1024),
   RATE_LIMIT_SOCKET: integer(0, 1_000_000).default(100),
   RATE_LIMIT_CONNECT: integer(0, 1_000_000).default(200),
   RATE_LIMIT_HTTP: integer(0, 1_000_000).default(200),
@@ -133,5 +137,6 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     jwtAudience: read("JWT_AUDIENCE"),
     trustProxy: read("TRUST_PROXY"),
     webhookAllowPrivate: read("WEBHOOK_ALLOW_PRIVATE") === "true",
+    maxAttachmentBytes: read("MAX_ATTACHMENT_BYTES"),
   };
 }

@@ -4,7 +4,7 @@ import type { JwtVerifier } from "../../src/auth.ts";
 import type { Logger } from "../../src/log.ts";
 import type { Metrics } from "../../src/metrics.ts";
 import type { TrustProxy } from "../../src/net_address.ts";
-import type { Clock, EventLog, HistoryIndex, Ids } from "../../src/ports.ts";
+import type { BlobStore, Clock, EventLog, HistoryIndex, Ids } from "../../src/ports.ts";
 import type { SocketIoPublisher } from "./publisher.ts";
 
 /** What the socket server needs. */
@@ -38,4 +38,6 @@ export interface SocketDeps {
   readonly resumeRate?: number;
   /** Presence's delays (tests); its timers are the clock's. */
   readonly presenceTiming?: { flapWindowMs?: number; offlineDelayMs?: number };
+  /** Where attachments are stored; without it, a message naming one is answered `not_found`. */
+  readonly blobs?: BlobStore;
 }
