@@ -11,14 +11,14 @@ const SECRET = "a-configured-secret-0123456789";
 
 type Ack = { ok: boolean; error?: { code: string }; seq?: number };
 
+/** A server's settings on a free local port, its data in `dir`, and `extra` variables. */
+function configIn(dir: string, extra: Record<string, string> = {}) {
+  return loadConfig({ PORT: "0", HOST: "127.0.0.1", DATA_DIR: dir, JWT_SECRET: SECRET, ...extra });
+}
+
 Deno.test("start(): on a full disk it starts, is alive but not ready, serves connects, resume and history, answers sends 'unavailable'; once space returns it is ready and sends work", async () => {
   const dir = await Deno.makeTempDir();
-  const config = loadConfig({
-    PORT: "0",
-    HOST: "127.0.0.1",
-    DATA_DIR: dir,
-    JWT_SECRET: SECRET,
-  });
+  const config = configIn(dir);
   const key = new TextEncoder().encode(SECRET);
   const tokenOf = (user: string, role: string) =>
     signToken(key, { company_id: "acme", user_id: user, role });
@@ -80,13 +80,7 @@ Deno.test("start(): on a full disk it starts, is alive but not ready, serves con
 
 Deno.test("start(): attachments are files under DATA_DIR/attachments, limited by MAX_ATTACHMENT_BYTES, and outlive a restart", async () => {
   const dir = await Deno.makeTempDir();
-  const config = loadConfig({
-    PORT: "0",
-    HOST: "127.0.0.1",
-    DATA_DIR: dir,
-    JWT_SECRET: SECRET,
-    MAX_ATTACHMENT_BYTES: "100",
-  });
+  const config = configIn(dir, { MAX_ATTACHMENT_BYTES: "100" });
   const key = new TextEncoder().encode(SECRET);
   const alice = await signToken(key, { company_id: "acme", user_id: "alice", role: "user" });
   const png = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 1, 2, 3);
