@@ -351,3 +351,17 @@ Deno.test("fromSnapshot() keeps canned responses, ratings and read marks; an old
   const { cannedResponses: _, ...older } = snapshot;
   assert.deepEqual(fromSnapshot(older as Snapshot)!.cannedResponses, []);
 });
+
+Deno.test("deliveries() with 10,000 users online, an availability flip is one delivery, not one per user", () => {
+  const users = Array.from(
+    { length: 10_000 },
+    (_, i) => connected({ user: `u${i}`, role: "user" }),
+  );
+  const first = given(...users).when(connect({ user: "bob", role: "agent" })).then(online("bob"));
+  assert.deepEqual(availability(first.deliveries()), [[USERS, true]]);
+  // Everything but the agent's own socket's lists is bounded: one `availability`, one status.
+  assert.deepEqual(
+    first.deliveries().filter((d) => d.to.kind !== "socket").map((d) => d.event),
+    ["agent_status", "availability"],
+  );
+});
