@@ -105,14 +105,19 @@ export function routed(
 ): Delivery[] {
   const seq = before.version + 1;
   switch (event.type) {
-    case "SocketConnected":
-      return event.data.role === "user"
-        ? userConnected(before, event)
-        : [...agentConnected(before, event, after()), ...availabilityChange(before, after())];
-    case "SocketDisconnected":
-      return event.data.role === "user"
-        ? socketDisconnected(before, event, after)
-        : [...socketDisconnected(before, event, after), ...availabilityChange(before, after())];
+    case "SocketConnected": {
+      if (event.data.role === "user") return userConnected(before, event);
+      const next = after();
+      return [...agentConnected(before, event, next), ...availabilityChange(before, next)];
+    }
+    case "SocketDisconnected": {
+      if (event.data.role === "user") return socketDisconnected(before, event, after);
+      const next = after();
+      return [
+        ...socketDisconnected(before, event, () => next),
+        ...availabilityChange(before, next),
+      ];
+    }
     case "MessageSent":
       return messageSent(before, event, seq);
     case "HandedOff":
@@ -122,11 +127,13 @@ export function routed(
     case "ConversationTransferred":
     case "ConversationResolved":
       return conversationMoved(before, event, after());
-    case "AgentStatusChanged":
+    case "AgentStatusChanged": {
+      const next = after();
       return [
-        { to: AGENTS, event: "agent_status", payload: agentView(after(), event.data.agentId) },
-        ...availabilityChange(before, after()),
+        { to: AGENTS, event: "agent_status", payload: agentView(next, event.data.agentId) },
+        ...availabilityChange(before, next),
       ];
+    }
     case "MessagesRead":
       return messagesRead(event, after());
     case "NoteAdded":

@@ -84,15 +84,19 @@ export function mediaType(header: string | undefined | null): string {
   return (header ?? "").split(";")[0].trim().toLowerCase();
 }
 
+/** Why files of `type` may not be stored (it is not on the allow-list), or null if they may. */
+export function typeProblem(type: string): string | null {
+  if (Object.hasOwn(KINDS, type)) return null;
+  return `Files of type '${type.slice(0, 100) || "(none)"}' are not accepted; ` +
+    `send one of: ${ALLOWED_TYPES.join(", ")}`;
+}
+
 /** Why a file of `type` with these bytes may not be stored, or null if it may. */
 export function uploadProblem(type: string, bytes: Uint8Array): string | null {
-  const kind = KINDS[type];
-  if (!kind) {
-    return `Files of type '${type.slice(0, 100) || "(none)"}' are not accepted; ` +
-      `send one of: ${ALLOWED_TYPES.join(", ")}`;
-  }
+  const problem = typeProblem(type);
+  if (problem) return problem;
   if (bytes.length === 0) return "The file is empty";
-  if (!kind.check(bytes)) return `The file's content is not ${type}`;
+  if (!KINDS[type].check(bytes)) return `The file's content is not ${type}`;
   return null;
 }
 
@@ -110,7 +114,7 @@ export function fileNameProblem(name: string): string | null {
 
 /** Whether a file of this type is shown in the page rather than downloaded. */
 export function isInline(type: string): boolean {
-  return KINDS[type]?.inline ?? false;
+  return Object.hasOwn(KINDS, type) && KINDS[type].inline;
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   fileNameProblem,
   mayRead,
   mediaType,
+  typeProblem,
   uploadProblem,
 } from "../../../src/attachments.ts";
 import type { Principal } from "../../../src/auth.ts";
@@ -88,9 +89,8 @@ export function attachmentRoutes(deps: HttpDeps) {
       if (problem) refuse("invalid_payload", problem);
       const type = mediaType(c.req.header("content-type"));
       // The type first, so a refused one is not even read.
-      if (!ALLOWED_TYPES.includes(type)) {
-        refuse("invalid_payload", uploadProblem(type, new Uint8Array())!);
-      }
+      const wrongType = typeProblem(type);
+      if (wrongType) refuse("invalid_payload", wrongType);
       const bytes = new Uint8Array(await c.req.arrayBuffer());
       const refused = uploadProblem(type, bytes);
       if (refused) refuse("invalid_payload", refused);

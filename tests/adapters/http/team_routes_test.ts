@@ -184,6 +184,9 @@ Deno.test("POST /api/v1/attachments over MAX_ATTACHMENT_BYTES is too_large, a di
     ["x.txt", "text/plain", Uint8Array.of(0x61, 0, 0x62), 400, "invalid_payload"],
     ["x.bin", "application/octet-stream", PNG, 400, "invalid_payload"],
     ["empty.png", "image/png", new Uint8Array(0), 400, "invalid_payload"],
+    // Names an object has of its own kind are no types either.
+    ["x", "constructor", PNG, 400, "invalid_payload"],
+    ["x", "__proto__", PNG, 400, "invalid_payload"],
   ];
   for (const [name, type, raw, status, code] of refusals) {
     const res = await call("POST", `/api/v1/attachments?name=${name}`, ALICE, { raw, type });
