@@ -4,8 +4,8 @@
  *
  * One set of per-event rules serves both paths: `deliveries` for a live event, and
  * `resumeDeliveries` for a socket that reconnects and is replayed, from the log, what
- * clients keep (messages, handoff contexts, read receipts, agents' notes and ratings). `reaches` says which sockets an
- * audience holds, for the publisher.
+ * clients keep (messages, handoff contexts, read receipts, agents' notes and ratings).
+ * `reaches` says which sockets an audience holds, for the publisher.
  *
  * Over 400 lines on purpose: who receives what is read as one piece, and the rules that
  * resume shares with live delivery must sit beside the ones it does not.
@@ -155,8 +155,8 @@ export function routed(
 
 /**
  * The deliveries clients keep (messages, handoff contexts, read receipts; for agents, notes and
- * ratings), as addressed by the event alone: the live rules send these (the sender's own copy to its other tabs), and a
- * reconnecting socket is replayed the ones that reach it.
+ * ratings), as addressed by the event alone: the live rules send these (the sender's own copy
+ * to its other tabs), and a reconnecting socket is replayed the ones that reach it.
  */
 function kept(event: CompanyEvent, seq: number): Delivery[] {
   switch (event.type) {

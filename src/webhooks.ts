@@ -1,6 +1,6 @@
 /**
- * The chatbot hears back: lifecycle events (and users' ratings) POSTed to the company's webhook, signed with
- * HMAC-SHA256, each with a stable id. Driven from the log with a saved checkpoint, so
+ * The chatbot hears back: lifecycle events (and users' ratings) POSTed to the company's
+ * webhook, signed with HMAC-SHA256, each with a stable id. Driven from the log with a saved checkpoint, so
  * delivery is at least once and a restart resumes where it stopped; it runs beside the
  * actors and never holds up the chat path.
  */

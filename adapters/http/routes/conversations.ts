@@ -82,8 +82,8 @@ export function conversationRoutes(deps: HttpDeps) {
   const read = apiRoute({
     method: "get",
     path: "/api/v1/conversations/{user_id}/messages",
-    summary:
-      "A user's history, oldest first, paginated by seq (bot, agent, or that user); agents also read the private notes and ratings",
+    summary: "A user's history, oldest first, paginated by seq (bot, agent, or that user); " +
+      "agents also read the private notes and ratings",
     middleware: [
       authenticate(deps),
       pathFirst(UserPath, (caller, { user_id }) => {

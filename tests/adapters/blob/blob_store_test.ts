@@ -1,4 +1,7 @@
-/** One contract for every blob store: files per company, found whole or not at all, assigned once. */
+/**
+ * One contract for every blob store: files per company, found whole or not at all, assigned
+ * once.
+ */
 import assert from "node:assert/strict";
 import { FileBlobStore, MemoryBlobStore } from "../../../adapters/blob/mod.ts";
 import type { BlobInfo, BlobStore } from "../../../src/ports.ts";
