@@ -13,6 +13,7 @@ import { Metrics } from "../src/metrics.ts";
 import type { NodeShare } from "../src/rate_limit.ts";
 import { StoreHealth } from "../src/store_health.ts";
 import {
+  type BlobStore,
   type CancelTimer,
   type Clock,
   type Ids,
@@ -26,6 +27,7 @@ import {
 import { recoverAll, WebhookDispatcher } from "../src/webhooks.ts";
 import { type ClusterNode, DEFAULT_NODE_TIMEOUT_SECONDS } from "./cluster/mod.ts";
 import { type RunningServer, startServer } from "./server.ts";
+import { FileBlobStore, MemoryBlobStore } from "./blob/mod.ts";
 import { SocketIoPublisher } from "./socketio/mod.ts";
 import { KvEventStore } from "./store/mod.ts";
 
@@ -59,8 +61,12 @@ export interface EngineOptions extends
       | "trustProxy"
       | "maxSocketsPerUser"
       | "webhookAllowPrivate"
+      | "dataDir"
+      | "maxAttachmentBytes"
     >
   > {
+  /** Where attachments go; without it, files under `dataDir`, or in memory without that. */
+  readonly blobs?: BlobStore;
   /** Storage to use, left open by `close()`; without it the KV database at `kvPath` is opened. */
   readonly storage?: Storage;
   /** How the KV database at `kvPath` is opened (tests wrap it, e.g. as a full disk). */
@@ -104,6 +110,7 @@ export interface Engine {
   readonly system: ActorSystem;
   readonly webhooks: WebhookDispatcher;
   readonly metrics: Metrics;
+  readonly blobs: BlobStore;
   /**
    * Loads the companies with work due (timers, webhook backlogs, presence to reset), so it
    * resumes; the others load on their next command. Returns how many were loaded.
@@ -132,6 +139,10 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
   });
   const publisher = new SocketIoPublisher();
   const health = new StoreHealth();
+  const blobs = options.blobs ??
+    (options.dataDir
+      ? new FileBlobStore(`${options.dataDir.replace(/\/+$/, "")}/attachments`)
+      : new MemoryBlobStore());
   // The webhooks hear of the actors' commits and read the actors' state: the relay lets both
   // be built in order.
   const relay = new CommitRelay();
@@ -214,6 +225,7 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
     system,
     webhooks,
     metrics,
+    blobs,
     async start() {
       if (options.feed) {
         const stop = await options.feed.follow((stream, version) => system.moved(stream, version));
@@ -264,6 +276,8 @@ export async function createEngine(options: EngineOptions = {}): Promise<Engine>
         health,
         webhookAllowPrivate: options.webhookAllowPrivate,
         metrics,
+        blobs,
+        maxAttachmentBytes: options.maxAttachmentBytes,
         ...(options.demo && secret
           ? { demo: (claims) => signToken(secret, claims, 4 * 3600) }
           : {}),

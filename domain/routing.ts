@@ -4,14 +4,15 @@
  *
  * One set of per-event rules serves both paths: `deliveries` for a live event, and
  * `resumeDeliveries` for a socket that reconnects and is replayed, from the log, what
- * clients keep (messages, handoff contexts, read receipts). `reaches` says which sockets an
- * audience holds, for the publisher.
+ * clients keep (messages, handoff contexts, read receipts, agents' notes and ratings).
+ * `reaches` says which sockets an audience holds, for the publisher.
  *
  * Over 400 lines on purpose: who receives what is read as one piece, and the rules that
  * resume shares with live delivery must sit beside the ones it does not.
  */
 import { evolve } from "./evolve/mod.ts";
 import {
+  anyAgentAvailable,
   backlogSeenBy,
   currentConversation,
   inOpeningOrder,
@@ -33,15 +34,18 @@ import {
   agentView,
   conversationView,
   messagePayload,
+  notePayload,
   type Payload,
   QUEUE_PAGE,
   queueEntry,
   queueView,
+  ratingPayload,
   shownPosition,
   shownPositionOf,
 } from "./views.ts";
 
 const AGENTS = { kind: "agents" } as const;
+const USERS = { kind: "users" } as const;
 
 /** A socket of a company: who holds it, and its id when it has one yet. */
 export interface Recipient {
@@ -61,6 +65,8 @@ export function reaches(to: Audience, who: Recipient): boolean {
       return who.role === "agent" && to.userId === who.userId;
     case "agents":
       return who.role === "agent";
+    case "users":
+      return who.role === "user";
     default: {
       const _exhaustive: never = to;
       return _exhaustive;
@@ -99,12 +105,19 @@ export function routed(
 ): Delivery[] {
   const seq = before.version + 1;
   switch (event.type) {
-    case "SocketConnected":
-      return event.data.role === "user"
-        ? userConnected(before, event)
-        : agentConnected(before, event, after());
-    case "SocketDisconnected":
-      return socketDisconnected(before, event, after);
+    case "SocketConnected": {
+      if (event.data.role === "user") return userConnected(before, event);
+      const next = after();
+      return [...agentConnected(before, event, next), ...availabilityChange(before, next)];
+    }
+    case "SocketDisconnected": {
+      if (event.data.role === "user") return socketDisconnected(before, event, after);
+      const next = after();
+      return [
+        ...socketDisconnected(before, event, () => next),
+        ...availabilityChange(before, next),
+      ];
+    }
     case "MessageSent":
       return messageSent(before, event, seq);
     case "HandedOff":
@@ -114,16 +127,23 @@ export function routed(
     case "ConversationTransferred":
     case "ConversationResolved":
       return conversationMoved(before, event, after());
-    case "AgentStatusChanged":
-      return [{
-        to: AGENTS,
-        event: "agent_status",
-        payload: agentView(after(), event.data.agentId),
-      }];
+    case "AgentStatusChanged": {
+      const next = after();
+      return [
+        { to: AGENTS, event: "agent_status", payload: agentView(next, event.data.agentId) },
+        ...availabilityChange(before, next),
+      ];
+    }
     case "MessagesRead":
       return messagesRead(event, after());
+    case "NoteAdded":
+      return [noteRoute(event, seq)];
+    case "ConversationRated":
+      return conversationRated(event, seq, after());
     case "ConversationOpened":
     case "SettingsChanged":
+    case "CannedResponsesSet":
+    // Nobody is online after a reset: each user is told of the agents when they reconnect.
     case "PresenceReset":
       return [];
     default: {
@@ -134,9 +154,9 @@ export function routed(
 }
 
 /**
- * The deliveries clients keep (messages, handoff contexts, read receipts), as addressed by
- * the event alone: the live rules send these (the sender's own copy to its other tabs), and a
- * reconnecting socket is replayed the ones that reach it.
+ * The deliveries clients keep (messages, handoff contexts, read receipts; for agents, notes and
+ * ratings), as addressed by the event alone: the live rules send these (the sender's own copy
+ * to its other tabs), and a reconnecting socket is replayed the ones that reach it.
  */
 function kept(event: CompanyEvent, seq: number): Delivery[] {
   switch (event.type) {
@@ -148,6 +168,10 @@ function kept(event: CompanyEvent, seq: number): Delivery[] {
       return contextRoutes(event);
     case "MessagesRead":
       return readRoutes(event);
+    case "NoteAdded":
+      return [noteRoute(event, seq)];
+    case "ConversationRated":
+      return [ratingRoute(event, seq)];
     case "SocketConnected":
     case "SocketDisconnected":
     case "ConversationOpened":
@@ -157,6 +181,7 @@ function kept(event: CompanyEvent, seq: number): Delivery[] {
     case "ConversationResolved":
     case "AgentStatusChanged":
     case "SettingsChanged":
+    case "CannedResponsesSet":
     case "PresenceReset":
       return [];
     default: {
@@ -164,6 +189,27 @@ function kept(event: CompanyEvent, seq: number): Delivery[] {
       return _exhaustive;
     }
   }
+}
+
+/** A private note: to the company's agents, never to the user. */
+function noteRoute(event: EventOf<"NoteAdded">, seq: number): Delivery {
+  return { to: AGENTS, event: "note", payload: notePayload(event, seq) };
+}
+
+/** A rating: to the company's agents. */
+function ratingRoute(event: EventOf<"ConversationRated">, seq: number): Delivery {
+  return { to: AGENTS, event: "rating", payload: ratingPayload(event, seq) };
+}
+
+/**
+ * `availability` to every user's sockets when the company goes from no available agent to one,
+ * or back: one delivery to the users' room, only on a flip, so an agent's coming and going
+ * costs nothing per user besides that one emit.
+ */
+function availabilityChange(before: CompanyState, after: CompanyState): Delivery[] {
+  const online = anyAgentAvailable(after);
+  if (anyAgentAvailable(before) === online) return [];
+  return [{ to: USERS, event: "availability", payload: { agents_online: online } }];
 }
 
 /** A message to the other side, and a copy to the sender's other tabs; none for a transcript. */
@@ -214,8 +260,8 @@ function readRoutes(event: EventOf<"MessagesRead">): Delivery[] {
 
 /**
  * A user's socket opens: agents hear of a user coming online; the socket gets its
- * conversation, its queue place, and what was kept for the user (unless it resumes from the
- * log and gets that from there).
+ * conversation, whether an agent is available, its queue place, and what was kept for the user
+ * (unless it resumes from the log and gets that from there).
  */
 function userConnected(state: CompanyState, event: EventOf<"SocketConnected">): Delivery[] {
   const { userId, socketId, resumed } = event.data;
@@ -228,6 +274,7 @@ function userConnected(state: CompanyState, event: EventOf<"SocketConnected">): 
       ? [{ to: AGENTS, event: "user_connected", payload: { user_id: userId } } as const]
       : []),
     ...(conversation ? [conversationDelivery(socket, state, conversation, false)] : []),
+    { to: socket, event: "availability", payload: { agents_online: anyAgentAvailable(state) } },
     ...(conversation?.status === "queued"
       ? [
         {
@@ -245,8 +292,9 @@ function userConnected(state: CompanyState, event: EventOf<"SocketConnected">): 
 
 /**
  * An agent's socket opens: it gets the online users, the queue, the open conversations,
- * the other online agents, and what users said while no agent was online that this agent
- * has not seen (unless it resumes from the log); agents hear of an agent coming online.
+ * every online agent's status (its own included, so a second tab or a reload shows the status
+ * chosen in another), and what users said while no agent was online that this agent has not
+ * seen (unless it resumes from the log); the other agents hear of an agent coming online.
  */
 function agentConnected(
   state: CompanyState,
@@ -271,10 +319,17 @@ function agentConnected(
     { to: socket, event: "user_list", payload: { users: [...state.users.keys()] } },
     { to: socket, event: "queue", payload: queueView(state) },
     ...open.map((c) => conversationDelivery(socket, state, c, true)),
-    ...[...after.agents.keys()].filter((id) => id !== userId && isOnline(after.agents.get(id)))
+    ...[...after.agents.keys()].filter((id) => isOnline(after.agents.get(id)))
       .map((id) => ({ to: socket, event: "agent_status", payload: agentView(after, id) } as const)),
     ...(comingOnline
-      ? [{ to: AGENTS, event: "agent_status", payload: agentView(after, userId) } as const]
+      ? [
+        {
+          to: AGENTS,
+          except: socketId,
+          event: "agent_status",
+          payload: agentView(after, userId),
+        } as const,
+      ]
       : []),
     ...waiting.map(({ c, p, earlier }) => pendingDelivery(socket, c, p, true, earlier)),
   ];
@@ -371,6 +426,19 @@ function conversationMoved(
     ...(conversation ? conversationChanged(after, conversation) : []),
     ...queueChanges(before, after, userId),
     ...agentLoadChanges(before, after, userId),
+  ];
+}
+
+/** A rating: agents are told, and both sides see the conversation with it. */
+function conversationRated(
+  event: EventOf<"ConversationRated">,
+  seq: number,
+  after: CompanyState,
+): Delivery[] {
+  const conversation = currentConversation(after, event.data.userId);
+  return [
+    ratingRoute(event, seq),
+    ...(conversation ? conversationChanged(after, conversation) : []),
   ];
 }
 

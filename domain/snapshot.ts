@@ -4,9 +4,10 @@
  */
 import { PMap } from "./_pmap.ts";
 import { PQueue } from "./_pqueue.ts";
-import { countLoads, seqKey } from "./state.ts";
+import { countLoads, isAvailable, seqKey } from "./state.ts";
 import type {
   Agent,
+  CannedResponse,
   Closed,
   CompanyState,
   Conversation,
@@ -20,6 +21,9 @@ import type {
  * 2: only open conversations, client ids of the last day with their times.
  * 3: conversations with the seq they were opened at; each user's last closed one, for a day.
  * 4: the queue as `[userId, key]`, first to last (keys order it; the next keys follow them).
+ *    Later additions that an older snapshot simply lacks are read with their empty value, so
+ *    they need no new version: the canned responses (none), a conversation's read mark,
+ *    resolver and rating (absent).
  */
 export const SNAPSHOT_VERSION = 4;
 
@@ -36,6 +40,8 @@ export interface Snapshot {
   readonly sent: [string, readonly SentRecord[]][];
   readonly sentOrder: [string, SentAge][];
   readonly closed: [string, Closed][];
+  /** Absent in snapshots written before canned responses existed. */
+  readonly cannedResponses?: readonly CannedResponse[];
 }
 
 /** The snapshot of a state. */
@@ -52,6 +58,7 @@ export function toSnapshot(state: CompanyState): Snapshot {
     sent: [...state.sent],
     sentOrder: [...state.sentOrder],
     closed: [...state.closed],
+    cannedResponses: state.cannedResponses,
   };
 }
 
@@ -60,13 +67,18 @@ export function fromSnapshot(snapshot: Snapshot): CompanyState | null {
   if (snapshot.v !== SNAPSHOT_VERSION) return null;
   const agents = new Map(snapshot.agents);
   let onlineAgents = 0;
-  for (const agent of agents.values()) if (agent.sockets.length > 0) onlineAgents++;
+  let availableAgents = 0;
+  for (const agent of agents.values()) {
+    if (agent.sockets.length > 0) onlineAgents++;
+    if (isAvailable(agent)) availableAgents++;
+  }
   return {
     version: snapshot.version,
     settings: snapshot.settings,
     users: new Map(snapshot.users),
     agents,
     onlineAgents,
+    availableAgents,
     conversations: PMap.from(snapshot.conversations),
     queue: PQueue.from(snapshot.queue),
     loads: countLoads(snapshot.conversations.map(([, c]) => c)),
@@ -75,5 +87,6 @@ export function fromSnapshot(snapshot: Snapshot): CompanyState | null {
     sentOrder: PMap.from(snapshot.sentOrder),
     closed: PMap.from(snapshot.closed),
     closedOrder: PMap.from(snapshot.closed.map(([userId, c]) => [seqKey(c.seq), userId])),
+    cannedResponses: snapshot.cannedResponses ?? [],
   };
 }

@@ -23,6 +23,7 @@ export function initialState(): CompanyState {
     users: new Map(),
     agents: new Map(),
     onlineAgents: 0,
+    availableAgents: 0,
     conversations: PMap.empty(),
     queue: PQueue.empty(),
     loads: new Map(),
@@ -31,6 +32,7 @@ export function initialState(): CompanyState {
     sentOrder: PMap.empty(),
     closed: PMap.empty(),
     closedOrder: PMap.empty(),
+    cannedResponses: [],
   };
 }
 
@@ -77,6 +79,16 @@ export function isOnline(agent: Agent | undefined): boolean {
 /** Whether any agent of the company is connected. */
 export function anyAgentOnline(state: CompanyState): boolean {
   return state.onlineAgents > 0;
+}
+
+/** Whether any agent is connected and available: what users are told (`availability`). */
+export function anyAgentAvailable(state: CompanyState): boolean {
+  return state.availableAgents > 0;
+}
+
+/** Whether an agent counts as available: connected, with the status `available`. */
+export function isAvailable(agent: Agent | undefined): boolean {
+  return isOnline(agent) && agent!.status === "available";
 }
 
 /**

@@ -72,6 +72,30 @@ export interface Settings {
   readonly webhookSecret: string | null;
 }
 
+/** A file sent with a message: stored outside the log (a blob), described here. */
+export interface Attachment {
+  readonly id: string;
+  /** The file name its uploader gave. */
+  readonly name: string;
+  /** In bytes. */
+  readonly size: number;
+  readonly contentType: string;
+}
+
+/** A reply the company's agents insert by typing `/` and its shortcut. */
+export interface CannedResponse {
+  readonly shortcut: string;
+  readonly title: string;
+  readonly text: string;
+}
+
+/** A user's satisfaction rating of a resolved conversation. */
+export interface Rating {
+  /** 1 (poor) to 5 (great). */
+  readonly score: number;
+  readonly comment: string | null;
+}
+
 /** One line of the bot's transcript: what the user or the bot said before the handoff. */
 export interface TranscriptLine {
   readonly role: "user" | "bot";
@@ -117,6 +141,8 @@ export type CompanyCommand =
       socketId?: string;
       /** Chosen by the client: a resend with the same id is answered, not recorded again. */
       clientId?: string;
+      /** Files already stored (and checked as the sender's to send) by the runtime. */
+      attachments?: readonly Attachment[];
       at: number;
     };
   }
@@ -143,7 +169,30 @@ export type CompanyCommand =
   | { readonly type: "Claim"; readonly data: { agentId: string; userId: string; at: number } }
   | {
     readonly type: "Transfer";
-    readonly data: { agentId: string; userId: string; toAgentId: string; note: string; at: number };
+    readonly data: {
+      agentId: string;
+      userId: string;
+      toAgentId: string;
+      note: string;
+      /** The id of the note a non-empty `note` is recorded as (without one, it is not). */
+      noteId?: string;
+      at: number;
+    };
+  }
+  | {
+    /** An agent's private note on a conversation: agents see it, the user never does. */
+    readonly type: "AddNote";
+    readonly data: { agentId: string; userId: string; noteId: string; text: string; at: number };
+  }
+  | {
+    /** The user rates their conversation, once, after an agent resolved it. */
+    readonly type: "Rate";
+    readonly data: { userId: string; score: number; comment: string | null; at: number };
+  }
+  | {
+    /** The company's canned responses, replaced whole. */
+    readonly type: "SetCannedResponses";
+    readonly data: { responses: readonly CannedResponse[]; at: number };
   }
   | { readonly type: "Release"; readonly data: { agentId: string; userId: string; at: number } }
   | {
@@ -209,6 +258,8 @@ export type CompanyEvent =
       clientId?: string;
       /** Posted by the bot from its own transcript of the time before the handoff. */
       transcript?: boolean;
+      /** Files sent with it (absent: none). */
+      attachments?: readonly Attachment[];
     };
   }
   | {
@@ -280,6 +331,36 @@ export type CompanyEvent =
     readonly data: Partial<Settings>;
   }
   | {
+    /** An agent's private note; `toAgentId` when it came with a transfer to that agent. */
+    readonly type: "NoteAdded";
+    readonly at: number;
+    readonly data: {
+      noteId: string;
+      conversationId: string;
+      userId: string;
+      agentId: string;
+      text: string;
+      toAgentId?: string;
+    };
+  }
+  | {
+    /** The user rated the conversation; `agentId` resolved it. */
+    readonly type: "ConversationRated";
+    readonly at: number;
+    readonly data: {
+      conversationId: string;
+      userId: string;
+      agentId: string;
+      score: number;
+      comment: string | null;
+    };
+  }
+  | {
+    readonly type: "CannedResponsesSet";
+    readonly at: number;
+    readonly data: { responses: readonly CannedResponse[] };
+  }
+  | {
     readonly type: "PresenceReset";
     readonly at: number;
     readonly data: Record<string, never>;
@@ -336,6 +417,7 @@ export type Pending =
     readonly senderId: string;
     readonly senderRole: Role;
     readonly text: string;
+    readonly attachments?: readonly Attachment[];
   }
   | {
     readonly kind: "context";
@@ -376,6 +458,12 @@ export interface Conversation {
   readonly unreadByAgents: readonly number[];
   /** Seqs of agent messages the user has not read yet. */
   readonly unreadByUser: readonly number[];
+  /** The seq the user has read up to (absent: nothing yet), for agents' read marks. */
+  readonly userReadSeq?: number;
+  /** The agent who last resolved it (absent: never resolved): it may then be rated. */
+  readonly resolvedBy?: string;
+  /** The user's rating (absent: not rated). */
+  readonly rating?: Rating;
 }
 
 /** An agent the company has seen. */
@@ -402,6 +490,8 @@ export interface CompanyState {
   readonly agents: ReadonlyMap<string, Agent>;
   /** Agents with at least one socket. */
   readonly onlineAgents: number;
+  /** Agents with at least one socket and the status `available`: users are told if any. */
+  readonly availableAgents: number;
   /** Open conversations (with the bot, queued or assigned) by end user id; a persistent map. */
   readonly conversations: ReadonlyMap<string, Conversation>;
   /** User ids of queued conversations, first to be served first; ranked and persistent. */
@@ -425,6 +515,8 @@ export interface CompanyState {
   readonly closed: ReadonlyMap<string, Closed>;
   /** The user of each closed conversation kept, by its resolution's seq (`seqKey`), oldest first. */
   readonly closedOrder: ReadonlyMap<string, string>;
+  /** The company's canned responses (a short, bounded list, like the settings). */
+  readonly cannedResponses: readonly CannedResponse[];
 }
 
 /** A user's last closed conversation, kept a while after it left the open ones. */
@@ -457,7 +549,9 @@ export type Audience =
   | { readonly kind: "socket"; readonly socketId: string }
   | { readonly kind: "user"; readonly userId: string }
   | { readonly kind: "agent"; readonly userId: string }
-  | { readonly kind: "agents" };
+  | { readonly kind: "agents" }
+  /** Every end user's sockets: one emit to a room, whatever the number of users. */
+  | { readonly kind: "users" };
 
 /** The client events the server emits. */
 export type ClientEventName =
@@ -471,7 +565,10 @@ export type ClientEventName =
   | "queue_changed"
   | "typing"
   | "read"
-  | "agent_status";
+  | "agent_status"
+  | "note"
+  | "rating"
+  | "availability";
 
 /** One emit: an audience, an optional socket to leave out, the event and its payload. */
 export interface Delivery {

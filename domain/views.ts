@@ -3,7 +3,15 @@
  * (docs/design.md §5). Pure reads of a state; routing and acks both use them.
  */
 import { isOnline, loadOf } from "./state.ts";
-import type { CompanyState, Conversation, Delivery, Role } from "./types.ts";
+import type {
+  Attachment,
+  CompanyState,
+  Conversation,
+  Delivery,
+  EventOf,
+  Rating,
+  Role,
+} from "./types.ts";
 
 /** A client event's payload. */
 export type Payload = Delivery["payload"];
@@ -18,6 +26,7 @@ export function messagePayload(m: {
   senderId: string;
   senderRole: Role;
   text: string;
+  attachments?: readonly Attachment[];
 }): Payload {
   return {
     from: m.senderId,
@@ -28,7 +37,47 @@ export function messagePayload(m: {
     conversation_id: m.conversationId,
     user_id: m.userId,
     role: m.senderRole,
+    // Only on a message that has files: every other payload stays as it always was.
+    ...(m.attachments?.length ? { attachments: m.attachments.map(attachmentView) } : {}),
   };
+}
+
+/** A file of a message, as clients see it (they fetch it from `/api/v1/attachments/:id`). */
+export function attachmentView(a: Attachment): Payload {
+  return { id: a.id, name: a.name, size: a.size, content_type: a.contentType };
+}
+
+/** The `note` payload: an agent's private note, for agents only. */
+export function notePayload(e: EventOf<"NoteAdded">, seq: number): Payload {
+  const { noteId, conversationId, userId, agentId, text, toAgentId } = e.data;
+  return {
+    id: noteId,
+    seq,
+    conversation_id: conversationId,
+    user_id: userId,
+    agent_id: agentId,
+    content: text,
+    timestamp: Math.floor(e.at / 1000),
+    ...(toAgentId === undefined ? {} : { to_agent_id: toAgentId }),
+  };
+}
+
+/** The `rating` payload: a user's rating of a conversation, for agents. */
+export function ratingPayload(e: EventOf<"ConversationRated">, seq: number): Payload {
+  const { conversationId, userId, agentId, score, comment } = e.data;
+  return {
+    seq,
+    conversation_id: conversationId,
+    user_id: userId,
+    agent_id: agentId,
+    score,
+    comment,
+    timestamp: Math.floor(e.at / 1000),
+  };
+}
+
+function ratingView(r: Rating): Payload {
+  return { score: r.score, comment: r.comment };
 }
 
 /** One conversation as a client sees it; `unread` counts what that side has not read. */
@@ -48,6 +97,9 @@ export function conversationView(
       : null,
     context: c.context,
     unread: forAgents ? c.unreadByAgents.length : c.unreadByUser.length,
+    // Added fields, only once they say something: where the user has read up to, the rating.
+    ...(c.userReadSeq === undefined ? {} : { user_read_seq: c.userReadSeq }),
+    ...(c.rating === undefined ? {} : { rating: ratingView(c.rating) }),
   };
 }
 

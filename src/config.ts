@@ -51,6 +51,8 @@ export interface Config {
   readonly nodeId: string;
   /** A node silent this long is dead; survivors record its sockets as disconnected. */
   readonly nodeTimeoutSeconds: number;
+  /** The largest attachment, in bytes. */
+  readonly maxAttachmentBytes: number;
 }
 
 /** A setting with a wrong value. */
@@ -75,6 +77,8 @@ const SCHEMA = {
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   CORS_ORIGINS: z.string().trim().default("*"),
   MAX_MESSAGE_LENGTH: integer(1, 8000).default(4000),
+  // An upload is held in memory while it is checked: 100 MiB at most.
+  MAX_ATTACHMENT_BYTES: integer(1, 100 * 1024 * 1024).default(10 * 1024 * 1024),
   RATE_LIMIT_SOCKET: integer(0, 1_000_000).default(100),
   RATE_LIMIT_CONNECT: integer(0, 1_000_000).default(200),
   RATE_LIMIT_HTTP: integer(0, 1_000_000).default(200),
@@ -167,5 +171,6 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     redisUrl,
     nodeId: read("NODE_ID") ?? `node-${crypto.randomUUID().slice(0, 8)}`,
     nodeTimeoutSeconds: read("NODE_TIMEOUT_SECONDS"),
+    maxAttachmentBytes: read("MAX_ATTACHMENT_BYTES"),
   };
 }

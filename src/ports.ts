@@ -101,6 +101,46 @@ export interface Storage extends EventLog, SnapshotStore, CheckpointStore, Histo
   close(): void;
 }
 
+/** What is known of a stored file (an attachment) besides its bytes. */
+export interface BlobInfo {
+  readonly id: string;
+  /** The file name its uploader gave. */
+  readonly name: string;
+  /** In bytes. */
+  readonly size: number;
+  /** The media type, from the allow-list (`src/attachments.ts`). */
+  readonly contentType: string;
+  readonly uploader: { readonly role: "user" | "agent"; readonly userId: string };
+  /**
+   * The end user whose conversation the file is in, who may read it: the uploader, for a user's
+   * file; for an agent's, the user it was first sent to (null until then).
+   */
+  readonly userId: string | null;
+  /** When it was stored (Unix ms). */
+  readonly at: number;
+}
+
+/**
+ * Files sent with messages, per company, beside the log: the log records what a message
+ * carried (`MessageSent.attachments`), the blob store the bytes. Files under `DATA_DIR` by
+ * default (`adapters/blob/`); a PostgreSQL store, so that every node of a cluster serves every
+ * file, is to come with `DATABASE_URL` behind this same port.
+ */
+export interface BlobStore {
+  /** Stores a file; it is found (`info`, `open`) only once all of it is stored. */
+  put(companyId: string, info: BlobInfo, bytes: Uint8Array): Promise<void>;
+  /** A file's info, or null if the company has no such file. */
+  info(companyId: string, id: string): Promise<BlobInfo | null>;
+  /** A file's bytes, or null if the company has no such file. */
+  open(companyId: string, id: string): Promise<ReadableStream<Uint8Array> | null>;
+  /**
+   * Puts a file into `userId`'s conversation if it is in nobody's yet (an agent's file, sent
+   * for the first time). Resolves with its info after, or null if there is no such file or it
+   * is in another user's conversation. Two calls for one file never both assign it.
+   */
+  assign(companyId: string, id: string, userId: string): Promise<BlobInfo | null>;
+}
+
 /** Carries deliveries to the sockets of one company. */
 export interface Publisher {
   publish(companyId: string, deliveries: readonly Delivery[]): void;

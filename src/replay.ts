@@ -77,7 +77,10 @@ export function replay(
   return { state, steps };
 }
 
-/** The changes that matter: conversation status and assignee, queue, presence, settings. */
+/**
+ * The changes that matter: conversation status and assignee, ratings, queue, presence, canned
+ * responses, settings.
+ */
 export function changes(before: CompanyState, after: CompanyState): string[] {
   const out: string[] = [];
   // A closed conversation leaves the open ones: it is kept as the user's last closed one.
@@ -111,6 +114,18 @@ export function changes(before: CompanyState, after: CompanyState): string[] {
       out.push(`user ${id} ${after.users.has(id) ? "online" : "offline"}`);
     }
   }
+  for (const [userId, c] of after.conversations) {
+    const was = before.conversations.get(userId);
+    if (c.rating && was?.rating !== c.rating) out.push(`${userId} rated ${c.rating.score}`);
+  }
+  // The closed ones are a persistent map: the same map when none of them changed.
+  for (const [userId, { conversation: c }] of before.closed === after.closed ? [] : after.closed) {
+    const was = before.closed.get(userId)?.conversation;
+    if (c.rating && was?.rating !== c.rating) out.push(`${userId} rated ${c.rating.score}`);
+  }
+  if (before.cannedResponses !== after.cannedResponses) {
+    out.push(`canned responses (${after.cannedResponses.length})`);
+  }
   if (before.settings !== after.settings) {
     const changed = Object.keys(after.settings).filter((k) =>
       after.settings[k as keyof typeof after.settings] !==
@@ -135,6 +150,8 @@ export function audience(d: Delivery): string {
   switch (d.to.kind) {
     case "agents":
       return "all agents";
+    case "users":
+      return "all users";
     case "socket":
       return `socket ${d.to.socketId}`;
     default:

@@ -1,6 +1,6 @@
 /**
- * The chatbot hears back: lifecycle events POSTed to the company's webhook, signed with
- * HMAC-SHA256, each with a stable id. Driven from the log with a saved checkpoint, so
+ * The chatbot hears back: lifecycle events (and users' ratings) POSTed to the company's
+ * webhook, signed with HMAC-SHA256, each with a stable id. Driven from the log with a saved checkpoint, so
  * delivery is at least once and a restart resumes where it stopped; it runs beside the
  * actors and never holds up the chat path.
  */
@@ -22,7 +22,8 @@ export type WebhookType =
   | "handoff.queued"
   | "conversation.assigned"
   | "conversation.transferred"
-  | "conversation.resolved";
+  | "conversation.resolved"
+  | "conversation.rated";
 
 /** The JSON body of one webhook call. */
 export interface WebhookBody {
@@ -69,6 +70,11 @@ export function webhookBody(companyId: string, e: StoredEvent<CompanyEvent>): We
       return {
         ...base("conversation.resolved", e.data),
         data: { agent_id: e.data.agentId, return_to_bot: e.data.returnToBot },
+      };
+    case "ConversationRated":
+      return {
+        ...base("conversation.rated", e.data),
+        data: { agent_id: e.data.agentId, score: e.data.score, comment: e.data.comment },
       };
     default:
       return null;

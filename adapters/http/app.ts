@@ -11,6 +11,8 @@ import type { HttpDeps, HttpEnv } from "./deps.ts";
 import { answerError, refuse } from "./errors.ts";
 import { rateLimit, requestLog } from "./middleware.ts";
 import { DOCUMENT, json } from "./openapi.ts";
+import { attachmentRoutes } from "./routes/attachments.ts";
+import { cannedResponseRoutes } from "./routes/canned_responses.ts";
 import { conversationRoutes } from "./routes/conversations.ts";
 import { demoRoutes } from "./routes/demo.ts";
 import { eventRoutes } from "./routes/events.ts";
@@ -54,6 +56,8 @@ export function createHttpApp(deps: HttpDeps): HttpApp {
   app.route("/", conversationRoutes(deps));
   app.route("/", eventRoutes(deps));
   app.route("/", settingsRoutes(deps));
+  app.route("/", cannedResponseRoutes(deps));
+  app.route("/", attachmentRoutes(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

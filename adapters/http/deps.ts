@@ -5,7 +5,14 @@ import type { JwtVerifier, Principal } from "../../src/auth.ts";
 import type { Logger } from "../../src/log.ts";
 import type { Metrics } from "../../src/metrics.ts";
 import type { TrustProxy } from "../../src/net_address.ts";
-import type { CheckpointStore, Clock, EventLog, HistoryIndex, Ids } from "../../src/ports.ts";
+import type {
+  BlobStore,
+  CheckpointStore,
+  Clock,
+  EventLog,
+  HistoryIndex,
+  Ids,
+} from "../../src/ports.ts";
 import type { StoreHealth } from "../../src/store_health.ts";
 
 /** What the HTTP app needs. */
@@ -36,6 +43,10 @@ export interface HttpDeps {
   readonly health?: StoreHealth;
   /** Accepts webhook URLs on loopback and private addresses (tests, local development). */
   readonly webhookAllowPrivate?: boolean;
+  /** Where attachments are stored (in memory when not given). */
+  readonly blobs?: BlobStore;
+  /** The largest attachment, in bytes (default `DEFAULT_MAX_ATTACHMENT_BYTES`, 10 MiB). */
+  readonly maxAttachmentBytes?: number;
   /**
    * Mints demo tokens; given only when the server runs on its generated development secret,
    * so a configured deployment never hands out tokens.

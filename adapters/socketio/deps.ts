@@ -5,7 +5,14 @@ import type { JwtVerifier } from "../../src/auth.ts";
 import type { Logger } from "../../src/log.ts";
 import type { Metrics } from "../../src/metrics.ts";
 import type { TrustProxy } from "../../src/net_address.ts";
-import type { Clock, EventLog, HistoryIndex, Ids, SharedPresence } from "../../src/ports.ts";
+import type {
+  BlobStore,
+  Clock,
+  EventLog,
+  HistoryIndex,
+  Ids,
+  SharedPresence,
+} from "../../src/ports.ts";
 import type { SocketIoPublisher } from "./publisher.ts";
 
 /** What the socket server needs. */
@@ -45,4 +52,6 @@ export interface SocketDeps {
   readonly sharedPresence?: SharedPresence;
   /** Registers what counts this node's sockets again when the shared books lost them. */
   readonly onSharedPresenceLost?: (reopen: () => void) => void;
+  /** Where attachments are stored; without it, a message naming one is answered `not_found`. */
+  readonly blobs?: BlobStore;
 }

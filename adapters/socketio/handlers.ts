@@ -6,6 +6,7 @@
 import type { z } from "zod";
 import type { CompanyCommand } from "../../domain/mod.ts";
 import type { Outcome } from "../../src/company_actor.ts";
+import { attachmentsFor } from "../../src/attachments.ts";
 import { readHistory } from "../../src/history.ts";
 import { TokenBucket } from "../../src/rate_limit.ts";
 import { accepted, fromStore, refuse } from "../refusal.ts";
@@ -22,11 +23,14 @@ import {
   type ClientEvent,
   ForUser,
   History,
+  Note,
+  Rate,
   Read,
   Resolve,
   Status,
   Transfer,
   Typing,
+  USER_ONLY,
   UserMessage,
 } from "./schemas.ts";
 
@@ -58,6 +62,9 @@ export function handleEvents(deps: SocketDeps, socket: ChatSocket, caller: Calle
     if (caller.role !== "agent" && AGENT_ONLY.has(event)) {
       refuse("forbidden", `Only agents can send '${event}'`);
     }
+    if (caller.role !== "user" && USER_ONLY.has(event)) {
+      refuse("forbidden", `Only users can send '${event}'`);
+    }
     // No event takes free JSON today; none should ever walk a hostile nesting either.
     const problem = jsonProblem(payload);
     if (problem !== null) refuse("invalid_payload", `The payload ${problem}`);
@@ -85,6 +92,15 @@ function handlersFor(
   const acting = <T>(schema: z.ZodType<T>, command: (p: T) => CompanyCommand): Handler => {
     return (payload) => lifecycle(command(parse(schema, payload)));
   };
+  /** The files a message names, checked as this sender's to send into `target`'s conversation. */
+  const attached = async (target: string, ids: readonly string[]) => {
+    if (!deps.blobs) return refuse("not_found", `No attachment '${ids[0]}'`);
+    const blobs = deps.blobs;
+    const found = await fromStore(() =>
+      attachmentsFor(blobs, companyId, { role, userId }, target, ids)
+    );
+    return found.ok ? found.attachments : refuse(found.rejection.code, found.rejection.message);
+  };
   /** Who acts, on which conversation, when. */
   const by = (p: { user_id: string }) => ({ agentId: userId, userId: p.user_id, at: now() });
   /** The conversation an event names: an agent names it, a user's defaults to their own. */
@@ -102,27 +118,51 @@ function handlersFor(
       if (p.content.length > maxLength) {
         refuse("too_large", `A message holds at most ${maxLength} characters`);
       }
+      const target = "user_id" in p ? p.user_id : userId;
+      const files = p.attachments?.length ? await attached(target, p.attachments) : [];
       return messageAck(
         await run({
           type: "SendMessage",
           data: {
             sender: { userId, role },
-            userId: "user_id" in p ? p.user_id : userId,
+            userId: target,
             text: p.content,
             messageId: deps.ids.next(),
             conversationId: deps.ids.next(),
             socketId: socket.id,
             ...(p.client_id === undefined ? {} : { clientId: p.client_id }),
+            ...(files.length ? { attachments: files } : {}),
             at: now(),
           },
         }),
       );
     },
+    note: async (payload) => {
+      const p = parse(Note, payload);
+      if (p.content.length > maxLength) {
+        refuse("too_large", `A note holds at most ${maxLength} characters`);
+      }
+      const noteId = deps.ids.next();
+      const { events } = await run({
+        type: "AddNote",
+        data: { agentId: userId, userId: p.user_id, noteId, text: p.content, at: now() },
+      });
+      return { ok: true, id: noteId, seq: events.find((e) => e.type === "NoteAdded")?.seq };
+    },
+    rate: async (payload) => {
+      const p = parse(Rate, payload);
+      const { events } = await run({
+        type: "Rate",
+        data: { userId, score: p.score, comment: p.comment ?? null, at: now() },
+      });
+      return { ok: true, seq: events.find((e) => e.type === "ConversationRated")?.seq };
+    },
     claim: acting(ForUser, (p) => ({ type: "Claim", data: by(p) })),
     release: acting(ForUser, (p) => ({ type: "Release", data: by(p) })),
     transfer: acting(Transfer, (p) => ({
       type: "Transfer",
-      data: { ...by(p), toAgentId: p.agent_id, note: p.note ?? "" },
+      // A note given is also recorded as a private note, under this id.
+      data: { ...by(p), toAgentId: p.agent_id, note: p.note ?? "", noteId: deps.ids.next() },
     })),
     resolve: acting(Resolve, (p) => ({
       type: "Resolve",
@@ -159,7 +199,10 @@ function handlersFor(
       if (role === "user" && target !== userId) {
         refuse("forbidden", "A user can only read their own history");
       }
-      const page = await fromStore(() => readHistory(deps.store, companyId, target, p));
+      // Agents read the private notes and ratings too; a user never does.
+      const page = await fromStore(() =>
+        readHistory(deps.store, companyId, target, { ...p, side: role })
+      );
       return { ok: true, ...page };
     },
   };

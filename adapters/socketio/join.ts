@@ -26,7 +26,7 @@ export function callerOf(principal: Principal): Caller {
   const { companyId, userId } = principal;
   const role = principal.role === "agent" ? "agent" : "user";
   const rooms = [roomOf(companyId, { kind: role, userId })];
-  if (role === "agent") rooms.push(roomOf(companyId, { kind: "agents" }));
+  rooms.push(roomOf(companyId, { kind: role === "agent" ? "agents" : "users" }));
   return { companyId, role, userId, rooms };
 }
 

@@ -20,6 +20,8 @@ export function roomOf(companyId: string, to: Audience): string {
       return JSON.stringify(["a", companyId, to.userId]);
     case "agents":
       return JSON.stringify(["agents", companyId]);
+    case "users":
+      return JSON.stringify(["users", companyId]);
     default: {
       const _exhaustive: never = to;
       return _exhaustive;

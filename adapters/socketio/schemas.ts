@@ -5,18 +5,30 @@
  */
 import type { Server, Socket } from "socket.io";
 import { z } from "zod";
-import type { ClientEventName, Delivery, ErrorCode, Rejection } from "../../domain/mod.ts";
+import {
+  type ClientEventName,
+  type Delivery,
+  type ErrorCode,
+  MAX_SCORE,
+  MIN_SCORE,
+  type Rejection,
+} from "../../domain/mod.ts";
+import { MAX_ATTACHMENTS_PER_MESSAGE } from "../../src/attachments.ts";
 import type { Principal } from "../../src/auth.ts";
 import { MAX_HISTORY_PAGE } from "../../src/history.ts";
 import { Id } from "../schemas.ts";
 
 const clientId = z.string().min(1).max(128).optional();
+/** Ids of files uploaded with `POST /api/v1/attachments`, sent with a message. */
+const attachments = z.array(z.string().min(1).max(128)).max(MAX_ATTACHMENTS_PER_MESSAGE)
+  .optional();
 
 /** A user's `message`. */
 export const UserMessage = z.object({
   to: z.enum(["admin", "agent"]).optional(),
   content: z.string(),
   client_id: clientId,
+  attachments,
 });
 /** An agent's `message`: to the user it names. */
 export const AgentMessage = z.object({
@@ -24,6 +36,14 @@ export const AgentMessage = z.object({
   user_id: Id,
   content: z.string(),
   client_id: clientId,
+  attachments,
+});
+/** `note`: an agent's private note on the conversation of the user it names. */
+export const Note = z.object({ user_id: Id, content: z.string() });
+/** `rate`: the user's rating of their conversation, once an agent resolved it. */
+export const Rate = z.object({
+  score: z.number().int().min(MIN_SCORE).max(MAX_SCORE),
+  comment: z.string().max(1000).nullable().optional(),
 });
 /** `claim` and `release`: the conversation of a user. */
 export const ForUser = z.object({ user_id: Id });
@@ -59,6 +79,8 @@ interface ClientPayloads {
   typing: z.input<typeof Typing>;
   read: z.input<typeof Read>;
   history: z.input<typeof History> | undefined;
+  note: z.input<typeof Note>;
+  rate: z.input<typeof Rate>;
 }
 
 /** The client events the server handles. */
@@ -71,7 +93,11 @@ export const AGENT_ONLY: ReadonlySet<string> = new Set<ClientEvent>([
   "release",
   "resolve",
   "status",
+  "note",
 ]);
+
+/** The client events only users may send. */
+export const USER_ONLY: ReadonlySet<string> = new Set<ClientEvent>(["rate"]);
 
 /** The ack of a client event: `{ ok: true, … }` or `{ ok: false, error: { code, message } }`. */
 export type Answer = { ok: true; [key: string]: unknown } | { ok: false; error: Rejection };

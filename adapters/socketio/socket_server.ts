@@ -102,7 +102,12 @@ function expireAt(socket: ChatSocket, expiresAt: number, clock: Clock): () => vo
     // A timer holds at most ~24.8 days; a longer-lived token re-arms when that fires.
     cancel = clock.setTimer(() => {
       if (clock.now() < expiresAt) return arm();
-      endSocket(socket, { code: "unauthorized", message: "expired: the token has expired" });
+      // `reason` as a refused connect says it, so a page treats both alike: get a new token.
+      endSocket(socket, {
+        code: "unauthorized",
+        reason: "expired",
+        message: "expired: the token has expired",
+      });
     }, expiresAt - clock.now());
   };
   arm();

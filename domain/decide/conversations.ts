@@ -3,7 +3,13 @@
  * release and resolve. Each answers with the conversation as agents see it afterwards.
  */
 import { type Plan, reject } from "../assignment.ts";
-import { hasRoom, isOnline, openConversation, resolvedConversation } from "../state.ts";
+import {
+  currentConversation,
+  hasRoom,
+  isOnline,
+  openConversation,
+  resolvedConversation,
+} from "../state.ts";
 import { conversationView } from "../views.ts";
 import type { CommandOf, Decision } from "../types.ts";
 
@@ -40,9 +46,12 @@ export function claim(plan: Plan, data: CommandOf<"Claim">["data"]): Decision {
   }).done(plan.conversationResult(userId));
 }
 
-/** The assignee hands the conversation to another online agent with room. */
+/**
+ * The assignee hands the conversation to another online agent with room; a note given with it
+ * is also recorded as a private note, so the receiving agent (every agent) is shown it.
+ */
 export function transfer(plan: Plan, data: CommandOf<"Transfer">["data"]): Decision {
-  const { agentId, userId, toAgentId, note, at } = data;
+  const { agentId, userId, toAgentId, note, noteId, at } = data;
   const state = plan.state;
   const conversation = openConversation(state, userId);
   if (!conversation) return reject("not_found", `No open conversation with user '${userId}'`);
@@ -56,11 +65,20 @@ export function transfer(plan: Plan, data: CommandOf<"Transfer">["data"]): Decis
   if (!hasRoom(state, toAgentId)) {
     return reject("conflict", `Agent '${toAgentId}' is at capacity`);
   }
-  return plan.emit({
+  const conversationId = conversation.id;
+  plan.emit({
     type: "ConversationTransferred",
     at,
-    data: { conversationId: conversation.id, userId, fromAgentId: agentId, toAgentId, note },
-  }).drain(at).done(plan.conversationResult(userId));
+    data: { conversationId, userId, fromAgentId: agentId, toAgentId, note },
+  });
+  if (note.trim() !== "" && noteId !== undefined) {
+    plan.emit({
+      type: "NoteAdded",
+      at,
+      data: { noteId, conversationId, userId, agentId, text: note, toAgentId },
+    });
+  }
+  return plan.drain(at).done(plan.conversationResult(userId));
 }
 
 /** The assignee puts the conversation back at the front of the queue. */
@@ -98,4 +116,37 @@ export function resolve(plan: Plan, data: CommandOf<"Resolve">["data"]): Decisio
     kind: "conversation",
     conversation: conversationView(plan.state, closed, true),
   });
+}
+
+/** The highest and lowest scores of a rating. */
+export const MIN_SCORE = 1;
+export const MAX_SCORE = 5;
+
+/**
+ * The user rates their conversation (the open one, or the one closed last while it is kept),
+ * once, after an agent resolved it.
+ */
+export function rate(plan: Plan, data: CommandOf<"Rate">["data"]): Decision {
+  const { userId, score, at } = data;
+  if (!Number.isInteger(score) || score < MIN_SCORE || score > MAX_SCORE) {
+    return reject("invalid_payload", `A score is a whole number from ${MIN_SCORE} to ${MAX_SCORE}`);
+  }
+  const conversation = currentConversation(plan.state, userId);
+  if (!conversation) return reject("not_found", "No conversation to rate");
+  if (conversation.resolvedBy === undefined) {
+    return reject("conflict", "A conversation can be rated once an agent has resolved it");
+  }
+  if (conversation.rating) return reject("conflict", "This conversation is already rated");
+  const comment = data.comment?.trim() ? data.comment : null;
+  return plan.emit({
+    type: "ConversationRated",
+    at,
+    data: {
+      conversationId: conversation.id,
+      userId,
+      agentId: conversation.resolvedBy,
+      score,
+      comment,
+    },
+  }).done();
 }

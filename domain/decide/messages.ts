@@ -8,7 +8,7 @@ import type { CommandOf, Decision, Delivery } from "../types.ts";
  * bot is queued; an agent replying to a conversation nobody holds takes it if they have room.
  */
 export function sendMessage(plan: Plan, data: CommandOf<"SendMessage">["data"]): Decision {
-  const { sender, userId, text, messageId, socketId, clientId, at } = data;
+  const { sender, userId, text, messageId, socketId, clientId, attachments, at } = data;
   if (sender.role === "bot") {
     return reject("forbidden", "Bots post their transcript over HTTP");
   }
@@ -20,7 +20,9 @@ export function sendMessage(plan: Plan, data: CommandOf<"SendMessage">["data"]):
       ?.find((r) => r.clientId === clientId);
     if (first) return { ok: true, events: [], duplicateOf: first };
   }
-  if (text.trim() === "") return reject("invalid_payload", "A message needs some content");
+  if (text.trim() === "" && !attachments?.length) {
+    return reject("invalid_payload", "A message needs some content or an attachment");
+  }
   const conversationId = plan.ensureConversation(userId, data.conversationId, at);
   const status = plan.conversation(userId).status;
   if (sender.role === "user" && status === "bot") {
@@ -53,7 +55,21 @@ export function sendMessage(plan: Plan, data: CommandOf<"SendMessage">["data"]):
       text,
       ...(socketId === undefined ? {} : { socketId }),
       ...(clientId === undefined ? {} : { clientId }),
+      ...(attachments?.length ? { attachments } : {}),
     },
+  }).done();
+}
+
+/** An agent's private note on the user's conversation (the open one, or the one closed last). */
+export function addNote(plan: Plan, data: CommandOf<"AddNote">["data"]): Decision {
+  const { agentId, userId, noteId, text, at } = data;
+  if (text.trim() === "") return reject("invalid_payload", "A note needs some content");
+  const conversation = currentConversation(plan.state, userId);
+  if (!conversation) return reject("not_found", `No conversation with user '${userId}'`);
+  return plan.emit({
+    type: "NoteAdded",
+    at,
+    data: { noteId, conversationId: conversation.id, userId, agentId, text },
   }).done();
 }
 

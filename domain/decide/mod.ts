@@ -8,10 +8,10 @@
  */
 import { Plan } from "../assignment.ts";
 import type { CompanyCommand, CompanyState, Decision } from "../types.ts";
-import { claim, release, resolve, transfer, transferToAgent } from "./conversations.ts";
-import { markRead, postTranscript, sendMessage, typing } from "./messages.ts";
+import { claim, rate, release, resolve, transfer, transferToAgent } from "./conversations.ts";
+import { addNote, markRead, postTranscript, sendMessage, typing } from "./messages.ts";
 import { connect, disconnect, resetPresence, setAgentStatus } from "./presence.ts";
-import { changeSettings } from "./settings.ts";
+import { changeSettings, setCannedResponses } from "./settings.ts";
 import { expireGrace } from "./timers.ts";
 
 /** Decides what a command does to a company: events to record, or a rejection. */
@@ -50,6 +50,12 @@ export function decideWith(plan: Plan, command: CompanyCommand): Decision {
       return markRead(plan, command.data);
     case "ChangeSettings":
       return changeSettings(plan, command.data);
+    case "AddNote":
+      return addNote(plan, command.data);
+    case "Rate":
+      return rate(plan, command.data);
+    case "SetCannedResponses":
+      return setCannedResponses(plan, command.data);
     case "ExpireGrace":
       return expireGrace(plan, command.data);
     default: {

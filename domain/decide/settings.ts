@@ -1,4 +1,4 @@
-/** Settings decisions. */
+/** Settings decisions: the settings and the canned responses. */
 import type { Plan } from "../assignment.ts";
 import type { CommandOf, Decision, Settings } from "../types.ts";
 
@@ -15,4 +15,21 @@ export function changeSettings(plan: Plan, data: CommandOf<"ChangeSettings">["da
     plan.emit({ type: "SettingsChanged", at, data: changed }).drain(at);
   }
   return plan.done({ kind: "settings", settings: plan.state.settings });
+}
+
+/** Replaces the canned responses; the same list again records nothing. */
+export function setCannedResponses(
+  plan: Plan,
+  data: CommandOf<"SetCannedResponses">["data"],
+): Decision {
+  const { responses, at } = data;
+  const current = plan.state.cannedResponses;
+  const same = current.length === responses.length &&
+    current.every((r, i) =>
+      r.shortcut === responses[i].shortcut && r.title === responses[i].title &&
+      r.text === responses[i].text
+    );
+  if (same) return plan.done();
+  const copy = responses.map(({ shortcut, title, text }) => ({ shortcut, title, text }));
+  return plan.emit({ type: "CannedResponsesSet", at, data: { responses: copy } }).done();
 }

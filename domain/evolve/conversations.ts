@@ -142,7 +142,7 @@ export function conversationResolved(
   event: EventOf<"ConversationResolved">,
   draft: Draft,
 ): CompanyState {
-  const { userId, returnToBot } = event.data;
+  const { userId, returnToBot, agentId } = event.data;
   const seq = state.version + 1;
   const next = { ...state, version: seq };
   const conversation = state.conversations.get(userId);
@@ -156,7 +156,7 @@ export function conversationResolved(
       queue,
       loads,
       ...closedKept(state, draft, event.at, userId, {
-        conversation: resolvedConversation(conversation),
+        conversation: { ...resolvedConversation(conversation), resolvedBy: agentId },
         seq,
         at: event.at,
       }),
@@ -171,6 +171,7 @@ export function conversationResolved(
     forAgentsEarlier: 0,
     forAgentsEarlierUpTo: 0,
     backlogSeen: [],
+    resolvedBy: agentId,
   };
   return {
     ...next,
@@ -178,6 +179,28 @@ export function conversationResolved(
     queue,
     loads,
   };
+}
+
+/** Rated: the user's open conversation, or the closed one kept for them, holds the rating. */
+export function conversationRated(
+  state: CompanyState,
+  event: EventOf<"ConversationRated">,
+  draft: Draft,
+): CompanyState {
+  const { userId, conversationId, score, comment } = event.data;
+  const next = { ...state, version: state.version + 1 };
+  const rating = { score, comment };
+  const open = state.conversations.get(userId);
+  if (open?.id === conversationId) {
+    return {
+      ...next,
+      conversations: withEntry(draft, state.conversations, userId, { ...open, rating }),
+    };
+  }
+  const closed = state.closed.get(userId);
+  if (closed?.conversation.id !== conversationId) return next;
+  const updated = { ...closed, conversation: { ...closed.conversation, rating } };
+  return { ...next, closed: withEntry(draft, state.closed, userId, updated) };
 }
 
 /** The agents' loads with one conversation moved from `from` to `to` (either may be nobody). */

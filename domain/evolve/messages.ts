@@ -34,7 +34,7 @@ export function messageSent(
     ? { ...conversation, unreadByAgents: withUnread(conversation.unreadByAgents, seq) }
     : { ...conversation, unreadByUser: withUnread(conversation.unreadByUser, seq) };
   if (unseen) {
-    const { messageId, senderId, text } = event.data;
+    const { messageId, senderId, text, attachments } = event.data;
     const pending: Pending = {
       kind: "message",
       seq,
@@ -43,6 +43,7 @@ export function messageSent(
       senderId,
       senderRole,
       text,
+      ...(attachments?.length ? { attachments } : {}),
     };
     updated = fromUser ? keptForAgents(updated, pending) : keptForUser(updated, pending);
   }
@@ -109,7 +110,11 @@ export function messagesRead(
   const next = { ...state, version: state.version + 1 };
   const readIn = (conversation: Conversation): Conversation =>
     readerRole === "user"
-      ? { ...conversation, unreadByUser: conversation.unreadByUser.filter((s) => s > upTo) }
+      ? {
+        ...conversation,
+        unreadByUser: conversation.unreadByUser.filter((s) => s > upTo),
+        userReadSeq: Math.max(conversation.userReadSeq ?? 0, upTo),
+      }
       : { ...conversation, unreadByAgents: conversation.unreadByAgents.filter((s) => s > upTo) };
   const conversation = state.conversations.get(userId);
   if (conversation) {
@@ -123,4 +128,9 @@ export function messagesRead(
   if (!closed) return next;
   const updated = { ...closed, conversation: readIn(closed.conversation) };
   return { ...next, closed: withEntry(draft, state.closed, userId, updated) };
+}
+
+/** A private note: the log and the agents' history keep it; the state has nothing to change. */
+export function noteAdded(state: CompanyState, _event: EventOf<"NoteAdded">): CompanyState {
+  return { ...state, version: state.version + 1 };
 }

@@ -9,17 +9,18 @@ import {
   conversationAssigned,
   conversationOpened,
   conversationQueued,
+  conversationRated,
   conversationResolved,
   handedOff,
 } from "./conversations.ts";
-import { messageSent, messagesRead } from "./messages.ts";
+import { messageSent, messagesRead, noteAdded } from "./messages.ts";
 import {
   agentStatusChanged,
   presenceReset,
   socketConnected,
   socketDisconnected,
 } from "./presence.ts";
-import { settingsChanged } from "./settings.ts";
+import { cannedResponsesSet, settingsChanged } from "./settings.ts";
 
 /** Applies one event. Never validates, never throws; the given state is never changed. */
 export function evolve(state: CompanyState, event: CompanyEvent): CompanyState {
@@ -61,6 +62,12 @@ export function evolveWith(state: CompanyState, event: CompanyEvent, draft: Draf
       return messagesRead(state, event, draft);
     case "SettingsChanged":
       return settingsChanged(state, event);
+    case "NoteAdded":
+      return noteAdded(state, event);
+    case "ConversationRated":
+      return conversationRated(state, event, draft);
+    case "CannedResponsesSet":
+      return cannedResponsesSet(state, event);
     default: {
       const _exhaustive: never = event;
       return _exhaustive;

@@ -3,7 +3,7 @@
  * restarted runtime records (nobody is online until they reconnect).
  */
 import { type Draft, mapValues, withEntry, without } from "../_draft.ts";
-import { backlogSeenBy, isOnline, socketsOf } from "../state.ts";
+import { backlogSeenBy, isAvailable, isOnline, socketsOf } from "../state.ts";
 import type { Agent, CompanyState, Conversation, EventOf } from "../types.ts";
 
 /** A socket opened: an agent comes online (or adds a tab); a user adds a socket. */
@@ -31,6 +31,7 @@ export function socketConnected(
       ...next,
       agents: withEntry(draft, state.agents, userId, updated),
       onlineAgents: state.onlineAgents + (isOnline(agent) ? 0 : 1),
+      availableAgents: state.availableAgents + availableChange(agent, updated),
       conversations,
     };
   }
@@ -84,10 +85,12 @@ export function socketDisconnected(
     const sockets = agent.sockets.filter((s) => s !== socketId);
     const offlineAt = sockets.length ? null : event.at;
     const wentOffline = isOnline(agent) && sockets.length === 0;
+    const updated = { ...agent, sockets, offlineAt };
     return {
       ...next,
-      agents: withEntry(draft, state.agents, userId, { ...agent, sockets, offlineAt }),
+      agents: withEntry(draft, state.agents, userId, updated),
       onlineAgents: state.onlineAgents - (wentOffline ? 1 : 0),
+      availableAgents: state.availableAgents + availableChange(agent, updated),
     };
   }
   const rest = socketsOf(state, role, userId).filter((s) => s !== socketId);
@@ -107,7 +110,17 @@ export function agentStatusChanged(
   const next = { ...state, version: state.version + 1 };
   const agent = state.agents.get(agentId);
   if (!agent) return next;
-  return { ...next, agents: withEntry(draft, state.agents, agentId, { ...agent, status }) };
+  const updated = { ...agent, status };
+  return {
+    ...next,
+    agents: withEntry(draft, state.agents, agentId, updated),
+    availableAgents: state.availableAgents + availableChange(agent, updated),
+  };
+}
+
+/** How an agent's change moves the count of available agents: -1, 0 or +1. */
+function availableChange(was: Agent | undefined, is: Agent): number {
+  return Number(isAvailable(is)) - Number(isAvailable(was));
 }
 
 /** Presence seen by an earlier process is gone: users leave, online agents go offline now. */
@@ -116,5 +129,12 @@ export function presenceReset(state: CompanyState, event: EventOf<"PresenceReset
     state.agents,
     (a) => (isOnline(a) ? { ...a, sockets: [], offlineAt: event.at } : a),
   );
-  return { ...state, version: state.version + 1, users: new Map(), agents, onlineAgents: 0 };
+  return {
+    ...state,
+    version: state.version + 1,
+    users: new Map(),
+    agents,
+    onlineAgents: 0,
+    availableAgents: 0,
+  };
 }

@@ -1,4 +1,4 @@
-/** Settings evolutions. */
+/** Settings evolutions: the settings and the canned responses. */
 import type { CompanyState, EventOf } from "../types.ts";
 
 /** New settings; a webhook URL set where there was none hears only of what comes next. */
@@ -13,4 +13,12 @@ export function settingsChanged(
   return fresh
     ? { ...state, version: seq, settings, webhookSince: seq }
     : { ...state, version: seq, settings };
+}
+
+/** The canned responses, replaced whole. */
+export function cannedResponsesSet(
+  state: CompanyState,
+  event: EventOf<"CannedResponsesSet">,
+): CompanyState {
+  return { ...state, version: state.version + 1, cannedResponses: event.data.responses };
 }

@@ -19,6 +19,8 @@ const EVENTS = [
   "typing",
   "read",
   "history",
+  "note",
+  "rate",
 ];
 
 function nested(depth: number): unknown {
@@ -97,6 +99,7 @@ Deno.test("fuzz: hostile HTTP bodies get 4xx JSON errors and change nothing", as
       ["POST", "/transfer_to_agent"],
       ["PUT", "/api/v1/settings"],
       ["POST", "/api/v1/conversations/alice/messages"],
+      ["PUT", "/api/v1/canned_responses"],
     ];
     const body = fc.oneof(
       hostile.map((v) => (v === undefined ? "" : JSON.stringify(v))),

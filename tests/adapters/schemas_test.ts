@@ -173,6 +173,7 @@ Deno.test("socket: an id with white space at an end is refused at every event; '
       ["typing", { user_id: "alice ", typing: true }],
       ["read", { user_id: " alice", seq: 1 }],
       ["history", { user_id: " alice" }],
+      ["note", { user_id: "alice ", content: "private" }],
     ];
     for (const [event, payload] of requests) {
       const answer = await bob.request<{ ok: boolean; error?: { code: string } }>(event, payload);

@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  type Attachment,
   type CompanyCommand,
   type CompanyEvent,
   type CompanyState,
@@ -203,6 +204,7 @@ export function sent(
     socket,
     clientId,
     transcript,
+    attachments,
   }: {
     from: string;
     text: string;
@@ -213,6 +215,7 @@ export function sent(
     socket?: string;
     clientId?: string;
     transcript?: boolean;
+    attachments?: Attachment[];
   },
 ): CompanyEvent {
   return {
@@ -228,6 +231,7 @@ export function sent(
       ...(socket === undefined ? {} : { socketId: socket }),
       ...(clientId === undefined ? {} : { clientId }),
       ...(transcript ? { transcript } : {}),
+      ...(attachments ? { attachments } : {}),
     },
   };
 }
@@ -258,6 +262,53 @@ export function settingsChanged(changes: Record<string, unknown>): CompanyEvent 
 /** `PresenceReset`: a restart forgot who was online. */
 export function presenceReset({ when = at }: { when?: number } = {}): CompanyEvent {
   return { type: "PresenceReset", at: when, data: {} };
+}
+
+/** `NoteAdded` by `agent` on `user`'s conversation; the id is `n-<text>` unless named. */
+export function noted(
+  { agent, user, text, id = `n-${text}`, to }: {
+    agent: string;
+    user: string;
+    text: string;
+    id?: string;
+    to?: string;
+  },
+): CompanyEvent {
+  return {
+    type: "NoteAdded",
+    at,
+    data: {
+      noteId: id,
+      conversationId: `c-${user}`,
+      userId: user,
+      agentId: agent,
+      text,
+      ...(to === undefined ? {} : { toAgentId: to }),
+    },
+  };
+}
+
+/** `ConversationRated` of `user`'s conversation, resolved by `agent`. */
+export function rated(
+  { user, agent, score, comment = null }: {
+    user: string;
+    agent: string;
+    score: number;
+    comment?: string | null;
+  },
+): CompanyEvent {
+  return {
+    type: "ConversationRated",
+    at,
+    data: { conversationId: `c-${user}`, userId: user, agentId: agent, score, comment },
+  };
+}
+
+/** `CannedResponsesSet` with the whole list. */
+export function cannedSet(
+  responses: { shortcut: string; title: string; text: string }[],
+): CompanyEvent {
+  return { type: "CannedResponsesSet", at, data: { responses } };
 }
 
 /** Manual assignment, so specs can queue without auto-assigning. */
@@ -308,6 +359,7 @@ export function send(
     conversation = `c-${user}`,
     socket,
     clientId,
+    attachments,
   }: {
     from: string;
     text: string;
@@ -317,6 +369,7 @@ export function send(
     conversation?: string;
     socket?: string;
     clientId?: string;
+    attachments?: Attachment[];
   },
 ): CompanyCommand {
   return {
@@ -329,6 +382,7 @@ export function send(
       conversationId: conversation,
       socketId: socket,
       ...(clientId === undefined ? {} : { clientId }),
+      ...(attachments ? { attachments } : {}),
       at,
     },
   };
@@ -359,11 +413,53 @@ export function resolve(
   return { type: "Resolve", data: { agentId: agent, userId: user, returnToBot, at } };
 }
 
-/** `Transfer` of `user`'s conversation from `agent` to `to`. */
+/** `Transfer` of `user`'s conversation from `agent` to `to`; a note is recorded as `noteId`. */
 export function transfer(
-  { agent, user, to, note = "" }: { agent: string; user: string; to: string; note?: string },
+  { agent, user, to, note = "", noteId }: {
+    agent: string;
+    user: string;
+    to: string;
+    note?: string;
+    noteId?: string;
+  },
 ): CompanyCommand {
-  return { type: "Transfer", data: { agentId: agent, userId: user, toAgentId: to, note, at } };
+  return {
+    type: "Transfer",
+    data: {
+      agentId: agent,
+      userId: user,
+      toAgentId: to,
+      note,
+      ...(noteId === undefined ? {} : { noteId }),
+      at,
+    },
+  };
+}
+
+/** `AddNote` by `agent` on `user`'s conversation; the id is `n-<text>` unless named. */
+export function addNote(
+  { agent, user, text, id = `n-${text}` }: {
+    agent: string;
+    user: string;
+    text: string;
+    id?: string;
+  },
+): CompanyCommand {
+  return { type: "AddNote", data: { agentId: agent, userId: user, noteId: id, text, at } };
+}
+
+/** `Rate` by `user` of their conversation. */
+export function rate(
+  { user, score, comment = null }: { user: string; score: number; comment?: string | null },
+): CompanyCommand {
+  return { type: "Rate", data: { userId: user, score, comment, at } };
+}
+
+/** `SetCannedResponses` with the whole list. */
+export function setCanned(
+  responses: { shortcut: string; title: string; text: string }[],
+): CompanyCommand {
+  return { type: "SetCannedResponses", data: { responses, at } };
 }
 
 /** `SetAgentStatus`. */

@@ -49,6 +49,11 @@ Deno.test("decide() Connect of a user records the socket and tells the agents", 
     .then(connected({ user: "alice", role: "user" }));
   assert.deepEqual(out.deliveries(), [
     { to: AGENTS, event: "user_connected", payload: { user_id: "alice" } },
+    {
+      to: { kind: "socket", socketId: "alice-s1" },
+      event: "availability",
+      payload: { agents_online: true },
+    },
   ]);
 });
 
@@ -71,6 +76,7 @@ Deno.test("decide() Connect of a user's second tab records nothing and does not 
   // The tab is told what a first socket is told about the present, and nobody else is told.
   assert.deepEqual(notify.map((d) => [d.to, d.event]), [
     [{ kind: "socket", socketId: "alice-s2" }, "conversation"],
+    [{ kind: "socket", socketId: "alice-s2" }, "availability"],
   ]);
 });
 
@@ -163,6 +169,8 @@ Deno.test("decide() Disconnect of an agent's last socket tells the agents they a
       event: "agent_status",
       payload: { agent_id: "bob", status: "offline", load: 0, capacity: 5 },
     },
+    // The company's last available agent left: every user is told, in one delivery.
+    { to: { kind: "users" }, event: "availability", payload: { agents_online: false } },
   ]);
 });
 
@@ -179,9 +187,11 @@ Deno.test("decide() ResetPresence clears everyone online, and does nothing when 
   const reset = [...online, presenceReset()];
   const dave = given(...reset).when(connect({ user: "dave", role: "agent" }))
     .then(connected({ user: "dave", role: "agent" }));
+  const daveStatus = { agent_id: "dave", status: "available", load: 0, capacity: 5 };
   assert.deepEqual(only(dave.deliveries(), "user_list", "agent_status").map((d) => d.payload), [
     { users: [] },
-    { agent_id: "dave", status: "available", load: 0, capacity: 5 },
+    daveStatus, // to the socket: its own status
+    daveStatus, // to the other agents (none now)
   ]);
   given(...reset).when(disconnect({ user: "alice", role: "user" })).thenNothingHappened();
   given(...reset).when(disconnect({ user: "bob", role: "agent" })).thenNothingHappened();

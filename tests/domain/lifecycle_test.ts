@@ -510,10 +510,11 @@ Deno.test("decide() ChangeSettings records only what changed", () => {
 
 Deno.test("decide() an agent's choice of away outlives a reconnect", () => {
   const away = statusChanged({ agent: "bob", status: "away" });
-  // Reconnecting, bob is announced to the agents as away.
+  // Reconnecting, bob is shown his own status as away, and announced to the agents as away.
   const back = given(online("bob"), away, disconnected({ user: "bob", role: "agent" }))
     .when(connect({ user: "bob", role: "agent" })).then(online("bob"));
   assert.deepEqual(only(back.deliveries(), "agent_status").map((d) => [d.to, d.payload.status]), [
+    [{ kind: "socket", socketId: "bob-s1" }, "away"],
     [{ kind: "agents" }, "away"],
   ]);
   given(online("bob"), away, disconnected({ user: "bob", role: "agent" }), online("bob")).when(

@@ -48,6 +48,14 @@ function commandArb(company: string, people: readonly string[]): fc.Arbitrary<Co
     fc.record({ userId, context: text, conversationId: id, at })
       .map((data) => ({ type: "TransferToAgent" as const, data })),
     at.map((at) => ({ type: "ResetPresence" as const, data: { at } })),
+    fc.record({ agentId: userId, userId, returnToBot: fc.boolean(), at })
+      .map((data) => ({ type: "Resolve" as const, data })),
+    fc.record({ agentId: userId, status: fc.constantFrom("available", "away" as const), at })
+      .map((data) => ({ type: "SetAgentStatus" as const, data })),
+    fc.record({ agentId: userId, userId, noteId: id, text, at })
+      .map((data) => ({ type: "AddNote" as const, data })),
+    fc.record({ userId, score: fc.integer({ min: 0, max: 6 }), comment: fc.option(text), at })
+      .map((data) => ({ type: "Rate" as const, data })),
   );
 }
 
@@ -59,10 +67,12 @@ function run(commands: readonly CompanyCommand[]) {
   const reached: Delivery[] = [];
   for (const command of commands) {
     // Agents act through their sockets: an agent with none sends nothing (as the adapter ensures).
-    if (
-      command.type === "SendMessage" && command.data.sender.role === "agent" &&
-      !isOnline(state.agents.get(command.data.sender.userId))
-    ) continue;
+    const agentId = command.type === "SendMessage"
+      ? (command.data.sender.role === "agent" ? command.data.sender.userId : undefined)
+      : command.type === "Resolve" || command.type === "AddNote"
+      ? command.data.agentId
+      : undefined;
+    if (agentId !== undefined && !isOnline(state.agents.get(agentId))) continue;
     const decision = decide(state, command);
     if (!decision.ok) continue;
     for (const event of decision.events) {
@@ -87,6 +97,8 @@ function someoneIsThere(state: CompanyState, d: Delivery): boolean {
       return state.agents.has(d.to.userId);
     case "user":
       return state.users.has(d.to.userId);
+    case "users":
+      return state.users.size > 0;
   }
 }
 
@@ -133,7 +145,7 @@ Deno.test("deliveries() of one company never address another company's people or
               assert.ok(people.includes(d.to.userId));
             }
             if (d.except) assert.ok(d.except.startsWith(`${company}-`));
-            for (const key of ["user_id", "from"] as const) {
+            for (const key of ["user_id", "from", "agent_id", "to_agent_id"] as const) {
               const v = d.payload[key];
               if (v !== undefined) assert.ok(people.includes(v as string), `${key} ${v}`);
             }

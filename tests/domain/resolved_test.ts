@@ -60,8 +60,9 @@ Deno.test("decide() MarkRead after the conversation was resolved records the rea
     [
       ["user", "read", { user_id: "ann", reader: "ann", role: "user", seq: 7 }],
       ["agents", "read", { user_id: "ann", reader: "ann", role: "user", seq: 7 }],
-      ["user", "conversation", closedView(0)],
-      ["agents", "conversation", closedView(0)],
+      // Agents can mark their messages read: the conversation says how far the user read.
+      ["user", "conversation", { ...closedView(0), user_read_seq: 7 }],
+      ["agents", "conversation", { ...closedView(0), user_read_seq: 7 }],
     ],
   );
   // Read once, nothing more to record; the agents' side had nothing unread.

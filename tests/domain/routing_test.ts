@@ -52,12 +52,16 @@ function commandArb(): fc.Arbitrary<CompanyCommand> {
     fc.record({ agentId: userId, userId, at }).map((data) => ({ type: "Claim" as const, data })),
     fc.record({ agentId: userId, userId, returnToBot: fc.boolean(), at })
       .map((data) => ({ type: "Resolve" as const, data })),
+    fc.record({ agentId: userId, userId, noteId: id, text, at })
+      .map((data) => ({ type: "AddNote" as const, data })),
+    fc.record({ userId, score: fc.integer({ min: 1, max: 5 }), comment: fc.constant(null), at })
+      .map((data) => ({ type: "Rate" as const, data })),
   );
 }
 
-const KEPT = new Set<Delivery["event"]>(["message", "chatbot_context", "read"]);
+const KEPT = new Set<Delivery["event"]>(["message", "chatbot_context", "read", "note", "rating"]);
 
-Deno.test("resumeDeliveries(): for any log, a reconnecting socket is replayed exactly the messages, contexts and read receipts a socket connected throughout received live", () => {
+Deno.test("resumeDeliveries(): for any log, a reconnecting socket is replayed exactly the messages, contexts, read receipts, notes and ratings a socket connected throughout received live", () => {
   fc.assert(
     fc.property(
       fc.constantFrom("user" as const, "agent" as const),
@@ -98,7 +102,7 @@ Deno.test("resumeDeliveries(): for any log, a reconnecting socket is replayed ex
   );
 });
 
-Deno.test("reaches() a socket, a user's sockets, an agent's sockets, or every agent's", () => {
+Deno.test("reaches() a socket, a user's sockets, an agent's sockets, every agent's, or every user's", () => {
   const ann: Recipient = { role: "user", userId: "ann", socketId: "s1" };
   const bob: Recipient = { role: "agent", userId: "bob", socketId: "s2" };
   assert.ok(reaches({ kind: "socket", socketId: "s1" }, ann));
@@ -109,4 +113,6 @@ Deno.test("reaches() a socket, a user's sockets, an agent's sockets, or every ag
   assert.ok(!reaches({ kind: "user", userId: "bob" }, bob));
   assert.ok(reaches({ kind: "agents" }, bob));
   assert.ok(!reaches({ kind: "agents" }, ann));
+  assert.ok(reaches({ kind: "users" }, ann));
+  assert.ok(!reaches({ kind: "users" }, bob), "an agent is no user");
 });

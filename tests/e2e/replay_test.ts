@@ -20,6 +20,8 @@ function reaches(d: Delivery, m: Member): boolean {
       return m.role === "agent" && d.to.userId === m.userId;
     case "user":
       return m.role === "user" && d.to.userId === m.userId;
+    case "users":
+      return m.role === "user";
   }
 }
 

@@ -9,6 +9,7 @@ Deno.test("loadConfig() defaults: port 8080, ./data, KV file inside it, any orig
   assert.equal(c.kvPath, "./data/events.kv");
   assert.equal(c.jwtSecret, undefined);
   assert.equal(c.corsOrigins, "*");
+  assert.equal(c.maxAttachmentBytes, 10 * 1024 * 1024);
 });
 
 Deno.test("loadConfig() reads every variable", () => {
@@ -19,20 +20,26 @@ Deno.test("loadConfig() reads every variable", () => {
     CORS_ORIGINS: "https://a.example, https://b.example",
     LOG_LEVEL: "warn",
     MAX_MESSAGE_LENGTH: "500",
+    MAX_ATTACHMENT_BYTES: "1048576",
   });
   assert.equal(c.port, 9000);
   assert.equal(c.kvPath, "/tmp/x/events.kv");
   assert.deepEqual(c.corsOrigins, ["https://a.example", "https://b.example"]);
   assert.equal(c.logLevel, "warn");
   assert.equal(c.maxMessageLength, 500);
+  assert.equal(c.maxAttachmentBytes, 1048576);
 });
 
 Deno.test("loadConfig() names the variable of a wrong value", () => {
   for (
-    const [name, value] of [["PORT", "eighty"], ["PORT", "70000"], ["JWT_SECRET", "short"], [
-      "LOG_LEVEL",
-      "loud",
-    ]]
+    const [name, value] of [
+      ["PORT", "eighty"],
+      ["PORT", "70000"],
+      ["JWT_SECRET", "short"],
+      ["LOG_LEVEL", "loud"],
+      ["MAX_ATTACHMENT_BYTES", "0"],
+      ["MAX_ATTACHMENT_BYTES", "10MB"],
+    ]
   ) {
     assert.throws(() => loadConfig({ [name]: value }), (e: unknown) => {
       assert.ok(e instanceof ConfigError);

@@ -2,6 +2,7 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { MAX_HISTORY_PAGE, readHistory } from "../../../src/history.ts";
 import { Id } from "../../schemas.ts";
+import { AttachmentView } from "./attachments.ts";
 import type { HttpDeps, HttpEnv } from "../deps.ts";
 import { accepted, fromStore, refuse } from "../errors.ts";
 import { authenticate, jsonBody, pathFirst, requireRole, sized } from "../middleware.ts";
@@ -36,9 +37,40 @@ const Message = z.object({
   conversation_id: z.string(),
   user_id: z.string(),
   role: z.enum(["user", "agent", "bot"]),
+  attachments: z.array(AttachmentView).optional().openapi({
+    description: "Files sent with it: GET /api/v1/attachments/{id}",
+  }),
 }).openapi("Message");
 
-const HistoryPage = z.object({ messages: z.array(Message), has_more: z.boolean() });
+const Note = z.object({
+  kind: z.literal("note"),
+  id: z.string(),
+  seq: z.number().int(),
+  conversation_id: z.string(),
+  user_id: z.string(),
+  agent_id: z.string(),
+  content: z.string(),
+  timestamp: z.number().int().openapi({ description: "Unix seconds" }),
+  to_agent_id: z.string().optional().openapi({ description: "A transfer's note: to whom" }),
+}).openapi("Note");
+
+const Rating = z.object({
+  kind: z.literal("rating"),
+  seq: z.number().int(),
+  conversation_id: z.string(),
+  user_id: z.string(),
+  agent_id: z.string(),
+  score: z.number().int().min(1).max(5),
+  comment: z.string().nullable(),
+  timestamp: z.number().int().openapi({ description: "Unix seconds" }),
+}).openapi("Rating");
+
+const HistoryPage = z.object({
+  messages: z.array(z.union([Message, Note, Rating])).openapi({
+    description: "Messages; for an agent token also private notes and ratings, by `kind`",
+  }),
+  has_more: z.boolean(),
+});
 
 const Recorded = z.object({
   ok: z.literal(true),
@@ -50,7 +82,8 @@ export function conversationRoutes(deps: HttpDeps) {
   const read = apiRoute({
     method: "get",
     path: "/api/v1/conversations/{user_id}/messages",
-    summary: "A user's history, oldest first, paginated by seq (bot, agent, or that user)",
+    summary: "A user's history, oldest first, paginated by seq (bot, agent, or that user); " +
+      "agents also read the private notes and ratings",
     middleware: [
       authenticate(deps),
       pathFirst(UserPath, (caller, { user_id }) => {
@@ -82,8 +115,11 @@ export function conversationRoutes(deps: HttpDeps) {
   return new OpenAPIHono<HttpEnv>()
     .openapi(read, async (c) => {
       const { user_id } = c.req.valid("param");
+      const caller = c.get("principal");
+      // Agents read the conversation's private notes and ratings too; nobody else does.
+      const side = caller.role === "agent" ? "agent" : "user";
       const page = await fromStore(() =>
-        readHistory(deps.store, c.get("principal").companyId, user_id, c.req.valid("query"))
+        readHistory(deps.store, caller.companyId, user_id, { ...c.req.valid("query"), side })
       );
       // The domain's payload is typed loosely (any JSON); `Message` is its documented shape.
       return c.json(page as z.output<typeof HistoryPage>, 200);

@@ -131,6 +131,9 @@ Deno.test("/openapi.json is a valid OpenAPI 3.1 document that lists every HTTP r
       "/api/v1/conversations/{user_id}/messages",
       "/api/v1/companies/{company_id}/events",
       "/api/v1/settings",
+      "/api/v1/canned_responses",
+      "/api/v1/attachments",
+      "/api/v1/attachments/{id}",
     ]
   ) assert.ok(doc.paths[path], `${path} is documented`);
   const conversation = doc.paths["/api/v1/conversations/{user_id}/messages"];

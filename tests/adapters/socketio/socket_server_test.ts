@@ -251,7 +251,7 @@ Deno.test("socket: bad payloads and unknown events get an error ack and change n
   }
 });
 
-Deno.test("socket: a token that expires while connected ends the connection", async () => {
+Deno.test("socket: a token that expires while connected ends the connection, saying it expired", async () => {
   const clock = new FakeClock(Date.now());
   const engine = await startEngine(undefined, { clock });
   try {
@@ -269,8 +269,10 @@ Deno.test("socket: a token that expires while connected ends the connection", as
     const reason = new Promise((resolve) => client.socket.once("disconnect", resolve));
     clock.advance(1);
     assert.equal(await reason, "io server disconnect");
+    // The page is told why, as a refused connect would be: `reason: "expired"`.
     assert.deepEqual(client.all("error"), [{
       code: "unauthorized",
+      reason: "expired",
       message: "expired: the token has expired",
     }]);
   } finally {
