@@ -2,7 +2,7 @@
 import { RedisCluster } from "./adapters/cluster/redis.ts";
 import { createEngine, type OpenStorage } from "./adapters/engine.ts";
 import { PostgresEventStore } from "./adapters/store/mod.ts";
-import { type Config, ConfigError, loadConfig } from "./src/config.ts";
+import { checkServerConfig, type Config, ConfigError, loadConfig } from "./src/config.ts";
 import { createLogger, type Logger } from "./src/log.ts";
 import { loadSecret, saveSecret, type Secret } from "./src/secret.ts";
 import type { StoreHealth } from "./src/store_health.ts";
@@ -28,6 +28,7 @@ export async function start(
   log: Logger,
   openStorage?: OpenStorage,
 ): Promise<Running> {
+  checkServerConfig(config);
   const shared = config.databaseUrl !== undefined;
   if (!shared) await Deno.mkdir(config.dataDir, { recursive: true });
   // Every node verifies with the configured key; a node never generates one of its own.

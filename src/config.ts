@@ -120,6 +120,19 @@ const SCHEMA = {
   NODE_TIMEOUT_SECONDS: integer(2, 3600).default(15),
 } as const;
 
+/**
+ * What a server needs beyond valid settings: with `DATABASE_URL`, a key every node shares (a
+ * secret generated on one node's disk would not verify another node's tokens). Throws a
+ * `ConfigError` naming `JWT_SECRET` otherwise. The `log` tool reads the same settings without it.
+ */
+export function checkServerConfig(config: Config): void {
+  if (!config.databaseUrl || config.jwtSecret || config.jwtPublicKey || config.jwtJwksUrl) return;
+  throw new ConfigError(
+    "JWT_SECRET",
+    "is required with DATABASE_URL (or set JWT_PUBLIC_KEY or JWT_JWKS_URL)",
+  );
+}
+
 /** Reads the settings from `env` (the process environment by default). */
 export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): Config {
   const read = <K extends keyof typeof SCHEMA>(name: K): z.output<(typeof SCHEMA)[K]> => {
@@ -136,14 +149,6 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
   const redisUrl = read("REDIS_URL");
   if (redisUrl && !databaseUrl) {
     throw new ConfigError("DATABASE_URL", "is required with REDIS_URL: the nodes share their log");
-  }
-  const verifiesWithKey = read("JWT_PUBLIC_KEY") || read("JWT_JWKS_URL");
-  if (databaseUrl && !read("JWT_SECRET") && !verifiesWithKey) {
-    // A secret generated on one node's disk would not verify another node's tokens.
-    throw new ConfigError(
-      "JWT_SECRET",
-      "is required with DATABASE_URL (or set JWT_PUBLIC_KEY or JWT_JWKS_URL)",
-    );
   }
   return {
     port: read("PORT"),

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError, loadConfig } from "../../src/config.ts";
+import { checkServerConfig, ConfigError, loadConfig } from "../../src/config.ts";
 import { loadSecret, saveSecret } from "../../src/secret.ts";
 
 Deno.test("loadConfig() defaults: port 8080, ./data, KV file inside it, any origin", () => {
@@ -131,4 +131,18 @@ Deno.test("loadConfig() ACTOR_IDLE_SECONDS defaults to 300, 0 means never, and a
       /^ConfigError: Invalid ACTOR_IDLE_SECONDS: /,
     );
   }
+});
+
+Deno.test("config: the cluster's variables are checked, and a server on PostgreSQL needs a shared key", () => {
+  assert.throws(() => loadConfig({ NODE_TIMEOUT_SECONDS: "1" }), /NODE_TIMEOUT_SECONDS/);
+  assert.throws(() => loadConfig({ DATABASE_URL: "mysql://x" }), /DATABASE_URL/);
+  assert.throws(() => loadConfig({ REDIS_URL: "redis://127.0.0.1:6379" }), /DATABASE_URL/);
+  assert.throws(() => loadConfig({ NODE_ID: "a b" }), /NODE_ID/);
+  const pg = loadConfig({ DATABASE_URL: "postgres://u@h/db" }); // the log tool needs no key
+  assert.throws(() => checkServerConfig(pg), /JWT_SECRET/);
+  checkServerConfig(loadConfig({ DATABASE_URL: "postgres://u@h/db", JWT_SECRET: "x".repeat(32) }));
+  const node = loadConfig({ NODE_ID: "node-1", NODE_TIMEOUT_SECONDS: "5" });
+  assert.equal(node.nodeId, "node-1");
+  assert.equal(node.nodeTimeoutSeconds, 5);
+  assert.match(loadConfig({}).nodeId, /^node-/);
 });
