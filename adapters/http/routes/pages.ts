@@ -16,7 +16,8 @@ const pageHeaders = secureHeaders({
     scriptSrc: ["'self'"],
     styleSrc: ["'self'", "'unsafe-inline'"],
     connectSrc: ["'self'", "ws:", "wss:"],
-    imgSrc: ["'self'", "data:"],
+    // blob: for attachments, read with the reader's token and shown from memory.
+    imgSrc: ["'self'", "data:", "blob:"],
     frameAncestors: ["'self'"],
   },
   xContentTypeOptions: true,
