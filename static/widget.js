@@ -1416,7 +1416,9 @@ color: #fff; font-weight: 600;
         case "connected":
           return setConnection("connected", "Connected");
         case "unreachable":
-          if (reason !== "unreachable") return setConnection("reconnecting", refusalText(reason, "visitor"));
+          if (reason !== "unreachable") {
+            return setConnection("reconnecting", refusalText(reason, "visitor"));
+          }
           return everConnected ? setConnection("reconnecting", "Reconnecting…") : setConnection("connecting", "Connecting…");
         case "refused":
           return setConnection("refused", refusalText(reason, "visitor"));

@@ -34,7 +34,13 @@ export async function watchedPage(
   const context = await browser.newContext({ viewport: options.viewport ?? DESKTOP });
   if (options.init) await context.addInitScript({ content: options.init });
   const page = await context.newPage();
-  const watched = { page, context, errors: [] as string[], dialogs: [] as string[], sockets: [] as string[] };
+  const watched = {
+    page,
+    context,
+    errors: [] as string[],
+    dialogs: [] as string[],
+    sockets: [] as string[],
+  };
   page.on("dialog", (d) => {
     watched.dialogs.push(`${d.type()}: ${d.message()}`);
     d.dismiss();
