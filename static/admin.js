@@ -370,11 +370,18 @@ function renderWaiting() {
   els.waiting.hidden = conv === null;
   if (!conv) return;
   els.waiting.dataset.user = conv.userId;
-  els.waitingText.textContent = conv.wasMine
-    ? `${conv.userId}, whom you were helping, is back in the queue and you have room.`
-    : `${conv.userId} is waiting in the queue and you have room.`;
-  els.waitingText.title = conv.userId;
-  els.waitingClaim.textContent = `Claim ${conv.userId}`;
+  // The name as much as fits (the whole one on hover), then what is asked of the agent.
+  const who = el("strong", "who", conv.userId);
+  who.title = conv.userId;
+  els.waitingText.replaceChildren(
+    who,
+    el(
+      "span",
+      "",
+      conv.wasMine ? "is back in the queue (you were helping them)." : "is waiting for an agent.",
+    ),
+  );
+  els.waitingClaim.setAttribute("aria-label", `Claim ${conv.userId}`);
 }
 
 /** The selected conversation's status line and which actions make sense for it. */
@@ -1015,6 +1022,7 @@ const connection = createConnection({
       const routes = await serverRoutes("");
       $("attach-label").hidden = !routes.has("/api/v1/attachments");
       if (routes.has("/api/v1/canned_responses")) canned = await fetchCanned("", token);
+      renderPlaceholder();
     },
     disconnect: () => {
       els.availability.disabled = true;
@@ -1114,12 +1122,19 @@ wireCanned({
   responses: () => canned,
   fill: (text) => fillPlaceholders(text, { userId: selected, agentName: me }),
 });
+/** The reply box says what it writes, and that "/" finds saved replies when there are some. */
+function renderPlaceholder() {
+  els.message.placeholder = noteMode()
+    ? "Private note: only agents see it"
+    : canned.length
+    ? "Reply… (/ for saved replies)"
+    : "Reply…";
+}
+
 els.mode.addEventListener("change", () => {
   const note = noteMode();
   els.composer.classList.toggle("note-mode", note);
-  els.message.placeholder = note
-    ? "Private note: only agents see it"
-    : "Reply… (type / for saved replies)";
+  renderPlaceholder();
   els.messageLabel.textContent = note
     ? `Private note on ${selected ?? "this conversation"}`
     : `Reply to ${selected ?? ""}`.trim();
