@@ -448,7 +448,11 @@ export function wireComposer(els, connection, send, ready = () => true) {
     if (!content.trim()) return;
     const socket = connection.socket;
     if (!socket || !socket.active) {
-      els.composerHint.textContent = "Not connected: connect first, the message was not sent.";
+      // The badge says why (a refused or expired token); the text stays in the box.
+      const why = els.status.dataset.state === "refused" || els.status.dataset.state === "error"
+        ? els.status.textContent
+        : "Connect first.";
+      els.composerHint.textContent = `Not sent. ${why}`;
       return;
     }
     if (socket.connected) els.composerHint.textContent = "";
