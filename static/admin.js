@@ -558,7 +558,12 @@ function renderLists() {
 function authorOf(m, userId) {
   if (m.kind === "note") {
     const agent = String(m.agent_id ?? m.from ?? "");
-    return { who: `Private note · ${agent === me ? "you" : agent}`, mine: false, kind: "note" };
+    const by = agent === me ? "you" : agent;
+    // A transfer's note names whom it was for.
+    const to = m.to_agent_id === undefined || m.to_agent_id === null
+      ? ""
+      : ` → ${String(m.to_agent_id) === me ? "you" : String(m.to_agent_id)}`;
+    return { who: `Private note · ${by}${to}`, mine: false, kind: "note" };
   }
   if (m.role === "agent") {
     if (me !== null && m.from === me) return { who: "You", mine: true, kind: "agent" };
@@ -572,6 +577,10 @@ function authorOf(m, userId) {
 /** Shows a message or a note (live, replayed, or from `history`), once, in seq order. */
 function showMessage(m, { live }) {
   if (!m || typeof m !== "object") return;
+  if (m.kind === "rating") {
+    showRating(m);
+    return;
+  }
   if (!markSeen(seen, m.id)) return;
   const userId = String(m.user_id ?? m.from ?? "");
   if (!userId) return;
@@ -611,6 +620,33 @@ function onMessage(m) {
   showMessage(m, { live: true });
   renderLists();
   saveView();
+}
+
+/**
+ * A rating (`rating`, or `kind: "rating"` in `history`): a line in the conversation, once (by
+ * its seq), and the score on the conversation.
+ */
+function showRating(r) {
+  if (!r || typeof r !== "object" || r.user_id === undefined || typeof r.score !== "number") {
+    return;
+  }
+  const conv = conversationOf(String(r.user_id));
+  const comment = typeof r.comment === "string" ? r.comment : "";
+  conv.rating = { score: r.score, comment };
+  if (Number.isSafeInteger(r.seq) && markSeen(seen, `rating:${r.seq}`)) {
+    const li = el(
+      "li",
+      "notice rating-line",
+      `${conv.userId} rated this conversation ${r.score}/5${comment ? `: “${comment}”` : "."}`,
+    );
+    placeBySeq(conv.log, li, r.seq);
+  }
+  if (conv.userId === selected) renderState();
+}
+
+function onRating(payload) {
+  showRating(payload);
+  renderLists();
 }
 
 /** A private note (`note`): agents only; shown in its conversation in the note style. */
@@ -674,6 +710,11 @@ function applyConversation(payload) {
   conv.fresh = true;
   const context = contextText(payload.context);
   if (context) conv.context = context;
+  if (typeof payload.user_read_seq === "number" && payload.user_read_seq > conv.userRead) {
+    // How far the customer has read, for an agent who connected after they read.
+    conv.userRead = payload.user_read_seq;
+    renderReceipts(conv);
+  }
   const rating = payload.rating;
   if (rating && typeof rating === "object" && typeof rating.score === "number") {
     conv.rating = {
@@ -1033,6 +1074,7 @@ const connection = createConnection({
     user_disconnected: onUserDisconnected,
     message: onMessage,
     note: onNote,
+    rating: onRating,
     chatbot_context: onContext,
     conversation: onConversation,
     queue: onQueue,
@@ -1083,7 +1125,7 @@ async function sendNote(userId, content) {
   renderLists();
 }
 
-/** A chosen file: uploaded, then sent as a reply carrying it (its name as the text if none). */
+/** A chosen file: uploaded, then sent as a reply carrying it. */
 async function sendFile() {
   const file = els.attach.files?.[0];
   const userId = selected;
@@ -1096,7 +1138,8 @@ async function sendFile() {
     return;
   }
   els.composerHint.textContent = "";
-  const content = els.message.value.trim() || file.name;
+  // The file is the message; typed text, if any, goes with it.
+  const content = els.message.value.trim();
   els.message.value = "";
   outbox.send({ to: "user", user_id: userId, content, attachments: [result.attachment.id] });
   touch(conversationOf(userId), false);

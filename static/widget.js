@@ -684,6 +684,7 @@ background: #fff6dc; color: var(--text); border-color: #e8c65a;
 .msg.mine.failed { border-color: var(--bad); }
 .who { display: block; font-size: 12px; font-weight: 700; color: var(--muted); }
 .text { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+.text:empty { display: none; }
 .meta {
 display: flex; flex-wrap: wrap; justify-content: flex-end; align-items: center; gap: 6px;
 margin-top: 2px; font-size: 11px; opacity: 0.85;
@@ -1323,7 +1324,7 @@ color: #fff; font-weight: 600;
       }
       hint.textContent = "";
       uploaded.set(result.attachment.id, result.attachment);
-      const content = input.value.trim() || file.name;
+      const content = input.value.trim();
       input.value = "";
       autosize();
       outbox.send({ to: "admin", content, attachments: [result.attachment.id] });

@@ -255,6 +255,7 @@ background: #fff6dc; color: var(--text); border-color: #e8c65a;
 .msg.mine.failed { border-color: var(--bad); }
 .who { display: block; font-size: 12px; font-weight: 700; color: var(--muted); }
 .text { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+.text:empty { display: none; }
 .meta {
 display: flex; flex-wrap: wrap; justify-content: flex-end; align-items: center; gap: 6px;
 margin-top: 2px; font-size: 11px; opacity: 0.85;
@@ -996,7 +997,7 @@ function createWidget(options) {
     input.focus();
   }
 
-  /** A chosen file: uploaded, then sent as a message carrying it (its name as the text). */
+  /** A chosen file: uploaded, then sent as a message carrying it. */
   async function sendFile() {
     const file = fileInput.files?.[0];
     fileInput.value = "";
@@ -1010,7 +1011,8 @@ function createWidget(options) {
     }
     hint.textContent = "";
     uploaded.set(result.attachment.id, result.attachment);
-    const content = input.value.trim() || file.name;
+    // The file is the message; typed text, if any, goes with it.
+    const content = input.value.trim();
     input.value = "";
     autosize();
     outbox.send({ to: "admin", content, attachments: [result.attachment.id] });
