@@ -10,11 +10,13 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import type { Page } from "playwright-core";
 import { startEngine } from "../adapters/socketio/_harness.ts";
-import { skipBrowser } from "./_browser.ts";
+import { SCREENSHOTS, skipBrowser } from "./_browser.ts";
 import {
   connected,
+  DESKTOP,
   type Engine,
   handOff,
+  PHONE,
   settings,
   watchedPage,
   withBrowser,
@@ -119,6 +121,8 @@ toolsTest(
       const handed = carol.page.locator("#logs .msg.note", { hasText: "VIP customer" });
       await handed.waitFor();
       assert.match((await handed.locator(".who").textContent())!, /bob → you/);
+      await Deno.mkdir(SCREENSHOTS, { recursive: true });
+      await carol.page.screenshot({ path: `${SCREENSHOTS}admin-notes-desktop.png` });
       assert.equal(await user.page.getByText("VIP customer").count(), 0);
       assert.deepEqual([...bob.errors, ...carol.errors, ...user.errors], []);
     }),
@@ -191,6 +195,8 @@ toolsTest(
         await image.elementHandle(),
       );
       assert.match((await image.getAttribute("src"))!, /^blob:/);
+      await Deno.mkdir(SCREENSHOTS, { recursive: true });
+      await bob.page.screenshot({ path: `${SCREENSHOTS}admin-attachment-desktop.png` });
 
       await bob.page.locator("#attach-label").waitFor();
       await bob.page.locator("#attach").setInputFiles({
@@ -224,6 +230,8 @@ toolsTest(
       await csat.waitFor();
       await csat.locator('input[value="4"]').check({ force: true });
       await csat.locator('[data-livechat="csat-comment"]').fill("Quick and kind");
+      await Deno.mkdir(SCREENSHOTS, { recursive: true });
+      await user.page.screenshot({ path: `${SCREENSHOTS}widget-rating-desktop.png` });
       await csat.locator('[data-livechat="csat-send"]').click();
       await user.page.locator('[data-livechat="csat-done"]').waitFor();
 
@@ -239,11 +247,17 @@ toolsTest(
   "browser tools: with no agent available the widget says so and still takes the message; an agent's second tab shows its own status",
   () =>
     withBrowser(async (engine, browser) => {
+      // Manual assignment: frank's message waits in the queue, whoever is online.
+      await settings(engine, "acme", { assignment: "manual" });
       const user = await watchedPage(browser);
       await openWidget(engine, user.page, "frank");
       const away = user.page.locator('[data-livechat="away"]');
       await away.waitFor();
       assert.match((await away.textContent())!, /No one is available/);
+      await user.page.setViewportSize(PHONE);
+      await Deno.mkdir(SCREENSHOTS, { recursive: true });
+      await user.page.screenshot({ path: `${SCREENSHOTS}widget-away-mobile.png` });
+      await user.page.setViewportSize(DESKTOP);
       await user.page.locator(W.input).fill("Is anyone there?");
       await user.page.locator(W.send).click();
       await user.page.locator(`${W.message}[data-role="user"][data-seq]`).waitFor();

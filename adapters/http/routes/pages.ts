@@ -16,8 +16,7 @@ const pageHeaders = secureHeaders({
     scriptSrc: ["'self'"],
     styleSrc: ["'self'", "'unsafe-inline'"],
     connectSrc: ["'self'", "ws:", "wss:"],
-    // blob: for attachments, read with the reader's token and shown from memory.
-    imgSrc: ["'self'", "data:", "blob:"],
+    imgSrc: ["'self'", "data:"],
     frameAncestors: ["'self'"],
   },
   xContentTypeOptions: true,
