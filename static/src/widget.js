@@ -80,45 +80,35 @@ function h(tag, attrs, text) {
   return node;
 }
 
-/** The chat bubble icon (a speech balloon), built without innerHTML. */
-function icon() {
+/** A decorative 24×24 icon of one path, `size` pixels wide, built without innerHTML. */
+function svgIcon(size, pathAttrs) {
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("width", "28");
-  svg.setAttribute("height", "28");
-  svg.setAttribute("aria-hidden", "true");
-  svg.setAttribute("focusable", "false");
+  const attrs = { viewBox: "0 0 24 24", width: size, height: size, "aria-hidden": "true" };
+  for (const [k, v] of Object.entries({ ...attrs, focusable: "false" })) svg.setAttribute(k, v);
   const path = document.createElementNS(ns, "path");
-  path.setAttribute("fill", "currentColor");
-  path.setAttribute(
-    "d",
-    "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z",
-  );
+  for (const [k, v] of Object.entries(pathAttrs)) path.setAttribute(k, v);
   svg.append(path);
   return svg;
 }
 
-/** A paper clip (the "send a file" button), built without innerHTML. */
+/** The chat bubble icon (a speech balloon). */
+function icon() {
+  return svgIcon("28", {
+    fill: "currentColor",
+    d: "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z",
+  });
+}
+
+/** A paper clip (the "send a file" button). */
 function clipIcon() {
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  for (const [k, v] of Object.entries({ viewBox: "0 0 24 24", width: "20", height: "20" })) {
-    svg.setAttribute(k, v);
-  }
-  svg.setAttribute("aria-hidden", "true");
-  svg.setAttribute("focusable", "false");
-  const path = document.createElementNS(ns, "path");
-  path.setAttribute("fill", "none");
-  path.setAttribute("stroke", "currentColor");
-  path.setAttribute("stroke-width", "2");
-  path.setAttribute("stroke-linecap", "round");
-  path.setAttribute(
-    "d",
-    "M21 11.5l-8.5 8.5a5 5 0 0 1-7-7L14 4.5a3.5 3.5 0 0 1 5 5L10.5 18a2 2 0 0 1-3-3L15 7.5",
-  );
-  svg.append(path);
-  return svg;
+  return svgIcon("20", {
+    fill: "none",
+    stroke: "currentColor",
+    "stroke-width": "2",
+    "stroke-linecap": "round",
+    d: "M21 11.5l-8.5 8.5a5 5 0 0 1-7-7L14 4.5a3.5 3.5 0 0 1 5 5L10.5 18a2 2 0 0 1-3-3L15 7.5",
+  });
 }
 
 // ---------- the Socket.IO client ----------

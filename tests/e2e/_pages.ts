@@ -7,9 +7,23 @@ import assert from "node:assert/strict";
 import axe from "axe-core";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { startEngine } from "../adapters/socketio/_harness.ts";
-import { launch } from "./_browser.ts";
+import { launch, skipBrowser } from "./_browser.ts";
 
 export type Engine = Awaited<ReturnType<typeof startEngine>>;
+
+/** A browser test: skipped without Chromium (outside CI), resources left to `withBrowser`. */
+export function browserTest(name: string, fn: () => Promise<void>, ignore = skipBrowser) {
+  Deno.test({ name, ignore, sanitizeResources: false, sanitizeOps: false, fn });
+}
+
+/** The widget's parts, inside its shadow root (Playwright's CSS locators pierce it). */
+export const W = {
+  bubble: '[data-livechat="bubble"]',
+  status: '[data-livechat="status"]',
+  input: '[data-livechat="input"]',
+  send: '[data-livechat="send"]',
+  message: '[data-livechat="message"]',
+};
 
 /** Desktop and phone viewports (the screenshots use both). */
 export const DESKTOP = { width: 1280, height: 800 };
@@ -61,6 +75,32 @@ export function withToken(engine: Engine, path: string, token: string, extra = {
 /** Waits for a page's status badge to say connected. */
 export async function connected(page: Page) {
   await page.locator('#status[data-state="connected"]').waitFor({ timeout: 15_000 });
+}
+
+/**
+ * A watched page of `path` signed in as `user` of acme with `role`, once connected (the
+ * widget's panel opened).
+ */
+export async function openAs(
+  browser: Browser,
+  engine: Engine,
+  path: string,
+  user: string,
+  role: string,
+  options: Parameters<typeof watchedPage>[1] = {},
+) {
+  const w = await watchedPage(browser, options);
+  await w.page.goto(withToken(engine, path, await engine.token("acme", user, role)));
+  if (path === "/widget.html") {
+    await w.page.locator(W.bubble).click();
+    await w.page.locator(`${W.status}[data-state="connected"]`).waitFor();
+  } else await connected(w.page);
+  return w;
+}
+
+/** Opens `user`'s conversation in a console. */
+export async function pick(page: Page, user: string) {
+  await page.locator(`#conversations button[data-user="${user}"]`).click();
 }
 
 /** Starts an engine and a Chromium, runs `fn`, and closes both whatever happens. */

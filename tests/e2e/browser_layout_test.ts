@@ -7,22 +7,22 @@
  */
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { SCREENSHOTS, skipBrowser } from "./_browser.ts";
+import { SCREENSHOTS } from "./_browser.ts";
 import {
   axeFindings,
+  browserTest,
   connected,
   DESKTOP,
   type Engine,
   handOff,
+  openAs,
   PHONE,
+  pick,
   settings,
   watchedPage,
   withBrowser,
   withToken,
 } from "./_pages.ts";
-
-const browserTest = (name: string, fn: () => Promise<void>) =>
-  Deno.test({ name, ignore: skipBrowser, sanitizeResources: false, sanitizeOps: false, fn });
 
 /** A long conversation: alice handed over, assigned to bob, 40 messages each way. */
 async function longConversation(engine: Engine) {
@@ -51,14 +51,10 @@ browserTest(
   () =>
     withBrowser(async (engine, browser) => {
       await longConversation(engine);
-      const agent = await watchedPage(browser);
-      await agent.page.goto(
-        withToken(engine, "/admin.html", await engine.token("acme", "bob", "admin")),
-      );
-      await connected(agent.page);
+      const agent = await openAs(browser, engine, "/admin.html", "bob", "admin");
       assert.equal(await agent.page.locator("#connect-form").isHidden(), true, "token form folded");
       assert.match((await agent.page.locator("#session-who").textContent())!, /bob/);
-      await agent.page.locator('#conversations button[data-user="alice"]').click();
+      await pick(agent.page, "alice");
       await agent.page.locator("#logs .msg .text", { hasText: "Answer 20 from bob" }).waitFor();
       // The log scrolls inside; the page does not grow past the window.
       assert.ok(await bottomOf(agent.page, "#message") <= DESKTOP.height, "reply box on screen");
@@ -70,11 +66,7 @@ browserTest(
       await agent.page.locator("#change-token").click();
       assert.equal(await agent.page.locator("#connect-form").isVisible(), true);
 
-      const user = await watchedPage(browser);
-      await user.page.goto(
-        withToken(engine, "/user.html", await engine.token("acme", "alice", "user")),
-      );
-      await connected(user.page);
+      const user = await openAs(browser, engine, "/user.html", "alice", "user");
       await user.page.locator("#log .msg .text", { hasText: "Answer 20 from bob" }).waitFor();
       assert.equal(await user.page.locator("#connect-form").isHidden(), true);
       assert.ok(await bottomOf(user.page, "#message") <= DESKTOP.height, "message box on screen");
@@ -116,11 +108,9 @@ browserTest(
   () =>
     withBrowser(async (engine, browser) => {
       await longConversation(engine);
-      const agent = await watchedPage(browser, { viewport: PHONE });
-      await agent.page.goto(
-        withToken(engine, "/admin.html", await engine.token("acme", "bob", "admin")),
-      );
-      await connected(agent.page);
+      const agent = await openAs(browser, engine, "/admin.html", "bob", "admin", {
+        viewport: PHONE,
+      });
       const top = async (selector: string) => (await agent.page.locator(selector).boundingBox())!.y;
       assert.ok(await top("#conversation") < await top(".sidebar"), "the conversation comes first");
       // The long lists start folded; a heading's button unfolds one.
@@ -130,7 +120,7 @@ browserTest(
       await online.click();
       assert.equal(await agent.page.locator("#online-body").isVisible(), true);
       // Picking a conversation brings it into view with its reply box.
-      await agent.page.locator('#conversations button[data-user="alice"]').click();
+      await pick(agent.page, "alice");
       await agent.page.locator("#logs .msg .text", { hasText: "Answer 20 from bob" }).waitFor();
       assert.equal(await agent.page.locator("#message").isVisible(), true);
       const box = (await agent.page.locator("#message").boundingBox())!;
@@ -150,18 +140,10 @@ browserTest(
   () =>
     withBrowser(async (engine, browser) => {
       await longConversation(engine);
-      const agent = await watchedPage(browser);
-      await agent.page.goto(
-        withToken(engine, "/admin.html", await engine.token("acme", "bob", "admin")),
-      );
-      await connected(agent.page);
-      await agent.page.locator('#conversations button[data-user="alice"]').click();
+      const agent = await openAs(browser, engine, "/admin.html", "bob", "admin");
+      await pick(agent.page, "alice");
       await agent.page.locator("#logs .msg .text", { hasText: "Answer 20 from bob" }).waitFor();
-      const user = await watchedPage(browser);
-      await user.page.goto(
-        withToken(engine, "/user.html", await engine.token("acme", "alice", "user")),
-      );
-      await connected(user.page);
+      const user = await openAs(browser, engine, "/user.html", "alice", "user");
       await user.page.locator("#log .msg .text", { hasText: "Answer 20 from bob" }).waitFor();
 
       for (
@@ -182,11 +164,7 @@ browserTest(
         assert.ok(after < before, `${selector} scrolls with the keyboard (${before} → ${after})`);
       }
 
-      const widget = await watchedPage(browser);
-      await widget.page.goto(
-        withToken(engine, "/widget.html", await engine.token("acme", "alice", "user")),
-      );
-      await widget.page.locator('[data-livechat="bubble"]').click();
+      const widget = await openAs(browser, engine, "/widget.html", "alice", "user");
       await widget.page.locator('[data-livechat="message"] .text', { hasText: "Answer 20" })
         .waitFor();
 
@@ -216,12 +194,8 @@ browserTest(
       );
       await Deno.mkdir(SCREENSHOTS, { recursive: true });
       for (const [size, viewport] of [["desktop", DESKTOP], ["mobile", PHONE]] as const) {
-        const agent = await watchedPage(browser, { viewport });
-        await agent.page.goto(
-          withToken(engine, "/admin.html", await engine.token("acme", "bob", "admin")),
-        );
-        await connected(agent.page);
-        await agent.page.locator('#conversations button[data-user="alice"]').click();
+        const agent = await openAs(browser, engine, "/admin.html", "bob", "admin", { viewport });
+        await pick(agent.page, "alice");
         await agent.page.locator("#logs .msg .text", { hasText: "Answer 20 from bob" }).waitFor();
         await agent.page.screenshot({ path: `${SCREENSHOTS}admin-${size}.png` });
         if (size === "mobile") {
@@ -231,20 +205,12 @@ browserTest(
           });
         }
 
-        const widget = await watchedPage(browser, { viewport });
-        await widget.page.goto(
-          withToken(engine, "/widget.html", await engine.token("acme", "alice", "user")),
-        );
-        await widget.page.locator('[data-livechat="bubble"]').click();
+        const widget = await openAs(browser, engine, "/widget.html", "alice", "user", { viewport });
         await widget.page.locator('[data-livechat="message"] .text', { hasText: "Answer 20" })
           .waitFor();
         await widget.page.screenshot({ path: `${SCREENSHOTS}widget-${size}.png` });
 
-        const user = await watchedPage(browser, { viewport });
-        await user.page.goto(
-          withToken(engine, "/user.html", await engine.token("acme", "alice", "user")),
-        );
-        await connected(user.page);
+        const user = await openAs(browser, engine, "/user.html", "alice", "user", { viewport });
         await user.page.locator("#log .msg .text", { hasText: "Answer 20 from bob" }).waitFor();
         await user.page.screenshot({ path: `${SCREENSHOTS}user-${size}.png` });
         for (const w of [agent, widget, user]) {

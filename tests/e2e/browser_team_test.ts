@@ -8,28 +8,19 @@ import assert from "node:assert/strict";
 import type { Locator, Page } from "playwright-core";
 import { FakeClock } from "../_fakes.ts";
 import { token } from "../_tokens.ts";
-import { skipBrowser } from "./_browser.ts";
 import {
+  browserTest,
   connected,
   handOff,
+  openAs,
+  pick,
   settings,
   timeTexts,
+  W,
   watchedPage,
   withBrowser,
   withToken,
 } from "./_pages.ts";
-
-const browserTest = (name: string, fn: () => Promise<void>) =>
-  Deno.test({ name, ignore: skipBrowser, sanitizeResources: false, sanitizeOps: false, fn });
-
-/** The widget's parts, inside its shadow root (Playwright's CSS locators pierce it). */
-const W = {
-  bubble: '[data-livechat="bubble"]',
-  status: '[data-livechat="status"]',
-  input: '[data-livechat="input"]',
-  send: '[data-livechat="send"]',
-  message: '[data-livechat="message"]',
-};
 
 /** A computed style of the element (evaluated in the page, whose globals Deno's types lack). */
 function style(locator: Locator, property: string): Promise<string> {
@@ -205,12 +196,8 @@ browserTest(
       await alice.request("message", { to: "admin", content: "Thanks Carol" });
       alice.socket.disconnect();
 
-      const bob = await watchedPage(browser);
-      await bob.page.goto(
-        withToken(engine, "/admin.html", await engine.token("acme", "bob", "admin")),
-      );
-      await connected(bob.page);
-      await bob.page.locator('#conversations button[data-user="alice"]').click();
+      const bob = await openAs(browser, engine, "/admin.html", "bob", "admin");
+      await pick(bob.page, "alice");
       const other = bob.page.locator("#logs .msg.agent.other", { hasText: "Carol here" });
       await other.waitFor();
       const customer = bob.page.locator("#logs .msg.customer", { hasText: "Thanks Carol" });
@@ -229,22 +216,14 @@ browserTest(
       await bob.page.locator("#conversation-state", { hasText: "assigned to you" }).waitFor();
       await bob.page.locator("#message").fill("Bob now, hello");
       await bob.page.locator("#message").press("Enter");
-      const user = await watchedPage(browser);
-      await user.page.goto(
-        withToken(engine, "/user.html", await engine.token("acme", "alice", "user")),
-      );
-      await connected(user.page);
+      const user = await openAs(browser, engine, "/user.html", "alice", "user");
       await user.page.locator("#log .msg .text", { hasText: "Bob now, hello" }).waitFor();
       const read = bob.page.locator("#logs .msg.agent[data-read]", { hasText: "Bob now, hello" });
       await read.waitFor();
       assert.equal(await read.locator(".state").textContent(), "read");
 
       // One time format everywhere, with the whole date on hover.
-      const widget = await watchedPage(browser);
-      await widget.page.goto(
-        withToken(engine, "/widget.html", await engine.token("acme", "alice", "user")),
-      );
-      await widget.page.locator(W.bubble).click();
+      const widget = await openAs(browser, engine, "/widget.html", "alice", "user");
       await widget.page.locator(`${W.message} .text`, { hasText: "Bob now" }).waitFor();
       const times = [
         ...await timeTexts(bob.page),
@@ -318,11 +297,9 @@ browserTest(
   () =>
     withBrowser(async (engine, browser) => {
       await settings(engine, "acme", { assignment: "manual" });
-      const bob = await watchedPage(browser, { init: ALERT_STUBS });
-      await bob.page.goto(
-        withToken(engine, "/admin.html", await engine.token("acme", "bob", "admin")),
-      );
-      await connected(bob.page);
+      const bob = await openAs(browser, engine, "/admin.html", "bob", "admin", {
+        init: ALERT_STUBS,
+      });
       await bob.page.locator("#queue-title button").click(); // a gesture: sound may play
       await bob.page.locator("#queue-title button").click();
 

@@ -8,19 +8,20 @@
  */
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import type { Page } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { startEngine } from "../adapters/socketio/_harness.ts";
 import { SCREENSHOTS, skipBrowser } from "./_browser.ts";
 import {
-  connected,
+  browserTest,
   DESKTOP,
   type Engine,
   handOff,
+  openAs,
   PHONE,
+  pick,
   settings,
-  watchedPage,
+  W,
   withBrowser,
-  withToken,
 } from "./_pages.ts";
 
 /** Whether this server has the tools' routes (its OpenAPI document lists them). */
@@ -43,16 +44,7 @@ if (!skipBrowser && !TOOLS) {
   );
 }
 
-const toolsTest = (name: string, fn: () => Promise<void>) =>
-  Deno.test({ name, ignore: !TOOLS, sanitizeResources: false, sanitizeOps: false, fn });
-
-const W = {
-  bubble: '[data-livechat="bubble"]',
-  status: '[data-livechat="status"]',
-  input: '[data-livechat="input"]',
-  send: '[data-livechat="send"]',
-  message: '[data-livechat="message"]',
-};
+const toolsTest = (name: string, fn: () => Promise<void>) => browserTest(name, fn, !TOOLS);
 
 /** A 1×1 PNG and a minimal PDF, as a browser would pick them. */
 const PNG = Buffer.from(
@@ -74,16 +66,13 @@ async function aliceWithBob(engine: Engine) {
   bob.socket.disconnect();
 }
 
-async function openConsole(engine: Engine, page: Page, agent: string, user = "alice") {
-  await page.goto(withToken(engine, "/admin.html", await engine.token("acme", agent, "admin")));
-  await connected(page);
-  await page.locator(`#conversations button[data-user="${user}"]`).click();
-}
-
-async function openWidget(engine: Engine, page: Page, user = "alice") {
-  await page.goto(withToken(engine, "/widget.html", await engine.token("acme", user, "user")));
-  await page.locator(W.bubble).click();
-  await page.locator(`${W.status}[data-state="connected"]`).waitFor();
+/** alice assigned to bob: bob's console on her conversation, her widget open. */
+async function bobAndAlice(engine: Engine, browser: Browser) {
+  await aliceWithBob(engine);
+  const bob = await openAs(browser, engine, "/admin.html", "bob", "admin");
+  await pick(bob.page, "alice");
+  const user = await openAs(browser, engine, "/widget.html", "alice", "user");
+  return { bob, user };
 }
 
 toolsTest(
@@ -91,12 +80,11 @@ toolsTest(
   () =>
     withBrowser(async (engine, browser) => {
       await aliceWithBob(engine);
-      const bob = await watchedPage(browser);
-      const carol = await watchedPage(browser);
-      const user = await watchedPage(browser);
-      await openConsole(engine, bob.page, "bob");
-      await openConsole(engine, carol.page, "carol");
-      await openWidget(engine, user.page);
+      const bob = await openAs(browser, engine, "/admin.html", "bob", "admin");
+      const carol = await openAs(browser, engine, "/admin.html", "carol", "admin");
+      const user = await openAs(browser, engine, "/widget.html", "alice", "user");
+      await pick(bob.page, "alice");
+      await pick(carol.page, "alice");
 
       await bob.page.locator('#mode input[value="note"]').check();
       await bob.page.locator("#message").fill("Finance approved the refund");
@@ -149,10 +137,9 @@ toolsTest(
         }),
       });
       assert.equal(put.status, 200, await put.text());
-      const bob = await watchedPage(browser);
-      await openConsole(engine, bob.page, "bob");
-      const user = await watchedPage(browser);
-      await openWidget(engine, user.page);
+      const bob = await openAs(browser, engine, "/admin.html", "bob", "admin");
+      await pick(bob.page, "alice");
+      const user = await openAs(browser, engine, "/widget.html", "alice", "user");
 
       await bob.page.locator("#message").pressSequentially("/ref");
       const option = bob.page.locator('#canned [role="option"]', { hasText: "/refund" });
@@ -174,11 +161,7 @@ toolsTest(
   "browser tools: an image from the user shows inline in the console, a PDF from the agent downloads in the widget",
   () =>
     withBrowser(async (engine, browser) => {
-      await aliceWithBob(engine);
-      const bob = await watchedPage(browser);
-      await openConsole(engine, bob.page, "bob");
-      const user = await watchedPage(browser);
-      await openWidget(engine, user.page);
+      const { bob, user } = await bobAndAlice(engine, browser);
 
       await user.page.locator('[data-livechat="attach"]').waitFor();
       await user.page.locator('[data-livechat="file"]').setInputFiles({
@@ -217,11 +200,7 @@ toolsTest(
   "browser tools: after the agent resolves, the widget asks for a rating and the agents see it",
   () =>
     withBrowser(async (engine, browser) => {
-      await aliceWithBob(engine);
-      const bob = await watchedPage(browser);
-      await openConsole(engine, bob.page, "bob");
-      const user = await watchedPage(browser);
-      await openWidget(engine, user.page);
+      const { bob, user } = await bobAndAlice(engine, browser);
       await user.page.locator(W.status, { hasText: /chatting with bob/i }).waitFor();
 
       await bob.page.locator("#close").click();
@@ -249,8 +228,7 @@ toolsTest(
     withBrowser(async (engine, browser) => {
       // Manual assignment: frank's message waits in the queue, whoever is online.
       await settings(engine, "acme", { assignment: "manual" });
-      const user = await watchedPage(browser);
-      await openWidget(engine, user.page, "frank");
+      const user = await openAs(browser, engine, "/widget.html", "frank", "user");
       const away = user.page.locator('[data-livechat="away"]');
       await away.waitFor();
       assert.match((await away.textContent())!, /No one is available/);
@@ -263,21 +241,13 @@ toolsTest(
       await user.page.locator(`${W.message}[data-role="user"][data-seq]`).waitFor();
 
       // An agent comes: the away state goes; it comes back when they set Away.
-      const bob = await watchedPage(browser);
-      await bob.page.goto(
-        withToken(engine, "/admin.html", await engine.token("acme", "bob", "admin")),
-      );
-      await connected(bob.page);
+      const bob = await openAs(browser, engine, "/admin.html", "bob", "admin");
       await away.waitFor({ state: "hidden" });
       await bob.page.locator('#availability input[value="away"]').check();
       await away.waitFor();
 
       // A second tab of bob's shows the status chosen in the first, and bob in the list.
-      const second = await watchedPage(browser);
-      await second.page.goto(
-        withToken(engine, "/admin.html", await engine.token("acme", "bob", "admin")),
-      );
-      await connected(second.page);
+      const second = await openAs(browser, engine, "/admin.html", "bob", "admin");
       await second.page.locator('#availability input[value="away"]:checked').waitFor();
       await second.page.locator('#agents li[data-status="away"]', { hasText: "bob (you)" })
         .waitFor();
