@@ -262,7 +262,11 @@ browserTest(
         await bob.page.locator("#conversation-title").textContent(),
         `Conversation with ${long}`,
       );
-      assert.deepEqual([...bob.errors, ...user.errors, ...widget.errors], []);
+      // Chromium itself logs a send on the socket this test cut ("WebSocket is already in
+      // CLOSING or CLOSED state"), depending on timing: the only error the user page may have.
+      const cut = /^WebSocket is already in CLOSING or CLOSED state/;
+      const pageErrors = user.errors.filter((e) => !cut.test(e));
+      assert.deepEqual([...bob.errors, ...pageErrors, ...widget.errors], []);
     }),
 );
 
