@@ -5,11 +5,15 @@
 // conversation is read with `history`, and unacknowledged replies are resent with their
 // `client_id`.
 //
-// One file of about 800 lines, on purpose: the console's parts (queue, conversation list, the open
-// conversation, actions, history, notifications) share one page's state, and splitting them would
-// thread that state through modules; what the console shares with the user page is in
-// chat_common.js, and the connection, outbox and resume are in chat_core.js.
+// One file of about 1,100 lines, on purpose: the console's parts (queue, conversation list, the
+// open conversation, actions, notes, history, read receipts) share one page's state, and
+// splitting them would thread that state through modules. What stands alone is beside it:
+// alerts (console_alerts.js), the dialogs (console_dialogs.js), saved replies (canned.js),
+// attachments (attachments.js), what the console shares with the user page (chat_common.js),
+// and the connection, outbox and resume (chat_core.js).
 
+import { attachmentList, attachmentsOf, uploadAttachment, uploadErrorText } from "./attachments.js";
+import { fetchCanned, fillPlaceholders, wireCanned } from "./canned.js";
 import {
   createSeqCursor,
   decodeToken,
@@ -20,6 +24,7 @@ import {
   oldestSeq,
   request,
   saveJson,
+  serverRoutes,
 } from "./chat_core.js";
 import {
   $,
@@ -31,7 +36,6 @@ import {
   createConnection,
   el,
   formatDuration,
-  formatTime,
   identityKey,
   placeBySeq,
   prefillToken,
@@ -40,10 +44,14 @@ import {
   wireConnectForm,
   wireTyping,
 } from "./chat_common.js";
+import { createAlerts } from "./console_alerts.js";
+import { chooseTransfer, confirmAction } from "./console_dialogs.js";
 
 const TOKEN_KEY = "livechat.admin.token";
 /** How long after a connection the conversations it did not announce count as not open. */
 const SNAPSHOT_MS = 2_000;
+/** Below this width the console is a phone's: the conversation first, lists folded. */
+const PHONE = globalThis.matchMedia("(max-width: 700px)");
 
 const els = {
   ...connectFormEls(),
@@ -54,16 +62,23 @@ const els = {
   online: $("online"),
   onlineCount: $("online-count"),
   conversations: $("conversations"),
+  conversationsCount: $("conversations-count"),
   agents: $("agents"),
+  agentsCount: $("agents-count"),
+  panel: $("conversation"),
   title: $("conversation-title"),
   presence: $("conversation-presence"),
   state: $("conversation-state"),
+  rating: $("conversation-rating"),
   actions: $("conversation-actions"),
   claim: $("claim"),
   release: $("release"),
   resolve: $("resolve"),
   close: $("close"),
   transfer: $("transfer"),
+  waiting: $("waiting-prompt"),
+  waitingText: $("waiting-text"),
+  waitingClaim: $("waiting-claim"),
   actionHint: $("action-hint"),
   contextBox: $("context-box"),
   context: $("context"),
@@ -71,13 +86,15 @@ const els = {
   logs: $("logs"),
   placeholder: $("placeholder"),
   composer: $("composer"),
+  mode: $("mode"),
   messageLabel: $("message-label"),
-  message: $("message"),
+  message: /** @type {HTMLInputElement} */ ($("message")),
+  canned: $("canned"),
+  attach: /** @type {HTMLInputElement} */ ($("attach")),
   send: $("send"),
-  composerHint: $("composer-hint"),
 };
 
-/** Ids of messages already shown, so a message that arrives twice is shown once. */
+/** Ids of messages and notes already shown, so one that arrives twice is shown once. */
 const seen = new Set();
 /** The greatest seq of a live or replayed `message`, sent as `auth.last_seq`. */
 const cursor = createSeqCursor();
@@ -88,37 +105,55 @@ let online = new Set();
  * @type {Map<string, {userId: string, log: HTMLOListElement, context: string | null,
  *   contexts: Set<string>, unread: number, lastActivity: number, count: number,
  *   status: string | null, assignee: string | null, queuePosition: number | null,
- *   newestTheirs: number, readSent: number, historyLoaded: boolean, historyDone: boolean,
- *   fresh: boolean, stale: boolean}>}
+ *   newestTheirs: number, readSent: number, userRead: number, historyLoaded: boolean,
+ *   historyDone: boolean, fresh: boolean, stale: boolean, wasMine: boolean,
+ *   releasedHere: boolean, rating: {score: number, comment: string} | null}>}
  */
 const conversations = new Map();
 /** The company's queue, first come first served: its first page (the whole queue while short). */
 let queue = [];
 /** How many wait in all (more than `queue` holds when the queue is long). */
 let queueTotal = 0;
+/** User ids of the queue as last shown, to tell a newly queued chat from one seen before. */
+let queueKnown = null;
 /** Agents by id: `{ status, load, capacity }`. */
 const agents = new Map();
 /** @type {string | null} */
 let selected = null;
 /** This agent's own user id, from the token (display only). */
 let me = null;
+/** The token of the connection (attachments and saved replies are read with it). */
+let token = "";
 /** "company/user/role" of the current token. */
 let identity = null;
+/** The company's saved replies (`GET /api/v1/canned_responses`), read on each connection. */
+let canned = [];
 let readTimer = 0;
 let snapshotTimer = 0;
-/** Whether the action hint shows an error (kept) or a success note (cleared on change). */
-let hintIsError = false;
+
+const alerts = createAlerts({ live: $("alerts"), sound: $("sound"), notify: $("notify") });
 
 // ---------- helpers ----------
 
-function showTokenIdentity(token) {
-  showIdentity(els.identity, token, {
+function showTokenIdentity(value) {
+  showIdentity(els.identity, value, {
     signedInAs: "Signed in as agent",
     roleNote: (role) =>
       role !== "admin" && role !== "agent"
         ? `this is a '${role}' token; this page needs an admin (agent) token.`
         : "",
   });
+}
+
+/** Says how an action went: an error in the error style (kept), a success briefly. */
+function hint(text, kind) {
+  els.actionHint.textContent = text;
+  els.actionHint.dataset.kind = kind;
+}
+
+function clearHint() {
+  els.actionHint.textContent = "";
+  delete els.actionHint.dataset.kind;
 }
 
 function viewKey() {
@@ -134,8 +169,8 @@ function saveView() {
 }
 
 /** Switches to the token's identity: a different agent starts from an empty page. */
-function useIdentity(token) {
-  const next = identityKey(token);
+function useIdentity(value) {
+  const next = identityKey(value);
   if (next === identity && next !== null) return;
   identity = next;
   seen.clear();
@@ -143,6 +178,7 @@ function useIdentity(token) {
   els.logs.replaceChildren();
   queue = [];
   queueTotal = 0;
+  queueKnown = null;
   agents.clear();
   selected = null;
   cursor.use(identity ? `livechat.last_seq.${identity}` : null);
@@ -152,7 +188,7 @@ function useIdentity(token) {
     if (typeof userId === "string") conversationOf(userId).fresh = true;
   }
   outbox.use(identity ? `livechat.outbox.${identity}` : null);
-  if (typeof kept.selected === "string") select(kept.selected);
+  if (typeof kept.selected === "string") select(kept.selected, { focus: false });
   else unselect();
   renderLists();
 }
@@ -162,11 +198,13 @@ function useIdentity(token) {
 function conversationOf(userId) {
   let conv = conversations.get(userId);
   if (!conv) {
+    // A list (its items stay list items for screen readers), announced as it grows, and
+    // focusable so the keyboard scrolls it.
     const log = /** @type {HTMLOListElement} */ (el("ol", "log"));
-    log.setAttribute("role", "log");
     log.setAttribute("aria-live", "polite");
     log.setAttribute("aria-relevant", "additions text");
     log.setAttribute("aria-label", `Messages with ${userId}`);
+    log.tabIndex = 0;
     log.hidden = userId !== selected;
     // Infinite scroll back: reaching the top loads the previous page of history.
     log.addEventListener("scroll", () => {
@@ -186,10 +224,14 @@ function conversationOf(userId) {
       queuePosition: null,
       newestTheirs: 0,
       readSent: 0,
+      userRead: 0,
       historyLoaded: false,
       historyDone: false,
       fresh: false,
       stale: false,
+      wasMine: false,
+      releasedHere: false,
+      rating: null,
     };
     conversations.set(userId, conv);
   }
@@ -218,29 +260,38 @@ function touch(conv, unread, at = Date.now()) {
 function unselect() {
   selected = null;
   for (const c of conversations.values()) c.log.hidden = true;
+  els.panel.dataset.selected = "false";
   els.placeholder.hidden = false;
   els.title.textContent = "No conversation selected";
+  els.title.removeAttribute("title");
   els.messageLabel.textContent = "Reply";
-  els.message.disabled = true;
-  els.send.disabled = true;
+  setComposerEnabled(false);
   els.older.hidden = true;
   renderContext();
   renderPresence();
   renderState();
 }
 
-function select(userId) {
-  if (selected !== userId) els.actionHint.textContent = "";
+function setComposerEnabled(on) {
+  els.message.disabled = !on;
+  els.send.disabled = !on;
+  els.attach.disabled = !on;
+  for (const input of els.mode.querySelectorAll("input")) input.disabled = !on;
+}
+
+function select(userId, { focus = true } = {}) {
+  if (selected !== userId) clearHint();
   selected = userId;
   const conv = conversationOf(userId);
   conv.unread = 0;
   for (const c of conversations.values()) c.log.hidden = c !== conv;
   conv.log.scrollTop = conv.log.scrollHeight;
+  els.panel.dataset.selected = "true";
   els.placeholder.hidden = true;
   els.title.textContent = `Conversation with ${userId}`;
+  els.title.title = userId;
   els.messageLabel.textContent = `Reply to ${userId}`;
-  els.message.disabled = false;
-  els.send.disabled = false;
+  setComposerEnabled(true);
   els.composerHint.textContent = "";
   renderContext();
   renderPresence();
@@ -250,6 +301,11 @@ function select(userId) {
   saveView();
   loadHistory(conv);
   scheduleRead();
+  // On a phone the conversation sits above the lists: bring it into view.
+  if (focus && PHONE.matches) {
+    els.panel.scrollIntoView({ block: "start" });
+    els.title.focus({ preventScroll: true });
+  }
 }
 
 function renderContext() {
@@ -284,11 +340,61 @@ function statusWords(conv) {
   }
 }
 
+/** This agent's own load and capacity, when the server said them. */
+function myRoom() {
+  const mine = me === null ? undefined : agents.get(me);
+  if (!mine || typeof mine.load !== "number" || typeof mine.capacity !== "number") return true;
+  return mine.load < mine.capacity;
+}
+
+/** Whether this agent is available, as the radio buttons show it. */
+function iAmAvailable() {
+  const checked = els.availability.querySelector("input:checked");
+  return !checked || checked.value === "available";
+}
+
+/**
+ * A conversation waiting in the queue while this agent is free: the one this agent had before
+ * (its socket dropped, the grace period passed), else the first in the queue. None while away,
+ * full, or when the agent released it here.
+ */
+function waitingForMe() {
+  if (!connection.socket?.connected || !iAmAvailable() || !myRoom()) return null;
+  const queued = queue.map((q) => conversations.get(String(q.user_id)))
+    .filter((c) => c && c.status === "queued" && !c.releasedHere);
+  return queued.find((c) => c.wasMine) ?? queued[0] ?? null;
+}
+
+function renderWaiting() {
+  const conv = waitingForMe();
+  els.waiting.hidden = conv === null;
+  if (!conv) return;
+  els.waiting.dataset.user = conv.userId;
+  // The name as much as fits (the whole one on hover), then what is asked of the agent.
+  const who = el("strong", "who", conv.userId);
+  who.title = conv.userId;
+  els.waitingText.replaceChildren(
+    who,
+    el(
+      "span",
+      "",
+      conv.wasMine ? "is back in the queue (you were helping them)." : "is waiting for an agent.",
+    ),
+  );
+  els.waitingClaim.setAttribute("aria-label", `Claim ${conv.userId}`);
+}
+
 /** The selected conversation's status line and which actions make sense for it. */
 function renderState() {
+  renderWaiting();
   const conv = selected === null ? undefined : conversations.get(selected);
   const connected = Boolean(connection.socket?.connected);
   els.actions.hidden = !conv;
+  els.rating.hidden = !conv?.rating;
+  if (conv?.rating) {
+    const { score, comment } = conv.rating;
+    els.rating.textContent = `Rated ${score}/5${comment ? `: “${comment}”` : ""}`;
+  }
   if (!conv) {
     els.state.textContent = "";
     return;
@@ -314,16 +420,20 @@ function personRow(userId, listName, detail) {
   button.type = "button";
   button.dataset.user = userId;
   button.dataset.list = listName;
+  // The whole name on hover; the row shows as much as fits.
+  button.title = userId;
   if (userId === selected) button.setAttribute("aria-current", "true");
   const isOnline = online.has(userId);
   const dot = el("span", isOnline ? "dot online" : "dot");
   dot.setAttribute("aria-hidden", "true");
-  button.append(dot, el("span", "name", userId));
-  button.append(el("span", "visually-hidden", isOnline ? " (online)" : " (offline)"));
+  const text = el("span", "person");
+  text.append(el("span", "name", userId));
+  text.append(el("span", "visually-hidden", isOnline ? " (online)" : " (offline)"));
   if (detail) {
-    button.append(el("span", "visually-hidden", ", "));
-    button.append(detail);
+    text.append(el("span", "visually-hidden", ", "));
+    text.append(detail);
   }
+  button.append(dot, text);
   if (conv && conv.unread > 0) {
     const badge = el("span", "badge", String(conv.unread));
     badge.append(el("span", "visually-hidden", " unread"));
@@ -331,7 +441,7 @@ function personRow(userId, listName, detail) {
   }
   button.addEventListener("click", () => {
     select(userId);
-    els.message.focus();
+    if (!PHONE.matches) els.message.focus();
   });
   li.append(button);
   return li;
@@ -362,20 +472,35 @@ function refreshWaited() {
 function renderAgents() {
   const rows = [...agents.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([id, a]) => {
     const li = el("li", "agent");
+    li.title = id;
     const dot = el("span", a.status === "available" ? "dot online" : "dot");
     dot.setAttribute("aria-hidden", "true");
     const load = typeof a.load === "number" && typeof a.capacity === "number"
       ? ` · ${a.load}/${a.capacity} chats`
       : "";
-    li.append(
-      dot,
+    const text = el("span", "person");
+    text.append(
       el("span", "name", id === me ? `${id} (you)` : id),
       el("span", "detail", `${a.status}${load}`),
     );
+    li.append(dot, text);
     li.dataset.status = a.status;
     return li;
   });
+  const present = [...agents.values()].filter((a) => a.status !== "offline").length;
+  els.agentsCount.textContent = `(${present})`;
   els.agents.replaceChildren(...(rows.length ? rows : [el("li", "empty", "No agents online")]));
+  renderWaiting();
+}
+
+/** The tab title: unread messages and waiting chats, so a glance at the tab tells. */
+function renderTitle() {
+  const unread = [...conversations.values()].reduce((n, c) => n + c.unread, 0);
+  const waiting = Math.max(queueTotal, queue.length);
+  const parts = [];
+  if (unread) parts.push(`(${unread})`);
+  if (waiting) parts.push(`${waiting} waiting ·`);
+  document.title = `${parts.join(" ")}${parts.length ? " " : ""}Agent console · Live chat`;
 }
 
 function renderLists() {
@@ -405,6 +530,7 @@ function renderLists() {
   const convs = [...conversations.values()]
     .filter(listed)
     .sort((a, b) => b.lastActivity - a.lastActivity);
+  els.conversationsCount.textContent = `(${convs.length})`;
   els.conversations.replaceChildren(
     ...(convs.length
       ? convs.map((c) => {
@@ -422,39 +548,70 @@ function renderLists() {
       }
     }
   }
-  const unread = [...conversations.values()].reduce((n, c) => n + c.unread, 0);
-  document.title = `${unread ? `(${unread}) ` : ""}Agent console · Live chat`;
+  renderTitle();
+  renderWaiting();
 }
 
 // ---------- incoming events ----------
 
-/** Shows a message (live, replayed, or from `history`), once, in seq order. */
+/** Who wrote `m`, as the console shows it, and the bubble's kind. */
+function authorOf(m, userId) {
+  if (m.kind === "note") {
+    const agent = String(m.agent_id ?? m.from ?? "");
+    const by = agent === me ? "you" : agent;
+    // A transfer's note names whom it was for.
+    const to = m.to_agent_id === undefined || m.to_agent_id === null
+      ? ""
+      : ` → ${String(m.to_agent_id) === me ? "you" : String(m.to_agent_id)}`;
+    return { who: `Private note · ${by}${to}`, mine: false, kind: "note" };
+  }
+  if (m.role === "agent") {
+    if (me !== null && m.from === me) return { who: "You", mine: true, kind: "agent" };
+    // Another agent's reply: on the agents' side, marked as theirs, never like the customer's.
+    return { who: `${String(m.from ?? "An agent")} (agent)`, mine: false, kind: "agent other" };
+  }
+  if (m.role === "bot") return { who: "Chatbot", mine: false, kind: "bot" };
+  return { who: String(m.from ?? userId), mine: false, kind: "customer" };
+}
+
+/** Shows a message or a note (live, replayed, or from `history`), once, in seq order. */
 function showMessage(m, { live }) {
   if (!m || typeof m !== "object") return;
+  if (m.kind === "rating") {
+    showRating(m);
+    return;
+  }
   if (!markSeen(seen, m.id)) return;
   const userId = String(m.user_id ?? m.from ?? "");
   if (!userId) return;
   const conv = conversationOf(userId);
-  let who;
-  let mine = false;
-  if (m.role === "agent") {
-    mine = me !== null && m.from === me;
-    who = mine ? "You" : `Agent ${m.from ?? ""}`.trim();
-  } else if (m.role === "bot") {
-    who = "Chatbot";
-  } else {
-    who = String(m.from ?? userId);
-  }
-  const time = typeof m.timestamp === "number" ? formatTime(m.timestamp) : "";
-  const li = bubble({ who, mine, time, text: String(m.content ?? "") });
+  const { who, mine, kind } = authorOf(m, userId);
+  const at = typeof m.timestamp === "number" ? m.timestamp * 1000 : undefined;
+  const li = bubble({ who, mine, at, text: String(m.content ?? ""), kind });
+  const files = attachmentsOf(m);
+  if (files.length) li.append(attachmentList({ items: files, server: "", getToken: () => token }));
   if (m.id !== undefined) li.dataset.id = String(m.id);
-  const fromUser = m.role === "user";
+  const fromUser = m.role === "user" && m.kind !== "note";
   if (Number.isSafeInteger(m.seq)) {
     placeBySeq(conv.log, li, m.seq);
     if (fromUser && m.seq > conv.newestTheirs) conv.newestTheirs = m.seq;
   } else append(conv, li);
-  touch(conv, live && fromUser, typeof m.timestamp === "number" ? m.timestamp * 1000 : Date.now());
+  touch(conv, live && fromUser, at ?? Date.now());
+  if (kind.startsWith("agent")) renderReceipts(conv);
   if (userId === selected) scheduleRead();
+  if (live && fromUser) alertMessage(conv, String(m.content ?? ""));
+}
+
+/** A new message from a customer: an alert unless the agent is reading that conversation. */
+function alertMessage(conv, text) {
+  const reading = conv.userId === selected && document.visibilityState === "visible" &&
+    document.hasFocus();
+  if (reading) return;
+  alerts.raise({
+    title: `New message from ${conv.userId}`,
+    body: text.length > 120 ? `${text.slice(0, 119)}…` : text,
+    tag: `message:${conv.userId}`,
+  });
 }
 
 function onMessage(m) {
@@ -463,6 +620,57 @@ function onMessage(m) {
   showMessage(m, { live: true });
   renderLists();
   saveView();
+}
+
+/**
+ * A rating (`rating`, or `kind: "rating"` in `history`): a line in the conversation, once (by
+ * its seq), and the score on the conversation.
+ */
+function showRating(r) {
+  if (!r || typeof r !== "object" || r.user_id === undefined || typeof r.score !== "number") {
+    return;
+  }
+  const conv = conversationOf(String(r.user_id));
+  const comment = typeof r.comment === "string" ? r.comment : "";
+  conv.rating = { score: r.score, comment };
+  if (Number.isSafeInteger(r.seq) && markSeen(seen, `rating:${r.seq}`)) {
+    const li = el(
+      "li",
+      "notice rating-line",
+      `${conv.userId} rated this conversation ${r.score}/5${comment ? `: “${comment}”` : "."}`,
+    );
+    placeBySeq(conv.log, li, r.seq);
+  }
+  if (conv.userId === selected) renderState();
+}
+
+function onRating(payload) {
+  showRating(payload);
+  renderLists();
+}
+
+/** A private note (`note`): agents only; shown in its conversation in the note style. */
+function onNote(payload) {
+  if (!payload || typeof payload !== "object" || payload.user_id === undefined) return;
+  showMessage({ ...payload, kind: "note", role: "agent", from: payload.agent_id }, {
+    live: false,
+  });
+  renderLists();
+}
+
+/** "Read" under the agents' messages the customer has read (`read` from the user). */
+function renderReceipts(conv) {
+  for (const li of conv.log.querySelectorAll(".msg.agent[data-seq]")) {
+    const read = Number(li.dataset.seq) <= conv.userRead;
+    li.toggleAttribute("data-read", read);
+    let state = li.querySelector(".state");
+    if (!read) continue;
+    if (!state) {
+      state = el("div", "state");
+      li.append(state);
+    }
+    if (state.textContent !== "read") state.textContent = "read";
+  }
 }
 
 function onContext(payload) {
@@ -487,14 +695,33 @@ function applyConversation(payload) {
   if (!payload || typeof payload !== "object" || payload.user_id === undefined) return;
   const userId = String(payload.user_id);
   const conv = conversationOf(userId);
+  const wasMine = conv.status === "assigned" && conv.assignee === me;
   conv.status = typeof payload.status === "string" ? payload.status : null;
   conv.assignee = payload.assignee === null || payload.assignee === undefined
     ? null
     : String(payload.assignee);
+  // Remembered while it waits: if it comes back to the queue, this agent is asked first.
+  if (wasMine && conv.status === "queued") conv.wasMine = true;
+  if (conv.status !== "queued") {
+    conv.wasMine = false;
+    conv.releasedHere = false;
+  }
   conv.queuePosition = typeof payload.queue_position === "number" ? payload.queue_position : null;
   conv.fresh = true;
   const context = contextText(payload.context);
   if (context) conv.context = context;
+  if (typeof payload.user_read_seq === "number" && payload.user_read_seq > conv.userRead) {
+    // How far the customer has read, for an agent who connected after they read.
+    conv.userRead = payload.user_read_seq;
+    renderReceipts(conv);
+  }
+  const rating = payload.rating;
+  if (rating && typeof rating === "object" && typeof rating.score === "number") {
+    conv.rating = {
+      score: rating.score,
+      comment: typeof rating.comment === "string" ? rating.comment : "",
+    };
+  }
   if (typeof payload.unread === "number") {
     if (userId === selected) scheduleRead();
     else conv.unread = payload.unread;
@@ -509,12 +736,30 @@ function applyConversation(payload) {
 
 function onConversation(payload) {
   // A success note of an earlier action is stale once the conversation changes again.
-  if (payload?.user_id !== undefined && String(payload.user_id) === selected && !hintIsError) {
-    els.actionHint.textContent = "";
-  }
+  if (
+    payload?.user_id !== undefined && String(payload.user_id) === selected &&
+    els.actionHint.dataset.kind !== "error"
+  ) clearHint();
   applyConversation(payload);
   renderLists();
   saveView();
+}
+
+/** Alerts for chats that joined the queue since it was last shown (none on the first page). */
+function alertQueued(entries) {
+  const ids = entries.map((q) => String(q.user_id));
+  if (queueKnown !== null) {
+    for (const id of ids) {
+      if (!queueKnown.has(id)) {
+        alerts.raise({
+          title: "New chat waiting",
+          body: `${id} is waiting for an agent`,
+          tag: `queue:${id}`,
+        });
+      }
+    }
+  }
+  queueKnown = new Set(ids);
 }
 
 function onQueue(payload) {
@@ -522,12 +767,21 @@ function onQueue(payload) {
   queue = payload.queue.filter((q) => q && typeof q === "object" && q.user_id !== undefined);
   // A server before `total` sent the whole queue.
   queueTotal = typeof payload.total === "number" ? payload.total : queue.length;
+  alertQueued(queue);
   renderLists();
 }
 
 /** A change past the first page: the page stays as it is; only the total moves. */
 function onQueueChanged(payload) {
   if (!payload || typeof payload.total !== "number") return;
+  const added = Array.isArray(payload.added) ? payload.added : [];
+  if (added.length && queueKnown !== null) {
+    alerts.raise({
+      title: "New chat waiting",
+      body: `${payload.total} waiting for an agent`,
+      tag: "queue",
+    });
+  }
   queueTotal = payload.total;
   renderLists();
 }
@@ -542,10 +796,19 @@ function onAgentStatus(payload) {
 }
 
 function onRead(payload) {
-  if (!payload || typeof payload !== "object" || payload.role === "user") return;
+  if (!payload || typeof payload !== "object") return;
   const conv = conversations.get(String(payload.user_id));
+  if (!conv || typeof payload.seq !== "number") return;
+  if (payload.role === "user") {
+    // The customer read up to here: the agents' messages so far show "read".
+    if (payload.seq > conv.userRead) {
+      conv.userRead = payload.seq;
+      renderReceipts(conv);
+    }
+    return;
+  }
   // Another agent (or tab) read it: the badge goes when they read the newest user message.
-  if (conv && typeof payload.seq === "number" && payload.seq >= conv.newestTheirs) {
+  if (payload.seq >= conv.newestTheirs) {
     conv.unread = 0;
     renderLists();
   }
@@ -617,9 +880,7 @@ async function loadHistory(conv) {
   if (socket !== connection.socket) return;
   if (!page.ok) {
     conv.historyLoaded = false;
-    if (conv.userId === selected) {
-      els.actionHint.textContent = `Could not load the conversation: ${page.error}`;
-    }
+    if (conv.userId === selected) hint(`Could not load the conversation: ${page.error}`, "error");
     return;
   }
   for (const m of page.messages) showMessage(m, { live: false });
@@ -645,7 +906,7 @@ async function loadOlder() {
   const page = await fetchHistory(socket, { user_id: conv.userId, before });
   els.older.disabled = false;
   if (!page.ok) {
-    els.actionHint.textContent = `Could not load earlier messages: ${page.error}`;
+    hint(`Could not load earlier messages: ${page.error}`, "error");
     return;
   }
   // Older messages go above: keep what the agent was reading where it was.
@@ -671,52 +932,83 @@ function scheduleRead() {
 
 // ---------- actions ----------
 
-/** Sends a lifecycle event for the selected conversation and shows the outcome. */
-async function act(event, payload, done) {
-  const userId = selected;
+/** Sends a lifecycle event for `userId`'s conversation and shows the outcome. */
+async function act(event, payload, done, userId = selected) {
   const socket = connection.socket;
   if (userId === null || !socket?.connected) {
-    els.actionHint.textContent = "Not connected.";
-    return;
+    hint("Not connected: wait for the connection to come back.", "error");
+    return false;
   }
-  els.actionHint.textContent = "";
+  clearHint();
   for (const b of els.actions.querySelectorAll("button")) b.disabled = true;
   const ack = await request(socket, event, { user_id: userId, ...payload });
   if (ack.ok) {
     if (ack.conversation) applyConversation(ack.conversation);
-    if (userId === selected) {
-      els.actionHint.textContent = done;
-      hintIsError = false;
-    }
+    if (userId === selected) hint(done, "ok");
     renderLists();
   } else if (userId === selected) {
-    els.actionHint.textContent = `Could not ${event}: ${errorText(ack)}`;
-    hintIsError = true;
+    hint(`Could not ${event}: ${errorText(ack)}`, "error");
   }
   renderState();
+  return ack.ok === true;
 }
 
-function transfer() {
-  if (selected === null) return;
+async function transfer() {
+  const userId = selected;
+  if (userId === null) return;
   const others = [...agents.entries()]
     .filter(([id, a]) => id !== me && a.status !== "offline")
-    .map(([id]) => id);
-  const hint = others.length ? ` (online: ${others.join(", ")})` : "";
-  const agentId = prompt(`Transfer ${selected} to which agent id?${hint}`, others[0] ?? "");
-  if (agentId === null || !agentId.trim()) return;
-  const note = prompt("A note for the other agent (optional):", "");
-  if (note === null) return;
-  act(
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([id, a]) => ({ id, ...a }));
+  const choice = await chooseTransfer({ userId, agents: others });
+  if (!choice) return;
+  await act(
     "transfer",
-    { agent_id: agentId.trim(), ...(note.trim() ? { note: note.trim() } : {}) },
-    `Transferred to ${agentId.trim()}.`,
+    { agent_id: choice.agentId, ...(choice.note ? { note: choice.note } : {}) },
+    `Transferred to ${choice.agentId}.`,
+    userId,
   );
+}
+
+/** Resolve and close end the conversation for the customer: asked first. */
+async function resolve(returnToBot) {
+  const userId = selected;
+  if (userId === null) return;
+  const ok = await confirmAction(
+    returnToBot
+      ? {
+        title: `Return ${userId} to the bot?`,
+        text: "The conversation leaves the agents; the chatbot answers this customer again.",
+        confirm: "Resolve → bot",
+      }
+      : {
+        title: `Close the conversation with ${userId}?`,
+        text: "It ends for the customer; their next message opens a new conversation.",
+        confirm: "Close it",
+      },
+  );
+  if (!ok) return;
+  await act(
+    "resolve",
+    { return_to_bot: returnToBot },
+    returnToBot ? "Resolved: back with the bot." : "Conversation closed.",
+    userId,
+  );
+}
+
+async function release() {
+  const userId = selected;
+  if (userId === null) return;
+  const conv = conversationOf(userId);
+  if (await act("release", {}, "Released to the queue.", userId)) conv.releasedHere = true;
+  renderState();
 }
 
 function showAvailability(status) {
   for (const input of els.availability.querySelectorAll("input")) {
     input.checked = input.value === status;
   }
+  renderWaiting();
 }
 
 async function changeAvailability(event) {
@@ -730,6 +1022,7 @@ async function changeAvailability(event) {
     showAvailability(previous);
     els.availabilityHint.textContent = `Could not change your status: ${errorText(ack)}`;
   }
+  renderWaiting();
 }
 
 // ---------- connection and sending ----------
@@ -737,11 +1030,18 @@ async function changeAvailability(event) {
 const connection = createConnection({
   els,
   storageKey: TOKEN_KEY,
-  onToken: (token) => {
-    showTokenIdentity(token);
-    const claims = decodeToken(token);
+  roles: ["admin"],
+  wrongRole: (role) =>
+    role === "user"
+      ? "This is a customer's token: the console needs an agent (admin) token."
+      : `This is a '${role}' token: the console needs an agent (admin) token.`,
+  describe: (value) => `Agent ${decodeToken(value)?.user_id ?? "?"}`,
+  onToken: (value) => {
+    showTokenIdentity(value);
+    token = value;
+    const claims = decodeToken(value);
     me = claims && claims.user_id !== undefined ? String(claims.user_id) : null;
-    useIdentity(token);
+    useIdentity(value);
   },
   cursor,
   pending: {
@@ -749,15 +1049,21 @@ const connection = createConnection({
     show: (li, payload) => {
       const conv = conversationOf(String(payload.user_id));
       conv.fresh = true;
+      li.classList.add("agent");
       append(conv, li);
     },
     logOf: (payload) => conversations.get(String(payload.user_id))?.log,
   },
   loadHistory: reloadHistory,
   on: {
-    connect: () => {
+    connect: async () => {
       els.availability.disabled = false;
       renderState();
+      // Tools this server has: the buttons of the others stay hidden.
+      const routes = await serverRoutes("");
+      $("attach-label").hidden = !routes.has("/api/v1/attachments");
+      if (routes.has("/api/v1/canned_responses")) canned = await fetchCanned("", token);
+      renderPlaceholder();
     },
     disconnect: () => {
       els.availability.disabled = true;
@@ -767,6 +1073,8 @@ const connection = createConnection({
     user_connected: onUserConnected,
     user_disconnected: onUserDisconnected,
     message: onMessage,
+    note: onNote,
+    rating: onRating,
     chatbot_context: onContext,
     conversation: onConversation,
     queue: onQueue,
@@ -778,12 +1086,64 @@ const connection = createConnection({
 });
 const outbox = connection.outbox;
 
+/** Whether the composer writes a private note rather than a reply. */
+function noteMode() {
+  return els.mode.querySelector("input:checked")?.value === "note";
+}
+
 function send(userId, content) {
   const conv = conversationOf(userId);
+  if (noteMode()) {
+    sendNote(userId, content);
+    return;
+  }
   outbox.send({ to: "user", user_id: userId, content });
   touch(conv, false);
   renderLists();
   saveView();
+}
+
+/** A private note: agents only, never the customer. Not kept in the outbox: it is answered now. */
+async function sendNote(userId, content) {
+  const socket = connection.socket;
+  const ack = await request(socket, "note", { user_id: userId, content });
+  if (!ack.ok) {
+    els.message.value = content;
+    hint(`Could not save the note: ${errorText(ack)}`, "error");
+    return;
+  }
+  showMessage({
+    id: ack.id,
+    seq: ack.seq,
+    user_id: userId,
+    agent_id: me,
+    content,
+    kind: "note",
+    role: "agent",
+    timestamp: Math.floor(Date.now() / 1000),
+  }, { live: false });
+  renderLists();
+}
+
+/** A chosen file: uploaded, then sent as a reply carrying it. */
+async function sendFile() {
+  const file = els.attach.files?.[0];
+  const userId = selected;
+  els.attach.value = "";
+  if (!file || userId === null) return;
+  els.composerHint.textContent = `Sending ${file.name}…`;
+  const result = await uploadAttachment({ server: "", token, file });
+  if (!result.ok) {
+    els.composerHint.textContent = uploadErrorText(result);
+    return;
+  }
+  els.composerHint.textContent = "";
+  // The file is the message; typed text, if any, goes with it.
+  const content = els.message.value.trim();
+  els.message.value = "";
+  outbox.send({ to: "user", user_id: userId, content, attachments: [result.attachment.id] });
+  touch(conversationOf(userId), false);
+  renderLists();
 }
 
 // ---------- wiring ----------
@@ -796,24 +1156,59 @@ const onTyping = wireTyping({
   form: els.composer,
   indicator: $("typing"),
   connection,
-  target: () => selected,
+  target: () => (noteMode() ? null : selected),
   shows: (p) => p.user_id === selected && String(p.from) !== me,
 });
+wireCanned({
+  input: els.message,
+  list: els.canned,
+  responses: () => canned,
+  fill: (text) => fillPlaceholders(text, { userId: selected, agentName: me }),
+});
+/** The reply box says what it writes, and that "/" finds saved replies when there are some. */
+function renderPlaceholder() {
+  els.message.placeholder = noteMode()
+    ? "Private note: only agents see it"
+    : canned.length
+    ? "Reply… (/ for saved replies)"
+    : "Reply…";
+}
+
+els.mode.addEventListener("change", () => {
+  const note = noteMode();
+  els.composer.classList.toggle("note-mode", note);
+  renderPlaceholder();
+  els.messageLabel.textContent = note
+    ? `Private note on ${selected ?? "this conversation"}`
+    : `Reply to ${selected ?? ""}`.trim();
+});
 els.claim.addEventListener("click", () => act("claim", {}, "Claimed."));
-els.release.addEventListener("click", () => act("release", {}, "Released to the queue."));
-els.resolve.addEventListener(
-  "click",
-  () => act("resolve", { return_to_bot: true }, "Resolved: back with the bot."),
-);
-els.close.addEventListener(
-  "click",
-  () => act("resolve", { return_to_bot: false }, "Conversation closed."),
-);
+els.waitingClaim.addEventListener("click", async () => {
+  const userId = els.waiting.dataset.user;
+  if (!userId) return;
+  select(userId);
+  await act("claim", {}, "Claimed.", userId);
+});
+els.release.addEventListener("click", release);
+els.resolve.addEventListener("click", () => resolve(true));
+els.close.addEventListener("click", () => resolve(false));
 els.transfer.addEventListener("click", transfer);
+els.attach.addEventListener("change", sendFile);
 els.availability.addEventListener("change", changeAvailability);
 els.older.addEventListener("click", loadOlder);
 document.addEventListener("visibilitychange", scheduleRead);
 setInterval(refreshWaited, 5_000);
+
+// The side lists fold (the disclosure pattern); on a phone the long ones start folded.
+for (const toggle of document.querySelectorAll(".side .toggle")) {
+  const body = $(toggle.getAttribute("aria-controls"));
+  const set = (open) => {
+    toggle.setAttribute("aria-expanded", String(open));
+    body.hidden = !open;
+  };
+  if (PHONE.matches && (body.id === "online-body" || body.id === "agents-body")) set(false);
+  toggle.addEventListener("click", () => set(toggle.getAttribute("aria-expanded") !== "true"));
+}
 
 renderLists();
 renderAgents();

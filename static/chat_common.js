@@ -5,12 +5,24 @@
 // Over 400 lines because it is every drawing helper the two pages share; each is small and
 // independent, so one module keeps the pages' import lists short.
 
-import { createOutbox, decodeToken, openConnection } from "./chat_core.js";
+import {
+  createOutbox,
+  decodeToken,
+  formatTime,
+  fullTime,
+  openConnection,
+  refusalText,
+  tokenRole,
+} from "./chat_core.js";
 
 /** The element with this id. */
 export const $ = (id) => document.getElementById(id);
 
-/** The elements of the token form and the status badge, which both pages have. */
+/**
+ * The elements of the token form, the status badge and the session line, which both pages
+ * have. The form shows while no connection is wanted; once one is, the one-line session (who,
+ * "Change token", "Disconnect") takes its place, so the conversation gets the room.
+ */
 export function connectFormEls() {
   return {
     status: $("status"),
@@ -19,6 +31,10 @@ export function connectFormEls() {
     connect: $("connect"),
     disconnect: $("disconnect"),
     identity: $("identity"),
+    session: $("session"),
+    sessionWho: $("session-who"),
+    changeToken: $("change-token"),
+    composerHint: $("composer-hint"),
   };
 }
 
@@ -35,9 +51,15 @@ export function identityKey(token) {
   return `${claims.company_id}/${claims.user_id}/${claims.role ?? ""}`;
 }
 
-/** A Unix time in seconds as a local clock time. */
-export function formatTime(seconds) {
-  return new Date(seconds * 1000).toLocaleTimeString();
+/** A `<time>` of `at` (milliseconds) in the one format of every page, the full date as its title. */
+export function timeEl(at) {
+  const node = el("time", "when", formatTime(at));
+  const date = new Date(at);
+  if (!Number.isNaN(date.getTime())) {
+    node.dateTime = date.toISOString();
+    node.title = fullTime(date);
+  }
+  return node;
 }
 
 /** A duration in milliseconds as "42 s", "3 min", "1 h 5 min". */
@@ -80,7 +102,7 @@ export function showIdentity(target, token, { signedInAs, roleNote }) {
   }
   const parts = [`${signedInAs} ${claims.user_id ?? "?"}`, `company ${claims.company_id ?? "?"}`];
   if (typeof claims.exp === "number") {
-    parts.push(`expires ${new Date(claims.exp * 1000).toLocaleString()}`);
+    parts.push(`expires ${formatTime(claims.exp * 1000)}`);
   }
   let text = parts.join(" · ");
   const note = claims.role ? roleNote(claims.role) : "";
@@ -158,36 +180,46 @@ export function placeBySeq(log, node, seq) {
   else if (next !== null) log.scrollTop = log.scrollHeight - before; // keep the reader's place
 }
 
-/** A message bubble. */
-export function bubble({ who, mine, time, text }) {
-  const li = el("li", mine ? "msg mine" : "msg");
+/**
+ * A message bubble: `at` in milliseconds (none: no time shown), `kind` an extra class that
+ * says whose it is ("agent" for another agent's reply, "note" for a private note).
+ */
+export function bubble({ who, mine, at, text, kind }) {
+  const li = el("li", ["msg", mine ? "mine" : "", kind ?? ""].filter(Boolean).join(" "));
   const meta = el("div", "meta");
-  meta.append(el("span", "who", who), el("time", "when", time));
+  const name = el("span", "who", who);
+  name.title = who;
+  meta.append(name);
+  if (typeof at === "number") meta.append(timeEl(at));
   li.append(meta, el("p", "text", text));
   return li;
 }
 
 /** A "You" bubble with a state line, for a message the server has not acknowledged yet. */
 export function pendingBubble(text, at = Date.now()) {
-  const li = bubble({
-    who: "You",
-    mine: true,
-    time: new Date(at).toLocaleTimeString(),
-    text,
-  });
+  const li = bubble({ who: "You", mine: true, at, text });
   const state = el("div", "state", "sending…");
   li.append(state);
   return { li, state };
 }
 
-const SEND_STATE = { sending: "sending…", unsent: "unsent — retrying", sent: "sent" };
+const SEND_STATE = { sending: "sending…", unsent: "not sent yet — retrying", sent: "sent" };
+
+/** Why a message waits after its connection ended, and what brings it through. */
+function stoppedText(reason) {
+  return reason === "closed"
+    ? "Not sent: you disconnected. It is sent when you connect again."
+    : reason === "expired"
+    ? "Not sent: the token expired. It is sent once you connect with a new one."
+    : "Not sent: the connection ended. It is sent when you connect again.";
+}
 
 /**
  * A page's outbox (see `createOutbox` in chat_core.js) drawn as pending bubbles:
  * `show(li, payload)` puts a new one in its log; once acknowledged it moves to its `seq` in
- * `logOf(payload)`. A refused message shows "Retry".
+ * `logOf(payload)`. A refused message shows `failedText(entry)` and "Retry".
  */
-function createPageOutbox({ getSocket, seen, show, logOf }) {
+function createPageOutbox({ getSocket, seen, show, logOf, failedText }) {
   const outbox = createOutbox({
     getSocket,
     seen,
@@ -200,12 +232,17 @@ function createPageOutbox({ getSocket, seen, show, logOf }) {
       const { view: { li, state }, status, error } = entry;
       li.classList.toggle("failed", status === "failed");
       li.classList.toggle("unsent", status === "unsent");
+      li.classList.toggle("stopped", status === "stopped");
       li.setAttribute("aria-busy", status === "sending" ? "true" : "false");
+      if (status === "stopped") {
+        state.replaceChildren(stoppedText(error));
+        return;
+      }
       if (status !== "failed") {
         state.replaceChildren(SEND_STATE[status]);
         return;
       }
-      state.replaceChildren(`Not sent: ${error} `);
+      state.replaceChildren(`Not sent: ${failedText ? failedText(entry) : error} `);
       const retry = el("button", "retry secondary", "Retry");
       retry.type = "button";
       retry.setAttribute("aria-label", "Retry sending this message");
@@ -225,21 +262,46 @@ function createPageOutbox({ getSocket, seen, show, logOf }) {
   return outbox;
 }
 
+/** The Socket.IO connection's states in the status badge's words (a refusal: `refusalText`). */
+const STATUS_WORDS = {
+  connected: "Connected",
+  reconnecting: "Connection lost — reconnecting…",
+  disconnected: "Disconnected",
+};
+
 /**
  * The Socket.IO connection of a page's token form: `connect()` reads and saves the token,
- * calls `onToken(token)`, and opens the connection (`openConnection` in chat_core.js, with
- * `cursor`, `loadHistory` and the page's server event handlers `on`); it shows the state in the
- * status badge and wires the buttons. `onError(text)` hears a server-closed connection. Its
- * `outbox` draws pending messages as `pending` says (see `createPageOutbox`).
+ * refuses one whose role is not in `roles` (saying so with `wrongRole(role)`, without
+ * connecting), calls `onToken(token)`, and opens the connection (`openConnection` in
+ * chat_core.js, with `cursor`, `loadHistory` and the page's server event handlers `on`), the
+ * token in `auth` only, never in the address. It shows the state in the status badge, in words
+ * for people (`refusalText`), swaps the token form for the session line while a connection is
+ * wanted, and wires the buttons. `onError(text)` hears a server-closed connection. Its `outbox`
+ * draws pending messages as `pending` says (see `createPageOutbox`).
  */
 export function createConnection(
-  { els, storageKey, onToken, onError, cursor, pending, loadHistory, on },
+  {
+    els,
+    storageKey,
+    roles,
+    wrongRole,
+    describe,
+    onToken,
+    onError,
+    cursor,
+    pending,
+    loadHistory,
+    on,
+  },
 ) {
   /** @type {any} */
   let socket = null;
   const outbox = createPageOutbox({ getSocket: () => socket, ...pending });
 
-  function updateButtons() {
+  /** The session line instead of the form while a connection is wanted, the form otherwise. */
+  function showForm(form) {
+    els.connectForm.hidden = !form;
+    if (els.session) els.session.hidden = form;
     els.disconnect.disabled = !(socket !== null && socket.active);
   }
 
@@ -250,37 +312,64 @@ export function createConnection(
     socket = null;
   }
 
-  function onStatus(state, { text }) {
+  function onStatus(state, { reason }) {
     switch (state) {
       case "connected":
-        setStatus(els.status, "connected", "Connected");
+        setStatus(els.status, "connected", STATUS_WORDS.connected);
+        // Whatever the composer said about waiting for the connection is over.
+        if (els.composerHint?.dataset.why === "reconnecting") {
+          els.composerHint.textContent = "";
+          delete els.composerHint.dataset.why;
+        }
         break;
       case "unreachable":
-        setStatus(els.status, "connecting", `Cannot reach the server, retrying… (${text})`);
+        setStatus(
+          els.status,
+          "connecting",
+          reason === "unreachable"
+            ? "Cannot reach the server — retrying…"
+            : refusalText(reason, "token"),
+        );
         break;
       case "refused":
-        setStatus(els.status, "refused", `Refused: ${text}`);
-        break;
+        setStatus(els.status, "refused", refusalText(reason, "token"));
+        showForm(true);
+        els.token.focus();
+        return;
       case "reconnecting":
-        setStatus(els.status, "connecting", "Disconnected — reconnecting…");
+        setStatus(els.status, "connecting", STATUS_WORDS.reconnecting);
         break;
       case "disconnected":
         if (els.status.dataset.state !== "error") {
-          setStatus(els.status, "disconnected", "Disconnected");
+          setStatus(els.status, "disconnected", STATUS_WORDS.disconnected);
         }
-        break;
-      case "error":
-        setStatus(els.status, "error", `Disconnected: ${text}`);
-        onError?.(text);
+        showForm(true);
         return;
+      case "error": {
+        const text = refusalText(reason, "token");
+        setStatus(els.status, "error", text);
+        onError?.(text);
+        showForm(true);
+        return;
+      }
     }
-    updateButtons();
+    showForm(false);
   }
 
   function connect() {
     const token = els.token.value.trim();
     if (!token) {
       setStatus(els.status, "error", "Paste a token first");
+      els.token.focus();
+      return;
+    }
+    const role = tokenRole(token);
+    if (role !== null && !roles.includes(role)) {
+      // Refused here: a token of another role would half-work on this page.
+      teardown();
+      sessionStorage.removeItem(`${storageKey}.connected`);
+      setStatus(els.status, "refused", wrongRole(role));
+      showForm(true);
       els.token.focus();
       return;
     }
@@ -292,20 +381,21 @@ export function createConnection(
     sessionStorage.setItem(`${storageKey}.connected`, "1");
     teardown();
     onToken(token);
+    if (els.sessionWho) els.sessionWho.textContent = describe(token);
 
     setStatus(els.status, "connecting", "Connecting…");
     socket = openConnection({
       io: globalThis.io,
       url: location.origin,
       token,
-      options: { query: { token }, transports: ["websocket", "polling"] },
+      options: { transports: ["websocket", "polling"] },
       cursor,
       outbox,
       loadHistory,
       onStatus,
       on,
     });
-    updateButtons();
+    showForm(false);
   }
 
   function disconnect() {
@@ -313,7 +403,7 @@ export function createConnection(
     sessionStorage.removeItem(`${storageKey}.connected`);
     socket.disconnect();
     setStatus(els.status, "disconnected", "Disconnected");
-    updateButtons();
+    showForm(true);
   }
 
   return {
@@ -327,13 +417,21 @@ export function createConnection(
   };
 }
 
-/** Wires the token form: submit connects, the button disconnects, typing shows the identity. */
+/**
+ * Wires the token form: submit connects, the buttons disconnect or bring the form back,
+ * typing shows the identity.
+ */
 export function wireConnectForm(els, connection, showTokenIdentity) {
   els.connectForm.addEventListener("submit", (event) => {
     event.preventDefault();
     connection.connect();
   });
   els.disconnect.addEventListener("click", connection.disconnect);
+  els.changeToken?.addEventListener("click", () => {
+    els.connectForm.hidden = false;
+    els.token.focus();
+    els.token.select();
+  });
   els.token.addEventListener("input", () => showTokenIdentity(els.token.value));
 }
 
@@ -350,12 +448,19 @@ export function wireComposer(els, connection, send, ready = () => true) {
     if (!content.trim()) return;
     const socket = connection.socket;
     if (!socket || !socket.active) {
-      els.composerHint.textContent = "Not connected: connect first, the message was not sent.";
+      // The badge says why (a refused or expired token); the text stays in the box.
+      const why = els.status.dataset.state === "refused" || els.status.dataset.state === "error"
+        ? els.status.textContent
+        : "Connect first.";
+      els.composerHint.textContent = `Not sent. ${why}`;
       return;
     }
-    els.composerHint.textContent = socket.connected
-      ? ""
-      : "Reconnecting: the message will be sent once the connection is back.";
+    if (socket.connected) els.composerHint.textContent = "";
+    else {
+      els.composerHint.textContent =
+        "Reconnecting: the message will be sent once the connection is back.";
+      els.composerHint.dataset.why = "reconnecting";
+    }
     els.message.value = "";
     send(content);
     els.message.focus();
@@ -363,21 +468,38 @@ export function wireComposer(els, connection, send, ready = () => true) {
 }
 
 /**
- * Prefills the token: `?token=` in the address wins (then it is removed from the address and
- * the page connects), then this tab's session (the page reconnects if this tab was connected
- * when it was reloaded).
+ * A token handed over in the page's address, taken out of it (and of the tab's history):
+ * `#token=…` (the fragment never leaves the browser, so no server or proxy logs it), or
+ * `?token=…` as older links have it. Null when there is none.
+ */
+export function takeTokenFromAddress() {
+  const params = new URLSearchParams(location.search);
+  const hash = new URLSearchParams(location.hash.slice(1));
+  const token = hash.get("token") ?? params.get("token");
+  if (token === null) return null;
+  params.delete("token");
+  hash.delete("token");
+  const query = params.toString();
+  const fragment = hash.toString();
+  history.replaceState(
+    null,
+    "",
+    location.pathname + (query ? `?${query}` : "") + (fragment ? `#${fragment}` : ""),
+  );
+  return token.trim();
+}
+
+/**
+ * Prefills the token: one in the address wins (`takeTokenFromAddress`; the page then
+ * connects), then this tab's session (the page reconnects if this tab was connected when it
+ * was reloaded).
  */
 export function prefillToken(els, storageKey, connection, showTokenIdentity) {
-  const params = new URLSearchParams(location.search);
-  const fromUrl = params.get("token");
+  const fromUrl = takeTokenFromAddress();
   const token = fromUrl ?? sessionStorage.getItem(storageKey) ?? "";
   els.token.value = token;
   if (token) showTokenIdentity(token);
   if (fromUrl) {
-    // Keep the token out of the address bar and history once it is read.
-    params.delete("token");
-    const rest = params.toString();
-    history.replaceState(null, "", location.pathname + (rest ? `?${rest}` : "") + location.hash);
     connection.connect();
   } else if (token && sessionStorage.getItem(`${storageKey}.connected`) === "1") {
     connection.connect();

@@ -13,6 +13,8 @@ export const ACK_TIMEOUT_MS = 15_000;
 export const RETRY_DELAY_MS = 3_000;
 /** How many unacknowledged messages the outbox keeps across a reload, at most. */
 export const OUTBOX_MAX = 100;
+/** How long after a refusal that passes (`rate_limited`, `unavailable`) the client tries again. */
+export const REFUSED_RETRY_MS = 5_000;
 /** Messages asked for per `history` page. */
 export const HISTORY_PAGE = 50;
 
@@ -79,6 +81,99 @@ export function markSeen(seen, id) {
   return true;
 }
 
+// ---------- words people read ----------
+
+/**
+ * One time format on every page: "14:05" for today, "3 Dec, 14:05" before; `fullTime` is the
+ * whole date for a tooltip. `date` is a Date or milliseconds.
+ */
+export function formatTime(date) {
+  const d = date instanceof Date ? date : new Date(date);
+  if (Number.isNaN(d.getTime())) return "";
+  const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  if (d.toDateString() === new Date().toDateString()) return time;
+  return `${d.toLocaleDateString([], { day: "numeric", month: "short" })}, ${time}`;
+}
+
+/** The whole date and time, for a `title` beside `formatTime`. */
+export function fullTime(date) {
+  const d = date instanceof Date ? date : new Date(date);
+  return Number.isNaN(d.getTime()) ? "" : d.toLocaleString();
+}
+
+/**
+ * Why the server refused or ended a connection, as one word: the reason a `connect_error`
+ * names (`data.reason`, or the start of its message: "expired: …") or an `error` event's code.
+ */
+export function refusalReason(err) {
+  if (!err || typeof err !== "object") return "unknown";
+  const data = err.data && typeof err.data === "object" ? err.data : {};
+  if (typeof data.reason === "string") return data.reason;
+  if (typeof err.reason === "string") return err.reason;
+  const message = typeof err.message === "string" ? err.message : "";
+  const head = /^([a-z_]+):/.exec(message);
+  if (head) return head[1];
+  if (typeof data.code === "string") return data.code;
+  if (typeof err.code === "string") return err.code;
+  return "unknown";
+}
+
+/** Whether a refusal may pass by itself (try again later), unlike a bad or expired token. */
+export function refusalPasses(reason) {
+  return reason === "rate_limited" || reason === "unavailable" || reason === "internal";
+}
+
+/**
+ * A refusal in words for the person in front of the page (never the server's developer text):
+ * `who` is "visitor" (the widget: nothing to paste, a reload or the site gives a new session)
+ * or "token" (the pages with a token form).
+ */
+export function refusalText(reason, who) {
+  const visitor = who === "visitor";
+  switch (reason) {
+    case "expired":
+      return visitor
+        ? "Your chat session has expired. Reload the page to continue."
+        : "This token has expired. Paste a new one.";
+    case "rate_limited":
+      return "Too many attempts. Trying again in a moment…";
+    case "unavailable":
+    case "internal":
+      return "The chat service is having trouble. Trying again in a moment…";
+    case "too_many_sockets":
+      return "The chat is open in too many tabs. Close one and reload this page.";
+    case "missing_token":
+      return visitor ? "The chat could not start on this page." : "Paste a token first.";
+    default:
+      return visitor
+        ? "The chat could not start on this page. Reload it, or try again later."
+        : "This token is not valid for this server. Check it, or mint a new one.";
+  }
+}
+
+/** Ack error codes in words; `errorText` falls back to the server's message for others. */
+const ACK_WORDS = {
+  too_large: "This is too long.",
+  rate_limited: "Too fast: wait a moment, then retry.",
+  unavailable: "The chat service is having trouble. Retry in a moment.",
+  internal: "Something went wrong on the server. Retry in a moment.",
+  unauthorized: "Your session has ended. Reload the page.",
+  timeout: "No answer from the server. Retry in a moment.",
+  offline: "Not connected.",
+};
+
+/** An ack error for an end user: words for its code, never the server's developer text. */
+export function userErrorText(ack) {
+  const code = ack && typeof ack === "object" && ack.error ? String(ack.error.code) : "";
+  return ACK_WORDS[code] ?? "This could not be sent.";
+}
+
+/** The role a token claims (display and early checks only; the server does the real one). */
+export function tokenRole(token) {
+  const role = decodeToken(token)?.role;
+  return typeof role === "string" ? (role === "agent" ? "admin" : role) : null;
+}
+
 // ---------- requests ----------
 
 /**
@@ -100,11 +195,37 @@ export function request(socket, event, payload) {
   });
 }
 
-/** An error ack's text: its message, else its code. */
+/**
+ * An error ack's text for an agent: the server's message (it says what to do: "The agent is at
+ * capacity"), else words for its code; a message that starts with its code ("expired: …") loses
+ * that prefix.
+ */
 export function errorText(ack) {
   const error = ack && typeof ack === "object" && ack.error ? ack.error : {};
-  return String(error.message || error.code || "unknown error");
+  const message = typeof error.message === "string" ? error.message.replace(/^[a-z_]+: /, "") : "";
+  if (message) return message;
+  return ACK_WORDS[error.code] ?? String(error.code || "unknown error");
 }
+
+/**
+ * The HTTP routes this server has (the paths of its `/openapi.json`), read once per page: a
+ * client shows a tool (attachments, saved replies) only when its route is there, so an older
+ * server shows no button that cannot work and logs no failed request.
+ */
+export function serverRoutes(server) {
+  routesAsked ??= new Map();
+  let known = routesAsked.get(server);
+  if (!known) {
+    known = fetch(`${server}/openapi.json`, { headers: { accept: "application/json" } })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((doc) => new Set(Object.keys(doc?.paths ?? {})))
+      .catch(() => new Set());
+    routesAsked.set(server, known);
+  }
+  return known;
+}
+/** @type {Map<string, Promise<Set<string>>> | null} */
+let routesAsked = null;
 
 // ---------- resume ----------
 
@@ -146,7 +267,9 @@ export function createSeqCursor() {
  * `retry(entry)`.
  *
  * An entry is `{ clientId, payload, at, status, error, view }`, `status` one of "sending",
- * "unsent", "failed" (`error` says why) or "sent". The client draws it: `render(payload, at)`
+ * "unsent", "stopped" (the connection ended for good, e.g. the token expired: `error` is the
+ * refusal's reason; it is kept and sent by the next connection, or after a reload), "failed"
+ * (refused by the server: `error` says why, `code` is the ack's error code) or "sent". The client draws it: `render(payload, at)`
  * returns its `view` (shown at once), `onChange(entry)` follows its status, and
  * `onSent(entry, ack, shownAlready)` places an acknowledged one (its id is then in `seen`;
  * `shownAlready`: it arrived first through a replay or `history`, keep one copy).
@@ -155,6 +278,8 @@ export function createOutbox({ getSocket, seen, render, onChange, onSent }) {
   /** @type {Map<string, any>} */
   const entries = new Map();
   let key = null;
+  /** Why the connection ended for good (null while it is up or coming back). */
+  let stopped = null;
 
   function persist() {
     if (!key) return;
@@ -163,6 +288,7 @@ export function createOutbox({ getSocket, seen, render, onChange, onSent }) {
       payload: e.payload,
       at: e.at,
       failed: e.status === "failed" ? e.error : undefined,
+      code: e.status === "failed" ? e.code : undefined,
     }));
     saveJson(key, keep.length ? keep : undefined);
   }
@@ -183,7 +309,9 @@ export function createOutbox({ getSocket, seen, render, onChange, onSent }) {
     const n = ++entry.attempt;
     const socket = getSocket();
     if (!socket || !socket.connected) {
-      set(entry, "unsent");
+      // Written after the connection ended for good: it says so, rather than "retrying".
+      if (stopped !== null) set(entry, "stopped", stopped);
+      else set(entry, "unsent");
       persist();
       return;
     }
@@ -206,13 +334,23 @@ export function createOutbox({ getSocket, seen, render, onChange, onSent }) {
         onSent(entry, ack, shownAlready);
         return;
       }
+      entry.code = ack && ack.error ? String(ack.error.code) : "unknown";
       set(entry, "failed", errorText(ack));
       persist();
     });
   }
 
   function add(clientId, payload, at) {
-    const entry = { clientId, payload, at, status: "new", error: undefined, attempt: 0, timer: 0 };
+    const entry = {
+      clientId,
+      payload,
+      at,
+      status: "new",
+      error: undefined,
+      code: undefined,
+      attempt: 0,
+      timer: 0,
+    };
     entry.view = render(payload, at);
     entries.set(clientId, entry);
     return entry;
@@ -235,8 +373,10 @@ export function createOutbox({ getSocket, seen, render, onChange, onSent }) {
           continue;
         }
         const entry = add(k.client_id, k.payload, typeof k.at === "number" ? k.at : Date.now());
-        if (typeof k.failed === "string") set(entry, "failed", k.failed);
-        else set(entry, "unsent");
+        if (typeof k.failed === "string") {
+          entry.code = typeof k.code === "string" ? k.code : "unknown";
+          set(entry, "failed", k.failed);
+        } else set(entry, "unsent");
       }
     },
     /** Sends a new message (`payload` without `client_id`); returns its entry. */
@@ -251,8 +391,22 @@ export function createOutbox({ getSocket, seen, render, onChange, onSent }) {
     retry: attempt,
     /** The socket connected: sends everything not acknowledged yet, oldest first. */
     resend() {
+      stopped = null;
       for (const entry of entries.values()) {
         if (entry.status !== "failed") attempt(entry);
+      }
+    },
+    /**
+     * The connection ended for good (`reason`: "expired", "disconnected", …): nothing waiting
+     * is retried, each says why; they stay kept for the next connection or a reload.
+     */
+    stop(reason) {
+      stopped ??= reason;
+      for (const entry of entries.values()) {
+        if (entry.status !== "sending" && entry.status !== "unsent") continue;
+        entry.attempt += 1;
+        clearTimeout(entry.timer);
+        set(entry, "stopped", stopped);
       }
     },
     /** The socket went away: sends in flight become "unsent". */
@@ -301,10 +455,14 @@ export function oldestSeq(list) {
  * sends in flight become unsent.
  *
  * `onStatus(state, detail)` follows the connection: "connected"; "unreachable" (a transport
- * problem, Socket.IO retries by itself; `detail.everConnected`); "refused" (the server refused
- * the handshake: bad or expired token, no retry); "reconnecting" (the connection dropped and
- * is being re-established); "disconnected" (for good, `detail.reason` as Socket.IO names it);
- * "error" (the server closed the connection, e.g. the token expired). `detail.text` explains.
+ * problem, or a refusal that passes (`rate_limited`, `unavailable`): it is retried;
+ * `detail.everConnected`); "refused" (the server refused the handshake: bad or expired token, no
+ * retry); "reconnecting" (the connection dropped and is being re-established); "disconnected"
+ * (for good, `detail.reason` as Socket.IO names it); "error" (the server closed the connection,
+ * e.g. the token expired). `detail.reason` is the refusal's one word (`refusalReason`) for
+ * "refused", "unreachable" and "error", for the client to put in its own words
+ * (`refusalText`); `detail.text` is the server's developer text, for logs only. Once the
+ * connection ends for good, the outbox stops retrying and says why.
  *
  * `on` maps server events to the client's handlers; the core's own part runs first.
  */
@@ -312,6 +470,7 @@ export function openConnection(
   { io, url, token, options, cursor, outbox, loadHistory, onStatus, on },
 ) {
   let everConnected = false;
+  let retryTimer = 0;
   const socket = io(url, {
     ...options,
     // Called on every (re)connection, so a reconnect resumes from what was seen since.
@@ -332,15 +491,32 @@ export function openConnection(
     },
     connect_error(err) {
       const text = err && err.message ? String(err.message) : "unknown error";
-      onStatus(socket.active ? "unreachable" : "refused", { text, everConnected });
+      const reason = socket.active ? "unreachable" : refusalReason(err);
+      if (socket.active || refusalPasses(reason)) {
+        // A refusal that passes: Socket.IO gives up on a refused handshake, so try again
+        // later, unless the client has let this socket go (it drops every listener then).
+        if (!socket.active) {
+          clearTimeout(retryTimer);
+          retryTimer = setTimeout(() => {
+            if (socket.listeners("connect").length > 0 && !socket.active) socket.connect();
+          }, REFUSED_RETRY_MS);
+        }
+        onStatus("unreachable", { text, reason, everConnected });
+        return;
+      }
+      outbox.stop(reason);
+      onStatus("refused", { text, reason, everConnected });
     },
     disconnect(reason) {
       outbox.disconnected();
+      if (!socket.active) outbox.stop(reason === "io client disconnect" ? "closed" : "ended");
       onStatus(socket.active ? "reconnecting" : "disconnected", { text: "", reason });
     },
     error(e) {
       const text = e && typeof e === "object" && "message" in e ? String(e.message) : String(e);
-      onStatus("error", { text });
+      const reason = refusalReason(e && typeof e === "object" ? e : {});
+      outbox.stop(reason);
+      onStatus("error", { text, reason });
     },
     message(m) {
       // Live and replayed messages move the resume point (also when already shown).

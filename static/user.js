@@ -6,12 +6,14 @@
 
 import {
   createSeqCursor,
+  decodeToken,
   fetchHistory,
   loadJson,
   markSeen,
   oldestSeq,
   request,
   saveJson,
+  userErrorText,
 } from "./chat_core.js";
 import {
   $,
@@ -22,7 +24,6 @@ import {
   contextText,
   createConnection,
   el,
-  formatTime,
   identityKey,
   placeBySeq,
   prefillToken,
@@ -37,12 +38,12 @@ const TOKEN_KEY = "livechat.user.token";
 const els = {
   ...connectFormEls(),
   conversationStatus: $("conversation-status"),
+  availability: $("availability"),
   older: $("older"),
   log: $("log"),
   empty: $("empty"),
   composer: $("composer"),
   message: $("message"),
-  composerHint: $("composer-hint"),
 };
 
 /** Ids of messages already shown, so a message that arrives twice is shown once. */
@@ -65,6 +66,8 @@ let readTimer = 0;
 let historyDone = false;
 /** Whether the current socket connected before (its next connect is a reconnect). */
 let connectedBefore = false;
+/** Whether an agent is online, as `availability` last said (undefined: not said). */
+let agentsOnline;
 
 // ---------- helpers ----------
 
@@ -113,9 +116,9 @@ function showMessage(m) {
   if (!m || typeof m !== "object") return;
   if (!markSeen(seen, m.id)) return;
   const mine = m.role === "user";
-  const who = mine ? "You" : m.role === "bot" ? "Assistant" : `Agent ${m.from ?? ""}`.trim();
-  const time = typeof m.timestamp === "number" ? formatTime(m.timestamp) : "";
-  const li = bubble({ who, mine, time, text: String(m.content ?? "") });
+  const who = mine ? "You" : m.role === "bot" ? "Assistant" : String(m.from ?? "Agent");
+  const at = typeof m.timestamp === "number" ? m.timestamp * 1000 : undefined;
+  const li = bubble({ who, mine, at, text: String(m.content ?? "") });
   if (m.id !== undefined) li.dataset.id = String(m.id);
   if (Number.isSafeInteger(m.seq)) {
     placeBySeq(els.log, li, m.seq);
@@ -170,6 +173,19 @@ function renderConversation() {
   els.conversationStatus.textContent = text;
   els.conversationStatus.hidden = !text;
   if (conversation) els.conversationStatus.dataset.status = String(conversation.status);
+  // Nobody to answer now: say so, and that a message is still taken.
+  const away = agentsOnline === false && conversation?.status !== "assigned";
+  els.availability.hidden = !away;
+  els.availability.textContent = away
+    ? "No agent is online right now. Leave a message: it is kept, and an agent answers when one is back."
+    : "";
+}
+
+/** `availability { agents_online }`: whether anyone can answer now. */
+function onAvailability(payload) {
+  if (!payload || typeof payload.agents_online !== "boolean") return;
+  agentsOnline = payload.agents_online;
+  renderConversation();
 }
 
 function onConversation(payload) {
@@ -205,7 +221,7 @@ async function loadHistory() {
   const page = await fetchHistory(socket, {});
   if (socket !== connection.socket) return;
   if (!page.ok) {
-    showNotice(`Could not load earlier messages: ${page.error}`, "system");
+    showNotice("Could not load earlier messages. They load when the connection is back.", "system");
     return;
   }
   for (const m of page.messages) {
@@ -224,7 +240,7 @@ async function loadOlder() {
   const page = await fetchHistory(socket, { before });
   els.older.disabled = false;
   if (!page.ok) {
-    els.composerHint.textContent = `Could not load earlier messages: ${page.error}`;
+    els.composerHint.textContent = "Could not load earlier messages. Try again in a moment.";
     return;
   }
   for (const m of page.messages) showMessage(m);
@@ -251,14 +267,26 @@ function scheduleRead() {
 const connection = createConnection({
   els,
   storageKey: TOKEN_KEY,
+  roles: ["user"],
+  wrongRole: (role) =>
+    role === "admin"
+      ? "This is an agent's token: agents use the agent console (/admin.html)."
+      : `This is a '${role}' token: this page needs a user token.`,
+  describe: (token) => `You are ${decodeToken(token)?.user_id ?? "?"}`,
   onToken: (token) => {
     showTokenIdentity(token);
     useIdentity(token);
     connectedBefore = false;
+    agentsOnline = undefined;
   },
-  onError: (text) => showNotice(`The server closed the connection: ${text}`, "system"),
+  onError: (text) => showNotice(`Disconnected: ${text}`, "system"),
   cursor,
-  pending: { seen, show: append, logOf: () => els.log },
+  pending: {
+    seen,
+    show: append,
+    logOf: () => els.log,
+    failedText: (entry) => userErrorText({ error: { code: entry.code } }),
+  },
   loadHistory,
   on: {
     connect: () => {
@@ -269,6 +297,7 @@ const connection = createConnection({
     chatbot_context: onContext,
     conversation: onConversation,
     queue: onQueue,
+    availability: onAvailability,
     typing: (payload) => onTyping(payload),
   },
 });

@@ -2,10 +2,132 @@
 // edit those, then build. The embeddable chat widget, one classic script.
 "use strict";
 (() => {
+  // static/attachments.js
+  var INLINE_IMAGES = /* @__PURE__ */ new Set(["image/png", "image/jpeg", "image/gif", "image/webp"]);
+  function formatSize(bytes) {
+    if (typeof bytes !== "number" || !Number.isFinite(bytes)) return "";
+    if (bytes < 1024) return `${bytes} B`;
+    if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KB`;
+    return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  }
+  async function uploadAttachment({ server, token, file }) {
+    let response;
+    try {
+      response = await fetch(`${server}/api/v1/attachments?name=${encodeURIComponent(file.name)}`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": file.type || "application/octet-stream"
+        },
+        body: file
+      });
+    } catch {
+      return { ok: false, code: "offline", message: "The server could not be reached." };
+    }
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {
+      body = null;
+    }
+    if (response.ok && body && typeof body.id === "string") {
+      return { ok: true, attachment: body };
+    }
+    const code = body?.error?.code ?? (response.status === 404 ? "unsupported" : "unknown");
+    return { ok: false, code: response.status === 404 ? "unsupported" : code, message: "" };
+  }
+  function uploadErrorText(result) {
+    switch (result.code) {
+      case "too_large":
+        return "This file is too large to send.";
+      case "invalid_payload":
+        return "This type of file cannot be sent.";
+      case "unsupported":
+        return "This chat does not take files.";
+      case "offline":
+        return "The file could not be sent: no connection.";
+      default:
+        return "The file could not be sent. Try again in a moment.";
+    }
+  }
+  function attachmentsOf(message) {
+    const list = message && Array.isArray(message.attachments) ? message.attachments : [];
+    return list.flatMap((a) => {
+      if (typeof a === "string") return [{ id: a, name: "file", size: void 0, content_type: "" }];
+      if (!a || typeof a !== "object" || typeof a.id !== "string") return [];
+      return [{
+        id: a.id,
+        name: typeof a.name === "string" && a.name ? a.name : "file",
+        size: typeof a.size === "number" ? a.size : void 0,
+        content_type: typeof a.content_type === "string" ? a.content_type : ""
+      }];
+    });
+  }
+  async function fetchBlob(server, token, id) {
+    try {
+      const response = await fetch(`${server}/api/v1/attachments/${encodeURIComponent(id)}`, {
+        headers: { authorization: `Bearer ${token}` }
+      });
+      return response.ok ? await response.blob() : null;
+    } catch {
+      return null;
+    }
+  }
+  function attachmentList({ items, server, getToken }) {
+    const ul = document.createElement("ul");
+    ul.className = "attachments";
+    ul.setAttribute("data-livechat", "attachments");
+    for (const item of items) {
+      const li = document.createElement("li");
+      li.className = "attachment";
+      li.setAttribute("data-type", item.content_type);
+      const size = formatSize(item.size);
+      const label = size ? `${item.name} (${size})` : item.name;
+      if (INLINE_IMAGES.has(item.content_type)) {
+        const img = document.createElement("img");
+        img.alt = item.name;
+        img.title = label;
+        img.className = "attachment-image";
+        img.decoding = "async";
+        li.append(img);
+        fetchBlob(server, getToken(), item.id).then((blob) => {
+          if (blob) img.src = URL.createObjectURL(blob);
+          else img.alt = `${item.name} (could not be loaded)`;
+        });
+      } else {
+        const link = document.createElement("a");
+        link.href = "#";
+        link.className = "attachment-file";
+        link.textContent = label;
+        link.addEventListener("click", async (event) => {
+          event.preventDefault();
+          const blob = await fetchBlob(server, getToken(), item.id);
+          if (!blob) {
+            link.textContent = `${label}: could not be loaded`;
+            return;
+          }
+          const url = URL.createObjectURL(new Blob([blob], { type: "application/octet-stream" }));
+          const save = document.createElement("a");
+          save.href = url;
+          save.download = item.name;
+          save.hidden = true;
+          li.append(save);
+          save.click();
+          save.remove();
+          setTimeout(() => URL.revokeObjectURL(url), 6e4);
+        });
+        li.append(link);
+      }
+      ul.append(li);
+    }
+    return ul;
+  }
+
   // static/chat_core.js
   var ACK_TIMEOUT_MS = 15e3;
   var RETRY_DELAY_MS = 3e3;
   var OUTBOX_MAX = 100;
+  var REFUSED_RETRY_MS = 5e3;
   var HISTORY_PAGE = 50;
   function loadJson(key, fallback) {
     try {
@@ -55,6 +177,67 @@
     seen.add(key);
     return true;
   }
+  function formatTime(date) {
+    const d = date instanceof Date ? date : new Date(date);
+    if (Number.isNaN(d.getTime())) return "";
+    const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    if (d.toDateString() === (/* @__PURE__ */ new Date()).toDateString()) return time;
+    return `${d.toLocaleDateString([], { day: "numeric", month: "short" })}, ${time}`;
+  }
+  function fullTime(date) {
+    const d = date instanceof Date ? date : new Date(date);
+    return Number.isNaN(d.getTime()) ? "" : d.toLocaleString();
+  }
+  function refusalReason(err) {
+    if (!err || typeof err !== "object") return "unknown";
+    const data = err.data && typeof err.data === "object" ? err.data : {};
+    if (typeof data.reason === "string") return data.reason;
+    if (typeof err.reason === "string") return err.reason;
+    const message = typeof err.message === "string" ? err.message : "";
+    const head = /^([a-z_]+):/.exec(message);
+    if (head) return head[1];
+    if (typeof data.code === "string") return data.code;
+    if (typeof err.code === "string") return err.code;
+    return "unknown";
+  }
+  function refusalPasses(reason) {
+    return reason === "rate_limited" || reason === "unavailable" || reason === "internal";
+  }
+  function refusalText(reason, who) {
+    const visitor = who === "visitor";
+    switch (reason) {
+      case "expired":
+        return visitor ? "Your chat session has expired. Reload the page to continue." : "This token has expired. Paste a new one.";
+      case "rate_limited":
+        return "Too many attempts. Trying again in a moment…";
+      case "unavailable":
+      case "internal":
+        return "The chat service is having trouble. Trying again in a moment…";
+      case "too_many_sockets":
+        return "The chat is open in too many tabs. Close one and reload this page.";
+      case "missing_token":
+        return visitor ? "The chat could not start on this page." : "Paste a token first.";
+      default:
+        return visitor ? "The chat could not start on this page. Reload it, or try again later." : "This token is not valid for this server. Check it, or mint a new one.";
+    }
+  }
+  var ACK_WORDS = {
+    too_large: "This is too long.",
+    rate_limited: "Too fast: wait a moment, then retry.",
+    unavailable: "The chat service is having trouble. Retry in a moment.",
+    internal: "Something went wrong on the server. Retry in a moment.",
+    unauthorized: "Your session has ended. Reload the page.",
+    timeout: "No answer from the server. Retry in a moment.",
+    offline: "Not connected."
+  };
+  function userErrorText(ack) {
+    const code = ack && typeof ack === "object" && ack.error ? String(ack.error.code) : "";
+    return ACK_WORDS[code] ?? "This could not be sent.";
+  }
+  function tokenRole(token) {
+    const role = decodeToken(token)?.role;
+    return typeof role === "string" ? role === "agent" ? "admin" : role : null;
+  }
   function request(socket, event, payload) {
     return new Promise((resolve) => {
       if (!socket || !socket.connected) {
@@ -71,8 +254,20 @@
   }
   function errorText(ack) {
     const error = ack && typeof ack === "object" && ack.error ? ack.error : {};
-    return String(error.message || error.code || "unknown error");
+    const message = typeof error.message === "string" ? error.message.replace(/^[a-z_]+: /, "") : "";
+    if (message) return message;
+    return ACK_WORDS[error.code] ?? String(error.code || "unknown error");
   }
+  function serverRoutes(server) {
+    routesAsked ??= /* @__PURE__ */ new Map();
+    let known = routesAsked.get(server);
+    if (!known) {
+      known = fetch(`${server}/openapi.json`, { headers: { accept: "application/json" } }).then((r) => r.ok ? r.json() : null).then((doc) => new Set(Object.keys(doc?.paths ?? {}))).catch(() => /* @__PURE__ */ new Set());
+      routesAsked.set(server, known);
+    }
+    return known;
+  }
+  var routesAsked = null;
   function createSeqCursor() {
     let key = null;
     let value;
@@ -98,13 +293,15 @@
   function createOutbox({ getSocket, seen, render, onChange, onSent }) {
     const entries = /* @__PURE__ */ new Map();
     let key = null;
+    let stopped = null;
     function persist() {
       if (!key) return;
       const keep = [...entries.values()].slice(-OUTBOX_MAX).map((e) => ({
         client_id: e.clientId,
         payload: e.payload,
         at: e.at,
-        failed: e.status === "failed" ? e.error : void 0
+        failed: e.status === "failed" ? e.error : void 0,
+        code: e.status === "failed" ? e.code : void 0
       }));
       saveJson(key, keep.length ? keep : void 0);
     }
@@ -121,7 +318,8 @@
       const n = ++entry.attempt;
       const socket = getSocket();
       if (!socket || !socket.connected) {
-        set(entry, "unsent");
+        if (stopped !== null) set(entry, "stopped", stopped);
+        else set(entry, "unsent");
         persist();
         return;
       }
@@ -142,12 +340,22 @@
           onSent(entry, ack, shownAlready);
           return;
         }
+        entry.code = ack && ack.error ? String(ack.error.code) : "unknown";
         set(entry, "failed", errorText(ack));
         persist();
       });
     }
     function add(clientId, payload, at) {
-      const entry = { clientId, payload, at, status: "new", error: void 0, attempt: 0, timer: 0 };
+      const entry = {
+        clientId,
+        payload,
+        at,
+        status: "new",
+        error: void 0,
+        code: void 0,
+        attempt: 0,
+        timer: 0
+      };
       entry.view = render(payload, at);
       entries.set(clientId, entry);
       return entry;
@@ -168,8 +376,10 @@
             continue;
           }
           const entry = add(k.client_id, k.payload, typeof k.at === "number" ? k.at : Date.now());
-          if (typeof k.failed === "string") set(entry, "failed", k.failed);
-          else set(entry, "unsent");
+          if (typeof k.failed === "string") {
+            entry.code = typeof k.code === "string" ? k.code : "unknown";
+            set(entry, "failed", k.failed);
+          } else set(entry, "unsent");
         }
       },
       /** Sends a new message (`payload` without `client_id`); returns its entry. */
@@ -184,8 +394,22 @@
       retry: attempt,
       /** The socket connected: sends everything not acknowledged yet, oldest first. */
       resend() {
+        stopped = null;
         for (const entry of entries.values()) {
           if (entry.status !== "failed") attempt(entry);
+        }
+      },
+      /**
+       * The connection ended for good (`reason`: "expired", "disconnected", …): nothing waiting
+       * is retried, each says why; they stay kept for the next connection or a reload.
+       */
+      stop(reason) {
+        stopped ??= reason;
+        for (const entry of entries.values()) {
+          if (entry.status !== "sending" && entry.status !== "unsent") continue;
+          entry.attempt += 1;
+          clearTimeout(entry.timer);
+          set(entry, "stopped", stopped);
         }
       },
       /** The socket went away: sends in flight become "unsent". */
@@ -217,6 +441,7 @@
   }
   function openConnection({ io, url, token, options, cursor, outbox, loadHistory, onStatus, on }) {
     let everConnected = false;
+    let retryTimer = 0;
     const socket = io(url, {
       ...options,
       // Called on every (re)connection, so a reconnect resumes from what was seen since.
@@ -234,15 +459,30 @@
       },
       connect_error(err) {
         const text = err && err.message ? String(err.message) : "unknown error";
-        onStatus(socket.active ? "unreachable" : "refused", { text, everConnected });
+        const reason = socket.active ? "unreachable" : refusalReason(err);
+        if (socket.active || refusalPasses(reason)) {
+          if (!socket.active) {
+            clearTimeout(retryTimer);
+            retryTimer = setTimeout(() => {
+              if (socket.listeners("connect").length > 0 && !socket.active) socket.connect();
+            }, REFUSED_RETRY_MS);
+          }
+          onStatus("unreachable", { text, reason, everConnected });
+          return;
+        }
+        outbox.stop(reason);
+        onStatus("refused", { text, reason, everConnected });
       },
       disconnect(reason) {
         outbox.disconnected();
+        if (!socket.active) outbox.stop(reason === "io client disconnect" ? "closed" : "ended");
         onStatus(socket.active ? "reconnecting" : "disconnected", { text: "", reason });
       },
       error(e) {
         const text = e && typeof e === "object" && "message" in e ? String(e.message) : String(e);
-        onStatus("error", { text });
+        const reason = refusalReason(e && typeof e === "object" ? e : {});
+        outbox.stop(reason);
+        onStatus("error", { text, reason });
       },
       message(m) {
         if (m && typeof m === "object") cursor.observe(m.seq);
@@ -282,31 +522,30 @@
     if (text !== void 0) node.textContent = String(text);
     return node;
   }
-  function formatTime(date) {
-    const sameDay = date.toDateString() === (/* @__PURE__ */ new Date()).toDateString();
-    return sameDay ? date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : date.toLocaleString([], {
-      month: "short",
-      day: "numeric",
-      hour: "2-digit",
-      minute: "2-digit"
-    });
-  }
-  function icon() {
+  function svgIcon(size, pathAttrs) {
     const ns = "http://www.w3.org/2000/svg";
     const svg = document.createElementNS(ns, "svg");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("width", "28");
-    svg.setAttribute("height", "28");
-    svg.setAttribute("aria-hidden", "true");
-    svg.setAttribute("focusable", "false");
+    const attrs = { viewBox: "0 0 24 24", width: size, height: size, "aria-hidden": "true" };
+    for (const [k, v] of Object.entries({ ...attrs, focusable: "false" })) svg.setAttribute(k, v);
     const path = document.createElementNS(ns, "path");
-    path.setAttribute("fill", "currentColor");
-    path.setAttribute(
-      "d",
-      "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"
-    );
+    for (const [k, v] of Object.entries(pathAttrs)) path.setAttribute(k, v);
     svg.append(path);
     return svg;
+  }
+  function icon() {
+    return svgIcon("28", {
+      fill: "currentColor",
+      d: "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z"
+    });
+  }
+  function clipIcon() {
+    return svgIcon("20", {
+      fill: "none",
+      stroke: "currentColor",
+      "stroke-width": "2",
+      "stroke-linecap": "round",
+      d: "M21 11.5l-8.5 8.5a5 5 0 0 1-7-7L14 4.5a3.5 3.5 0 0 1 5 5L10.5 18a2 2 0 0 1-3-3L15 7.5"
+    });
   }
   var ioLoading = null;
   function loadSocketIo(server) {
@@ -433,6 +672,7 @@ background: #fff6dc; color: var(--text); border-color: #e8c65a;
 .msg.mine.failed { border-color: var(--bad); }
 .who { display: block; font-size: 12px; font-weight: 700; color: var(--muted); }
 .text { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+.text:empty { display: none; }
 .meta {
 display: flex; flex-wrap: wrap; justify-content: flex-end; align-items: center; gap: 6px;
 margin-top: 2px; font-size: 11px; opacity: 0.85;
@@ -462,6 +702,45 @@ background: var(--accent); color: #fff; font-weight: 600;
 }
 .send:hover { background: var(--accent-dark); }
 .hint { margin: 0; padding: 0 12px 8px; font-size: 12px; color: var(--bad); background: #fff; }
+.away {
+margin: 8px 12px 0; padding: 8px 10px; font-size: 13px; border-radius: 10px;
+background: #eef3ff; border: 1px solid #9db4e8; color: var(--text);
+}
+.attach {
+flex: none; width: 40px; height: 40px; border-radius: 10px; border: 1px solid #b3bac6;
+display: flex; align-items: center; justify-content: center; background: #fff; cursor: pointer;
+color: var(--muted);
+}
+.attach:focus-within { outline: 3px solid #f2a900; outline-offset: 2px; }
+.attachments { list-style: none; margin: 4px 0 0; padding: 0; display: grid; gap: 4px; }
+.attachment-image { display: block; max-width: 100%; max-height: 180px; border-radius: 8px; }
+.msg.mine .attachment-file { color: #fff; }
+.attachment-file { color: var(--accent); overflow-wrap: anywhere; }
+.csat {
+align-self: stretch; background: #fff; border: 1px solid var(--border); border-radius: 12px;
+padding: 10px 12px; font-size: 14px;
+}
+.csat fieldset { border: 0; margin: 0; padding: 0; }
+.csat legend { font-weight: 700; padding: 0; margin-bottom: 6px; }
+.csat .scores { display: flex; gap: 4px; }
+.csat .scores label {
+flex: 1; text-align: center; padding: 6px 0; border: 1px solid #b3bac6; border-radius: 8px;
+cursor: pointer;
+}
+.csat .scores input { position: absolute; opacity: 0; width: 1px; height: 1px; }
+.csat .scores label:has(input:checked) { background: var(--accent); color: #fff; border-color: var(--accent); }
+.csat .scores label:has(input:focus-visible) { outline: 3px solid #f2a900; outline-offset: 2px; }
+.csat textarea {
+width: 100%; margin-top: 8px; min-height: 48px; padding: 6px 8px; border: 1px solid #b3bac6;
+border-radius: 8px; resize: vertical;
+}
+.csat .row { display: flex; justify-content: flex-end; gap: 6px; margin-top: 8px; }
+.csat button {
+padding: 5px 12px; border-radius: 8px; border: 1px solid var(--accent); background: var(--accent);
+color: #fff; font-weight: 600;
+}
+.csat button.later { background: #fff; color: var(--accent); }
+.csat p { margin: 0; }
 .hint:empty { display: none; }
 @media (max-width: 480px) {
 .panel {
@@ -500,6 +779,8 @@ background: var(--accent); color: #fff; font-weight: 600;
     let newestTheirs = 0;
     let readSent = 0;
     let agentRead = 0;
+    let agentsOnline;
+    const assistant = typeof options.assistant === "function" ? options.assistant : null;
     let historyDone = false;
     const timers = { read: 0, typingIdle: 0, remoteTyping: 0, reconnectLoad: 0 };
     let typingActive = false;
@@ -580,7 +861,8 @@ background: var(--accent); color: #fff; font-weight: 600;
     const empty = h("li", { class: "empty", "data-livechat": "empty" }, "Ask us anything.");
     log.append(empty);
     const typing = h("p", { class: "typing", "data-livechat": "typing", "aria-live": "polite" });
-    body.append(older, log, typing);
+    const away = h("p", { class: "away", "data-livechat": "away", role: "status", hidden: true });
+    body.append(away, older, log, typing);
     const composer = h("form", { class: "composer", "data-livechat": "composer" });
     const label = h("label", { for: "livechat-input", class: "sr-only" }, "Your message");
     const input = h("textarea", {
@@ -592,7 +874,20 @@ background: var(--accent); color: #fff; font-weight: 600;
       "aria-describedby": "livechat-hint"
     });
     const send = h("button", { type: "submit", class: "send", "data-livechat": "send" }, "Send");
-    composer.append(label, input, send);
+    const attach = h("label", {
+      class: "attach",
+      "data-livechat": "attach",
+      title: "Send a file",
+      hidden: true
+    });
+    const fileInput = h("input", {
+      type: "file",
+      class: "sr-only",
+      "data-livechat": "file",
+      "aria-label": "Send a file"
+    });
+    attach.append(fileInput, clipIcon());
+    composer.append(label, input, attach, send);
     const hint = h("p", { id: "livechat-hint", class: "hint", "data-livechat": "hint" });
     panel.append(head, body, composer, hint);
     root.append(bubble, panel);
@@ -621,7 +916,7 @@ background: var(--accent); color: #fff; font-weight: 600;
       empty.hidden = true;
       if (nearBottom || node.classList.contains("mine")) log.scrollTop = log.scrollHeight;
     }
-    function messageNode({ mine, role, from, text, at }) {
+    function messageNode({ mine, role, from, text, at, files = [] }) {
       const li = h("li", {
         class: `msg ${mine ? "mine" : "theirs"}`,
         "data-livechat": "message",
@@ -630,8 +925,9 @@ background: var(--accent); color: #fff; font-weight: 600;
       const name = mine ? "You" : role === "bot" ? "Assistant" : String(from || "Agent");
       li.append(h("span", { class: mine ? "who sr-only" : "who" }, name));
       li.append(h("p", { class: "text" }, text));
+      if (files.length) li.append(attachmentList({ items: files, server, getToken: () => token }));
       const meta = h("span", { class: "meta" });
-      const time = h("time", { datetime: at.toISOString() }, formatTime(at));
+      const time = h("time", { datetime: at.toISOString(), title: fullTime(at) }, formatTime(at));
       const state = h("span", { class: "state", "data-livechat": "state" });
       meta.append(time, state);
       li.append(meta);
@@ -644,7 +940,14 @@ background: var(--accent); color: #fff; font-weight: 600;
       const role = m.role === "user" || m.role === "bot" ? m.role : "agent";
       const mine = role === "user";
       const at = new Date(typeof m.timestamp === "number" ? m.timestamp * 1e3 : Date.now());
-      const { li } = messageNode({ mine, role, from: m.from, text: String(m.content ?? ""), at });
+      const { li } = messageNode({
+        mine,
+        role,
+        from: m.from,
+        text: String(m.content ?? ""),
+        at,
+        files: attachmentsOf(m)
+      });
       li.setAttribute("data-id", id);
       if (isSeq(m.seq)) li.setAttribute("data-seq", String(m.seq));
       seen.add(id);
@@ -681,16 +984,18 @@ background: var(--accent); color: #fff; font-weight: 600;
       scheduleRead();
     }
     function conversationLine() {
-      if (!conversation) return "";
+      const away2 = agentsOnline === false;
+      if (!conversation) return assistant ? "You are chatting with the assistant" : "";
       switch (conversation.status) {
         case "queued":
+          if (away2) return "Waiting for an agent";
           return typeof conversation.queue_position === "number" ? `You are number ${conversation.queue_position} in the queue` : "Waiting for an agent";
         case "assigned":
           return `You are chatting with ${conversation.assignee || "an agent"}`;
         case "bot":
-          return view.handedOff ? "You're back with the assistant" : "";
+          return view.handedOff ? "You're back with the assistant" : assistant ? "You are chatting with the assistant" : "";
         case "resolved":
-          return "Conversation closed";
+          return assistant ? "You are chatting with the assistant" : "Conversation closed";
         default:
           return "";
       }
@@ -698,6 +1003,14 @@ background: var(--accent); color: #fff; font-weight: 600;
     function renderConversation() {
       conversationText.textContent = conversationLine();
       if (conversation) conversationText.setAttribute("data-status", conversation.status);
+      const isAway = agentsOnline === false && !assistantOwns() && conversation?.status !== "assigned";
+      away.hidden = !isAway;
+      away.textContent = isAway ? "No one is available right now. Leave a message: it is kept, and an agent answers as soon as one is back." : "";
+    }
+    function onAvailability(p) {
+      if (!p || typeof p !== "object" || typeof p.agents_online !== "boolean") return;
+      agentsOnline = p.agents_online;
+      renderConversation();
     }
     function setConversation(next) {
       const before = conversation;
@@ -708,6 +1021,10 @@ background: var(--accent); color: #fff; font-weight: 600;
         } else if (next.status === "bot" && view.handedOff) {
           notice("You're back with the assistant");
         } else if (next.status === "resolved") notice("Conversation closed");
+        const withAgent = before.status === "assigned" || before.status === "queued";
+        if (withAgent && (next.status === "bot" || next.status === "resolved")) {
+          askRating(next.conversation_id ?? before.conversation_id);
+        }
       }
       if (next.status === "queued" || next.status === "assigned") view.handedOff = true;
       if (next.status === "resolved") view.handedOff = false;
@@ -719,7 +1036,66 @@ background: var(--accent); color: #fff; font-weight: 600;
       setConversation({
         status: String(p.status ?? ""),
         assignee: typeof p.assignee === "string" && p.assignee ? p.assignee : null,
-        queue_position: typeof p.queue_position === "number" ? p.queue_position : null
+        queue_position: typeof p.queue_position === "number" ? p.queue_position : null,
+        conversation_id: typeof p.conversation_id === "string" ? p.conversation_id : null
+      });
+    }
+    function askRating(conversationId) {
+      const key = conversationId ?? "current";
+      if (view.rated?.includes(key) || log.querySelector(".csat")) return;
+      const li = h("li", { class: "csat", "data-livechat": "csat" });
+      const form = h("form");
+      const field = h("fieldset");
+      field.append(h("legend", {}, "How did we do?"));
+      const scores = h("div", { class: "scores" });
+      for (let n = 1; n <= 5; n++) {
+        const label2 = h("label", { title: `${n} out of 5` });
+        const radio = h("input", {
+          type: "radio",
+          name: "livechat-score",
+          value: String(n),
+          "aria-label": `${n} out of 5`
+        });
+        label2.append(radio, h("span", { "aria-hidden": "true" }, String(n)));
+        scores.append(label2);
+      }
+      field.append(scores);
+      const comment = h("textarea", {
+        "aria-label": "A comment (optional)",
+        placeholder: "A comment (optional)",
+        maxlength: "1000",
+        "data-livechat": "csat-comment"
+      });
+      const row = h("div", { class: "row" });
+      const later = h("button", { type: "button", class: "later" }, "Not now");
+      const sendRating = h("button", { type: "submit", "data-livechat": "csat-send" }, "Send");
+      row.append(later, sendRating);
+      const note = h("p", { role: "status" });
+      form.append(field, comment, row, note);
+      li.append(form);
+      place(li, (cursor.value ?? 0) + 0.75);
+      const done = (text) => {
+        view.rated = [...view.rated ?? [], key].slice(-20);
+        saveJson(keys.view, view);
+        li.replaceChildren(h("p", { "data-livechat": "csat-done" }, text));
+      };
+      later.addEventListener("click", () => li.remove());
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const picked = form.querySelector("input:checked");
+        if (!picked) {
+          note.textContent = "Pick a score from 1 to 5.";
+          return;
+        }
+        sendRating.disabled = true;
+        const text = comment.value.trim();
+        const ack = await request(socket, "rate", {
+          score: Number(picked.value),
+          ...text ? { comment: text } : {}
+        });
+        sendRating.disabled = false;
+        if (ack.ok || ack.error?.code === "conflict") done("Thank you for your feedback!");
+        else note.textContent = "Your rating could not be sent. Try again in a moment.";
       });
     }
     function onQueue(p) {
@@ -745,6 +1121,38 @@ background: var(--accent); color: #fff; font-weight: 600;
     function hideRemoteTyping() {
       clearTimeout(timers.remoteTyping);
       if (typing.textContent) typing.textContent = "";
+    }
+    function assistantOwns() {
+      if (!assistant) return false;
+      const status2 = conversation?.status;
+      return status2 === void 0 || status2 === "bot" || status2 === "resolved" || status2 === "";
+    }
+    async function askAssistant(content) {
+      const local = messageNode({ mine: true, role: "user", text: content, at: /* @__PURE__ */ new Date() });
+      local.li.classList.add("sending");
+      local.state.textContent = "Sending…";
+      place(local.li, Infinity);
+      typing.textContent = "The assistant is typing…";
+      let answer;
+      try {
+        answer = await assistant(content);
+      } catch {
+        answer = null;
+      }
+      if (typing.textContent === "The assistant is typing…") typing.textContent = "";
+      if (destroyed) return;
+      if (!answer || !Array.isArray(answer.messages)) {
+        local.li.classList.remove("sending");
+        local.li.classList.add("failed");
+        local.state.textContent = "Not sent: the assistant is not answering. Try again.";
+        return;
+      }
+      local.li.remove();
+      for (const m of answer.messages) {
+        showMessage(m);
+        if (m && typeof m === "object") cursor.observe(m.seq);
+      }
+      renderReceipts();
     }
     function onRead(p) {
       if (!p || typeof p !== "object") return;
@@ -803,16 +1211,19 @@ background: var(--accent); color: #fff; font-weight: 600;
     }
     const onVisibility = () => scheduleRead();
     document.addEventListener("visibilitychange", onVisibility);
-    const STATE_TEXT = { sending: "Sending…", unsent: "Not sent — retrying", sent: "" };
+    const STATE_TEXT = { sending: "Sending…", unsent: "Not sent yet — retrying", sent: "" };
+    const uploaded = /* @__PURE__ */ new Map();
     const outbox = createOutbox({
       getSocket: () => socket,
       seen,
       render(payload, at) {
+        const ids = Array.isArray(payload.attachments) ? payload.attachments : [];
         const node = messageNode({
           mine: true,
           role: "user",
           text: String(payload.content ?? ""),
-          at: new Date(at)
+          at: new Date(at),
+          files: attachmentsOf({ attachments: ids.map((id) => uploaded.get(id) ?? id) })
         });
         node.li.setAttribute("data-client-id", payload.client_id);
         place(node.li, Infinity);
@@ -821,15 +1232,21 @@ background: var(--accent); color: #fff; font-weight: 600;
       onChange(entry) {
         const { view: { li, state }, status: status2 } = entry;
         for (const name of ["sending", "unsent", "failed"]) {
-          li.classList.toggle(name, status2 === name);
+          li.classList.toggle(name, status2 === name || name === "unsent" && status2 === "stopped");
         }
         li.setAttribute("data-state", status2);
         li.setAttribute("aria-busy", status2 === "sending" ? "true" : "false");
+        if (status2 === "stopped") {
+          state.replaceChildren(
+            entry.error === "expired" ? "Not sent: your session expired. Reload the page to send it." : "Not sent: the chat is disconnected. Reload the page to send it."
+          );
+          return;
+        }
         if (status2 !== "failed") {
           state.replaceChildren(STATE_TEXT[status2]);
           return;
         }
-        state.replaceChildren(`Not sent: ${entry.error} `);
+        state.replaceChildren(`Not sent: ${userErrorText({ error: { code: entry.code } })} `);
         const retry = h("button", {
           type: "button",
           class: "retry",
@@ -877,9 +1294,29 @@ background: var(--accent); color: #fff; font-weight: 600;
       input.value = "";
       autosize();
       stopTyping();
-      outbox.send({ to: "admin", content });
+      if (assistantOwns()) askAssistant(content);
+      else outbox.send({ to: "admin", content });
       log.scrollTop = log.scrollHeight;
       input.focus();
+    }
+    async function sendFile() {
+      const file = fileInput.files?.[0];
+      fileInput.value = "";
+      if (!file) return;
+      hint.textContent = `Sending ${file.name}…`;
+      const result = await uploadAttachment({ server, token, file });
+      if (destroyed) return;
+      if (!result.ok) {
+        hint.textContent = uploadErrorText(result);
+        return;
+      }
+      hint.textContent = "";
+      uploaded.set(result.attachment.id, result.attachment);
+      const content = input.value.trim();
+      input.value = "";
+      autosize();
+      outbox.send({ to: "admin", content, attachments: [result.attachment.id] });
+      log.scrollTop = log.scrollHeight;
     }
     function emitTyping(value) {
       if (socket && socket.connected) socket.volatile.emit("typing", { typing: value });
@@ -960,16 +1397,20 @@ background: var(--accent); color: #fff; font-weight: 600;
       }
     });
     input.addEventListener("input", onInput);
+    fileInput.addEventListener("change", sendFile);
     input.addEventListener("blur", stopTyping);
     older.addEventListener("click", loadOlder);
-    function onStatus(state, { text, reason, everConnected }) {
+    function onStatus(state, { reason, everConnected }) {
       switch (state) {
         case "connected":
           return setConnection("connected", "Connected");
         case "unreachable":
-          return everConnected ? setConnection("reconnecting", "Reconnecting…") : setConnection("connecting", "Connecting… (server not reachable yet)");
+          if (reason !== "unreachable") {
+            return setConnection("reconnecting", refusalText(reason, "visitor"));
+          }
+          return everConnected ? setConnection("reconnecting", "Reconnecting…") : setConnection("connecting", "Connecting…");
         case "refused":
-          return setConnection("refused", `Refused: ${text}`);
+          return setConnection("refused", refusalText(reason, "visitor"));
         case "reconnecting":
           return setConnection("reconnecting", "Reconnecting…");
         case "disconnected":
@@ -979,10 +1420,16 @@ background: var(--accent); color: #fff; font-weight: 600;
             reason === "io client disconnect" ? "Disconnected" : "Disconnected by the server"
           );
         case "error":
-          return setConnection("refused", `Disconnected: ${text}`);
+          return setConnection("refused", refusalText(reason, "visitor"));
       }
     }
     function connect() {
+      const role = tokenRole(token);
+      if (role !== null && role !== "user") {
+        console.warn(`LiveChat: the widget needs a user token; this one is a '${role}' token`);
+        setConnection("refused", refusalText("invalid_claim", "visitor"));
+        return;
+      }
       setConnection("connecting", "Connecting…");
       loadSocketIo(server).then((io) => {
         if (destroyed) return;
@@ -996,7 +1443,12 @@ background: var(--accent); color: #fff; font-weight: 600;
           loadHistory,
           onStatus,
           on: {
-            connect: scheduleRead,
+            connect: () => {
+              scheduleRead();
+              serverRoutes(server).then((routes) => {
+                attach.hidden = !routes.has("/api/v1/attachments");
+              });
+            },
             disconnect: () => {
               hideRemoteTyping();
               typingActive = false;
@@ -1005,12 +1457,14 @@ background: var(--accent); color: #fff; font-weight: 600;
             conversation: onConversation,
             queue: onQueue,
             typing: onTyping,
-            read: onRead
+            read: onRead,
+            availability: onAvailability
           }
         });
       }).catch((error) => {
         if (destroyed) return;
-        setConnection("error", `Chat unavailable: ${error.message}. Retrying…`);
+        console.warn(`LiveChat: ${error.message}`);
+        setConnection("error", "The chat is unavailable right now. Trying again…");
         timers.reconnectLoad = setTimeout(connect, 1e4);
       });
     }
@@ -1042,7 +1496,13 @@ background: var(--accent); color: #fff; font-weight: 600;
   }
   var widget = null;
   var LiveChat = {
-    /** Starts the widget (again, if it ran): `{ token, server?, title? }`. */
+    /**
+     * Starts the widget (again, if it ran): `{ token, server?, title?, assistant? }`.
+     * `assistant(text)`, the site's own chatbot, answers while no agent holds the conversation
+     * and resolves `{ messages }` (as the server's `message` payloads, with id and seq: what it
+     * recorded with `POST /api/v1/conversations/:user_id/messages`); it hands over with
+     * `POST /transfer_to_agent` itself. See static/demo_bot.js.
+     */
     init(options) {
       if (!options || typeof options.token !== "string" || !options.token.trim()) {
         console.warn("LiveChat.init: a token (the user's JWT) is required");

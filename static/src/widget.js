@@ -26,16 +26,28 @@
 // sites embed; splitting the closure would pass its state between modules for no reader's gain.
 
 import {
+  attachmentList,
+  attachmentsOf,
+  uploadAttachment,
+  uploadErrorText,
+} from "../attachments.js";
+import {
   createOutbox,
   createSeqCursor,
   decodeToken,
   fetchHistory,
+  formatTime,
+  fullTime,
   isSeq,
   loadJson,
   oldestSeq,
   openConnection,
+  refusalText,
   request,
   saveJson,
+  serverRoutes,
+  tokenRole,
+  userErrorText,
 } from "../chat_core.js";
 
 /** The user stopped typing after this long without a keystroke. */
@@ -68,35 +80,35 @@ function h(tag, attrs, text) {
   return node;
 }
 
-function formatTime(date) {
-  const sameDay = date.toDateString() === new Date().toDateString();
-  return sameDay
-    ? date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
-    : date.toLocaleString([], {
-      month: "short",
-      day: "numeric",
-      hour: "2-digit",
-      minute: "2-digit",
-    });
-}
-
-/** The chat bubble icon (a speech balloon), built without innerHTML. */
-function icon() {
+/** A decorative 24×24 icon of one path, `size` pixels wide, built without innerHTML. */
+function svgIcon(size, pathAttrs) {
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("width", "28");
-  svg.setAttribute("height", "28");
-  svg.setAttribute("aria-hidden", "true");
-  svg.setAttribute("focusable", "false");
+  const attrs = { viewBox: "0 0 24 24", width: size, height: size, "aria-hidden": "true" };
+  for (const [k, v] of Object.entries({ ...attrs, focusable: "false" })) svg.setAttribute(k, v);
   const path = document.createElementNS(ns, "path");
-  path.setAttribute("fill", "currentColor");
-  path.setAttribute(
-    "d",
-    "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z",
-  );
+  for (const [k, v] of Object.entries(pathAttrs)) path.setAttribute(k, v);
   svg.append(path);
   return svg;
+}
+
+/** The chat bubble icon (a speech balloon). */
+function icon() {
+  return svgIcon("28", {
+    fill: "currentColor",
+    d: "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z",
+  });
+}
+
+/** A paper clip (the "send a file" button). */
+function clipIcon() {
+  return svgIcon("20", {
+    fill: "none",
+    stroke: "currentColor",
+    "stroke-width": "2",
+    "stroke-linecap": "round",
+    d: "M21 11.5l-8.5 8.5a5 5 0 0 1-7-7L14 4.5a3.5 3.5 0 0 1 5 5L10.5 18a2 2 0 0 1-3-3L15 7.5",
+  });
 }
 
 // ---------- the Socket.IO client ----------
@@ -233,6 +245,7 @@ background: #fff6dc; color: var(--text); border-color: #e8c65a;
 .msg.mine.failed { border-color: var(--bad); }
 .who { display: block; font-size: 12px; font-weight: 700; color: var(--muted); }
 .text { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+.text:empty { display: none; }
 .meta {
 display: flex; flex-wrap: wrap; justify-content: flex-end; align-items: center; gap: 6px;
 margin-top: 2px; font-size: 11px; opacity: 0.85;
@@ -262,6 +275,45 @@ background: var(--accent); color: #fff; font-weight: 600;
 }
 .send:hover { background: var(--accent-dark); }
 .hint { margin: 0; padding: 0 12px 8px; font-size: 12px; color: var(--bad); background: #fff; }
+.away {
+margin: 8px 12px 0; padding: 8px 10px; font-size: 13px; border-radius: 10px;
+background: #eef3ff; border: 1px solid #9db4e8; color: var(--text);
+}
+.attach {
+flex: none; width: 40px; height: 40px; border-radius: 10px; border: 1px solid #b3bac6;
+display: flex; align-items: center; justify-content: center; background: #fff; cursor: pointer;
+color: var(--muted);
+}
+.attach:focus-within { outline: 3px solid #f2a900; outline-offset: 2px; }
+.attachments { list-style: none; margin: 4px 0 0; padding: 0; display: grid; gap: 4px; }
+.attachment-image { display: block; max-width: 100%; max-height: 180px; border-radius: 8px; }
+.msg.mine .attachment-file { color: #fff; }
+.attachment-file { color: var(--accent); overflow-wrap: anywhere; }
+.csat {
+align-self: stretch; background: #fff; border: 1px solid var(--border); border-radius: 12px;
+padding: 10px 12px; font-size: 14px;
+}
+.csat fieldset { border: 0; margin: 0; padding: 0; }
+.csat legend { font-weight: 700; padding: 0; margin-bottom: 6px; }
+.csat .scores { display: flex; gap: 4px; }
+.csat .scores label {
+flex: 1; text-align: center; padding: 6px 0; border: 1px solid #b3bac6; border-radius: 8px;
+cursor: pointer;
+}
+.csat .scores input { position: absolute; opacity: 0; width: 1px; height: 1px; }
+.csat .scores label:has(input:checked) { background: var(--accent); color: #fff; border-color: var(--accent); }
+.csat .scores label:has(input:focus-visible) { outline: 3px solid #f2a900; outline-offset: 2px; }
+.csat textarea {
+width: 100%; margin-top: 8px; min-height: 48px; padding: 6px 8px; border: 1px solid #b3bac6;
+border-radius: 8px; resize: vertical;
+}
+.csat .row { display: flex; justify-content: flex-end; gap: 6px; margin-top: 8px; }
+.csat button {
+padding: 5px 12px; border-radius: 8px; border: 1px solid var(--accent); background: var(--accent);
+color: #fff; font-weight: 600;
+}
+.csat button.later { background: #fff; color: var(--accent); }
+.csat p { margin: 0; }
 .hint:empty { display: none; }
 @media (max-width: 480px) {
 .panel {
@@ -311,6 +363,13 @@ function createWidget(options) {
   let readSent = 0;
   /** The greatest seq an agent has read. */
   let agentRead = 0;
+  /** Whether an agent is online, as `availability` last said (undefined: not said). */
+  let agentsOnline;
+  /**
+   * The host page's chatbot, if it gave one (`assistant(text)` resolving `{ messages }`): it
+   * answers while no agent holds the conversation, and hands over by itself.
+   */
+  const assistant = typeof options.assistant === "function" ? options.assistant : null;
   let historyDone = false;
   const timers = { read: 0, typingIdle: 0, remoteTyping: 0, reconnectLoad: 0 };
   let typingActive = false;
@@ -398,7 +457,8 @@ function createWidget(options) {
   const empty = h("li", { class: "empty", "data-livechat": "empty" }, "Ask us anything.");
   log.append(empty);
   const typing = h("p", { class: "typing", "data-livechat": "typing", "aria-live": "polite" });
-  body.append(older, log, typing);
+  const away = h("p", { class: "away", "data-livechat": "away", role: "status", hidden: true });
+  body.append(away, older, log, typing);
 
   const composer = h("form", { class: "composer", "data-livechat": "composer" });
   const label = h("label", { for: "livechat-input", class: "sr-only" }, "Your message");
@@ -411,7 +471,21 @@ function createWidget(options) {
     "aria-describedby": "livechat-hint",
   });
   const send = h("button", { type: "submit", class: "send", "data-livechat": "send" }, "Send");
-  composer.append(label, input, send);
+  // Shown once the server is known to take files (see `serverRoutes`).
+  const attach = h("label", {
+    class: "attach",
+    "data-livechat": "attach",
+    title: "Send a file",
+    hidden: true,
+  });
+  const fileInput = h("input", {
+    type: "file",
+    class: "sr-only",
+    "data-livechat": "file",
+    "aria-label": "Send a file",
+  });
+  attach.append(fileInput, clipIcon());
+  composer.append(label, input, attach, send);
   const hint = h("p", { id: "livechat-hint", class: "hint", "data-livechat": "hint" });
 
   panel.append(head, body, composer, hint);
@@ -450,7 +524,7 @@ function createWidget(options) {
     if (nearBottom || node.classList.contains("mine")) log.scrollTop = log.scrollHeight;
   }
 
-  function messageNode({ mine, role, from, text, at }) {
+  function messageNode({ mine, role, from, text, at, files = [] }) {
     const li = h("li", {
       class: `msg ${mine ? "mine" : "theirs"}`,
       "data-livechat": "message",
@@ -459,8 +533,9 @@ function createWidget(options) {
     const name = mine ? "You" : role === "bot" ? "Assistant" : String(from || "Agent");
     li.append(h("span", { class: mine ? "who sr-only" : "who" }, name));
     li.append(h("p", { class: "text" }, text));
+    if (files.length) li.append(attachmentList({ items: files, server, getToken: () => token }));
     const meta = h("span", { class: "meta" });
-    const time = h("time", { datetime: at.toISOString() }, formatTime(at));
+    const time = h("time", { datetime: at.toISOString(), title: fullTime(at) }, formatTime(at));
     const state = h("span", { class: "state", "data-livechat": "state" });
     meta.append(time, state);
     li.append(meta);
@@ -475,7 +550,14 @@ function createWidget(options) {
     const role = m.role === "user" || m.role === "bot" ? m.role : "agent";
     const mine = role === "user";
     const at = new Date(typeof m.timestamp === "number" ? m.timestamp * 1000 : Date.now());
-    const { li } = messageNode({ mine, role, from: m.from, text: String(m.content ?? ""), at });
+    const { li } = messageNode({
+      mine,
+      role,
+      from: m.from,
+      text: String(m.content ?? ""),
+      at,
+      files: attachmentsOf(m),
+    });
     li.setAttribute("data-id", id);
     if (isSeq(m.seq)) li.setAttribute("data-seq", String(m.seq));
     seen.add(id);
@@ -519,18 +601,24 @@ function createWidget(options) {
   }
 
   function conversationLine() {
-    if (!conversation) return "";
+    const away = agentsOnline === false;
+    if (!conversation) return assistant ? "You are chatting with the assistant" : "";
     switch (conversation.status) {
       case "queued":
+        if (away) return "Waiting for an agent";
         return typeof conversation.queue_position === "number"
           ? `You are number ${conversation.queue_position} in the queue`
           : "Waiting for an agent";
       case "assigned":
         return `You are chatting with ${conversation.assignee || "an agent"}`;
       case "bot":
-        return view.handedOff ? "You're back with the assistant" : "";
+        return view.handedOff
+          ? "You're back with the assistant"
+          : assistant
+          ? "You are chatting with the assistant"
+          : "";
       case "resolved":
-        return "Conversation closed";
+        return assistant ? "You are chatting with the assistant" : "Conversation closed";
       default:
         return "";
     }
@@ -539,6 +627,20 @@ function createWidget(options) {
   function renderConversation() {
     conversationText.textContent = conversationLine();
     if (conversation) conversationText.setAttribute("data-status", conversation.status);
+    // Nobody to answer now: said plainly, and the message is still taken.
+    const isAway = agentsOnline === false && !assistantOwns() &&
+      conversation?.status !== "assigned";
+    away.hidden = !isAway;
+    away.textContent = isAway
+      ? "No one is available right now. Leave a message: it is kept, and an agent answers as soon as one is back."
+      : "";
+  }
+
+  /** `availability { agents_online }`: whether an agent can answer now. */
+  function onAvailability(p) {
+    if (!p || typeof p !== "object" || typeof p.agents_online !== "boolean") return;
+    agentsOnline = p.agents_online;
+    renderConversation();
   }
 
   function setConversation(next) {
@@ -551,6 +653,11 @@ function createWidget(options) {
       } else if (next.status === "bot" && view.handedOff) {
         notice("You're back with the assistant");
       } else if (next.status === "resolved") notice("Conversation closed");
+      // An agent's part ended: ask how it went (once per conversation).
+      const withAgent = before.status === "assigned" || before.status === "queued";
+      if (withAgent && (next.status === "bot" || next.status === "resolved")) {
+        askRating(next.conversation_id ?? before.conversation_id);
+      }
     }
     if (next.status === "queued" || next.status === "assigned") view.handedOff = true;
     if (next.status === "resolved") view.handedOff = false;
@@ -564,6 +671,72 @@ function createWidget(options) {
       status: String(p.status ?? ""),
       assignee: typeof p.assignee === "string" && p.assignee ? p.assignee : null,
       queue_position: typeof p.queue_position === "number" ? p.queue_position : null,
+      conversation_id: typeof p.conversation_id === "string" ? p.conversation_id : null,
+    });
+  }
+
+  // ----- satisfaction (CSAT) -----
+
+  /**
+   * A 1–5 rating and an optional comment, asked in the list once an agent's part of
+   * `conversationId` ended: `rate { score, comment? }`, once per conversation.
+   */
+  function askRating(conversationId) {
+    const key = conversationId ?? "current";
+    if (view.rated?.includes(key) || log.querySelector(".csat")) return;
+    const li = h("li", { class: "csat", "data-livechat": "csat" });
+    const form = h("form");
+    const field = h("fieldset");
+    field.append(h("legend", {}, "How did we do?"));
+    const scores = h("div", { class: "scores" });
+    for (let n = 1; n <= 5; n++) {
+      const label = h("label", { title: `${n} out of 5` });
+      const radio = h("input", {
+        type: "radio",
+        name: "livechat-score",
+        value: String(n),
+        "aria-label": `${n} out of 5`,
+      });
+      label.append(radio, h("span", { "aria-hidden": "true" }, String(n)));
+      scores.append(label);
+    }
+    field.append(scores);
+    const comment = h("textarea", {
+      "aria-label": "A comment (optional)",
+      placeholder: "A comment (optional)",
+      maxlength: "1000",
+      "data-livechat": "csat-comment",
+    });
+    const row = h("div", { class: "row" });
+    const later = h("button", { type: "button", class: "later" }, "Not now");
+    const sendRating = h("button", { type: "submit", "data-livechat": "csat-send" }, "Send");
+    row.append(later, sendRating);
+    const note = h("p", { role: "status" });
+    form.append(field, comment, row, note);
+    li.append(form);
+    place(li, (cursor.value ?? 0) + 0.75);
+    const done = (text) => {
+      view.rated = [...(view.rated ?? []), key].slice(-20);
+      saveJson(keys.view, view);
+      li.replaceChildren(h("p", { "data-livechat": "csat-done" }, text));
+    };
+    later.addEventListener("click", () => li.remove());
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const picked = form.querySelector("input:checked");
+      if (!picked) {
+        note.textContent = "Pick a score from 1 to 5.";
+        return;
+      }
+      sendRating.disabled = true;
+      const text = comment.value.trim();
+      const ack = await request(socket, "rate", {
+        score: Number(picked.value),
+        ...(text ? { comment: text } : {}),
+      });
+      sendRating.disabled = false;
+      if (ack.ok || ack.error?.code === "conflict") done("Thank you for your feedback!");
+      else note.textContent = "Your rating could not be sent. Try again in a moment.";
     });
   }
 
@@ -593,6 +766,48 @@ function createWidget(options) {
   function hideRemoteTyping() {
     clearTimeout(timers.remoteTyping);
     if (typing.textContent) typing.textContent = "";
+  }
+
+  // ----- the assistant (the host page's chatbot) -----
+
+  /** Whether the assistant answers now: there is one, and no agent holds the conversation. */
+  function assistantOwns() {
+    if (!assistant) return false;
+    const status = conversation?.status;
+    return status === undefined || status === "bot" || status === "resolved" || status === "";
+  }
+
+  /**
+   * A message for the assistant: shown at once, then replaced by what the assistant recorded
+   * (`messages`, with ids and seqs, so the log has them once). It may hand over (`handoff`):
+   * the conversation is then queued for agents, as the server tells.
+   */
+  async function askAssistant(content) {
+    const local = messageNode({ mine: true, role: "user", text: content, at: new Date() });
+    local.li.classList.add("sending");
+    local.state.textContent = "Sending…";
+    place(local.li, Infinity);
+    typing.textContent = "The assistant is typing…";
+    let answer;
+    try {
+      answer = await assistant(content);
+    } catch {
+      answer = null;
+    }
+    if (typing.textContent === "The assistant is typing…") typing.textContent = "";
+    if (destroyed) return;
+    if (!answer || !Array.isArray(answer.messages)) {
+      local.li.classList.remove("sending");
+      local.li.classList.add("failed");
+      local.state.textContent = "Not sent: the assistant is not answering. Try again.";
+      return;
+    }
+    local.li.remove();
+    for (const m of answer.messages) {
+      showMessage(m);
+      if (m && typeof m === "object") cursor.observe(m.seq);
+    }
+    renderReceipts();
   }
 
   function onRead(p) {
@@ -670,18 +885,22 @@ function createWidget(options) {
 
   // ----- sending -----
 
-  const STATE_TEXT = { sending: "Sending…", unsent: "Not sent — retrying", sent: "" };
+  const STATE_TEXT = { sending: "Sending…", unsent: "Not sent yet — retrying", sent: "" };
+  /** Files uploaded for messages not acknowledged yet, by attachment id (to draw them). */
+  const uploaded = new Map();
 
   /** Unacknowledged messages, resent with their `client_id` (see `createOutbox`). */
   const outbox = createOutbox({
     getSocket: () => socket,
     seen,
     render(payload, at) {
+      const ids = Array.isArray(payload.attachments) ? payload.attachments : [];
       const node = messageNode({
         mine: true,
         role: "user",
         text: String(payload.content ?? ""),
         at: new Date(at),
+        files: attachmentsOf({ attachments: ids.map((id) => uploaded.get(id) ?? id) }),
       });
       node.li.setAttribute("data-client-id", payload.client_id);
       place(node.li, Infinity);
@@ -690,15 +909,24 @@ function createWidget(options) {
     onChange(entry) {
       const { view: { li, state }, status } = entry;
       for (const name of ["sending", "unsent", "failed"]) {
-        li.classList.toggle(name, status === name);
+        li.classList.toggle(name, status === name || (name === "unsent" && status === "stopped"));
       }
       li.setAttribute("data-state", status);
       li.setAttribute("aria-busy", status === "sending" ? "true" : "false");
+      if (status === "stopped") {
+        // The connection ended for good: no endless "retrying"; it goes with the next session.
+        state.replaceChildren(
+          entry.error === "expired"
+            ? "Not sent: your session expired. Reload the page to send it."
+            : "Not sent: the chat is disconnected. Reload the page to send it.",
+        );
+        return;
+      }
       if (status !== "failed") {
         state.replaceChildren(STATE_TEXT[status]);
         return;
       }
-      state.replaceChildren(`Not sent: ${entry.error} `);
+      state.replaceChildren(`Not sent: ${userErrorText({ error: { code: entry.code } })} `);
       const retry = h("button", {
         type: "button",
         class: "retry",
@@ -753,9 +981,32 @@ function createWidget(options) {
     input.value = "";
     autosize();
     stopTyping();
-    outbox.send({ to: "admin", content });
+    if (assistantOwns()) askAssistant(content);
+    else outbox.send({ to: "admin", content });
     log.scrollTop = log.scrollHeight;
     input.focus();
+  }
+
+  /** A chosen file: uploaded, then sent as a message carrying it. */
+  async function sendFile() {
+    const file = fileInput.files?.[0];
+    fileInput.value = "";
+    if (!file) return;
+    hint.textContent = `Sending ${file.name}…`;
+    const result = await uploadAttachment({ server, token, file });
+    if (destroyed) return;
+    if (!result.ok) {
+      hint.textContent = uploadErrorText(result);
+      return;
+    }
+    hint.textContent = "";
+    uploaded.set(result.attachment.id, result.attachment);
+    // The file is the message; typed text, if any, goes with it.
+    const content = input.value.trim();
+    input.value = "";
+    autosize();
+    outbox.send({ to: "admin", content, attachments: [result.attachment.id] });
+    log.scrollTop = log.scrollHeight;
   }
 
   // ----- typing -----
@@ -847,21 +1098,25 @@ function createWidget(options) {
     }
   });
   input.addEventListener("input", onInput);
+  fileInput.addEventListener("change", sendFile);
   input.addEventListener("blur", stopTyping);
   older.addEventListener("click", loadOlder);
 
   // ----- connection -----
 
-  function onStatus(state, { text, reason, everConnected }) {
+  function onStatus(state, { reason, everConnected }) {
     switch (state) {
       case "connected":
         return setConnection("connected", "Connected");
       case "unreachable":
+        if (reason !== "unreachable") {
+          return setConnection("reconnecting", refusalText(reason, "visitor"));
+        }
         return everConnected
           ? setConnection("reconnecting", "Reconnecting…")
-          : setConnection("connecting", "Connecting… (server not reachable yet)");
+          : setConnection("connecting", "Connecting…");
       case "refused":
-        return setConnection("refused", `Refused: ${text}`);
+        return setConnection("refused", refusalText(reason, "visitor"));
       case "reconnecting":
         return setConnection("reconnecting", "Reconnecting…");
       case "disconnected":
@@ -871,11 +1126,18 @@ function createWidget(options) {
           reason === "io client disconnect" ? "Disconnected" : "Disconnected by the server",
         );
       case "error":
-        return setConnection("refused", `Disconnected: ${text}`);
+        return setConnection("refused", refusalText(reason, "visitor"));
     }
   }
 
   function connect() {
+    const role = tokenRole(token);
+    if (role !== null && role !== "user") {
+      // An agent's or bot's token would half-work here: refused, and the site's developer told.
+      console.warn(`LiveChat: the widget needs a user token; this one is a '${role}' token`);
+      setConnection("refused", refusalText("invalid_claim", "visitor"));
+      return;
+    }
     setConnection("connecting", "Connecting…");
     loadSocketIo(server).then((io) => {
       if (destroyed) return;
@@ -889,7 +1151,12 @@ function createWidget(options) {
         loadHistory,
         onStatus,
         on: {
-          connect: scheduleRead,
+          connect: () => {
+            scheduleRead();
+            serverRoutes(server).then((routes) => {
+              attach.hidden = !routes.has("/api/v1/attachments");
+            });
+          },
           disconnect: () => {
             hideRemoteTyping();
             typingActive = false;
@@ -899,11 +1166,13 @@ function createWidget(options) {
           queue: onQueue,
           typing: onTyping,
           read: onRead,
+          availability: onAvailability,
         },
       });
     }).catch((error) => {
       if (destroyed) return;
-      setConnection("error", `Chat unavailable: ${error.message}. Retrying…`);
+      console.warn(`LiveChat: ${error.message}`);
+      setConnection("error", "The chat is unavailable right now. Trying again…");
       timers.reconnectLoad = setTimeout(connect, 10000);
     });
   }
@@ -942,7 +1211,13 @@ function createWidget(options) {
 let widget = null;
 
 const LiveChat = {
-  /** Starts the widget (again, if it ran): `{ token, server?, title? }`. */
+  /**
+   * Starts the widget (again, if it ran): `{ token, server?, title?, assistant? }`.
+   * `assistant(text)`, the site's own chatbot, answers while no agent holds the conversation
+   * and resolves `{ messages }` (as the server's `message` payloads, with id and seq: what it
+   * recorded with `POST /api/v1/conversations/:user_id/messages`); it hands over with
+   * `POST /transfer_to_agent` itself. See static/demo_bot.js.
+   */
   init(options) {
     if (!options || typeof options.token !== "string" || !options.token.trim()) {
       console.warn("LiveChat.init: a token (the user's JWT) is required");
