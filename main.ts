@@ -56,6 +56,7 @@ export async function start(
     demo: secret.generated,
     openStorage,
     storage: postgres,
+    blobs: postgres?.blobs,
     feed: postgres,
     cluster: redis && {
       bus: redis.bus,

@@ -64,6 +64,16 @@ const MIGRATIONS: readonly string[] = [
     stream text PRIMARY KEY
   );
   `,
+  // 2: attachments, so that every node serves every file (adapters/store/postgres/_blobs.ts).
+  `
+  CREATE TABLE blobs (
+    company text NOT NULL,
+    id text NOT NULL,
+    info jsonb NOT NULL,
+    data bytea NOT NULL,
+    PRIMARY KEY (company, id)
+  );
+  `,
 ];
 
 /** The schema version this code writes. */

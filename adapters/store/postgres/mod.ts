@@ -25,6 +25,7 @@ import { keys, read, readHistory, version } from "./_reads.ts";
 import { migrate } from "./_schema.ts";
 import { loadSnapshot, saveSnapshot } from "./_snapshots.ts";
 import { connect, type Sql } from "./_sql.ts";
+import { PostgresBlobStore } from "./_blobs.ts";
 
 /** What a PostgreSQL store may be given when opened. */
 export interface PostgresStoreOptions {
@@ -76,6 +77,11 @@ export class PostgresEventStore implements Storage, LogFeed {
       throw error;
     }
     return new PostgresEventStore(sql, options);
+  }
+
+  /** Attachments in the same database, so that every node serves every file. */
+  get blobs(): PostgresBlobStore {
+    return new PostgresBlobStore(this.#sql);
   }
 
   version(stream: string): Promise<number> {

@@ -4,7 +4,12 @@
  */
 import assert from "node:assert/strict";
 import { FileBlobStore, MemoryBlobStore } from "../../../adapters/blob/mod.ts";
+import { PostgresEventStore } from "../../../adapters/store/mod.ts";
 import type { BlobInfo, BlobStore } from "../../../src/ports.ts";
+import { startPostgres } from "../../_services.ts";
+
+// The PostgreSQL blob store (every node serves every file) runs on a throwaway server.
+const pg = await startPostgres();
 
 const bytes = new TextEncoder().encode("%PDF-1.4 hello");
 
@@ -37,6 +42,12 @@ const stores: [string, () => Promise<{ store: BlobStore; done: () => Promise<voi
       done: () => Deno.remove(dir, { recursive: true }),
     };
   }],
+  ...(pg
+    ? [["PostgresBlobStore", async () => {
+      const events = await PostgresEventStore.open(await pg.freshDatabase());
+      return { store: events.blobs, done: () => events.close() };
+    }] as [string, () => Promise<{ store: BlobStore; done: () => Promise<void> }>]]
+    : []),
 ];
 
 for (const [name, make] of stores) {
