@@ -163,8 +163,20 @@ interface Job {
  */
 export const MAX_APPEND_ATTEMPTS = 4;
 
+/**
+ * Past one node, writers on several nodes race for one company as a matter of course: a command
+ * may lose more often, and each loss is followed by a short random wait (up to 2^n ms after the
+ * n-th), so the racing nodes fall out of step instead of colliding again at once.
+ */
+export const CLUSTER_APPEND_ATTEMPTS = 12;
+
 /** The answer of the actor's own commands, which nobody awaits. */
 const NO_ANSWER = (_: Outcome) => {};
+
+const CONTENDED: Rejection = {
+  code: "unavailable",
+  message: "Too many writers raced for this company; nothing was recorded, try again",
+};
 
 const UNAVAILABLE: Rejection = {
   code: "unavailable",
@@ -718,19 +730,34 @@ export class CompanyActor {
       .finally(() => (this.#snapshotting = null));
   }
 
+  /** Past one node, waits a random while after a lost race (see `CLUSTER_APPEND_ATTEMPTS`). */
+  async #backOff(jobs: Job[]): Promise<void> {
+    if (!this.deps.cluster) return;
+    const lost = Math.max(...jobs.map((job) => job.conflicts ?? 0));
+    const ms = Math.random() * 2 ** Math.min(lost, 7);
+    await new Promise<void>((resolve) => this.deps.clock.setTimer(resolve, ms));
+  }
+
   /** A failed append: the state is unchanged; decide again, split, or answer `unavailable`. */
   async #recover(error: unknown, jobs: Job[]): Promise<void> {
     if (error instanceof VersionConflictError) {
       // Another writer moved the stream: apply what it wrote (delivered here as if written
-      // here), then decide these again, each at most MAX_APPEND_ATTEMPTS times in all.
+      // here), then decide these again, each at most `attempts` times in all.
+      const attempts = this.deps.cluster ? CLUSTER_APPEND_ATTEMPTS : MAX_APPEND_ATTEMPTS;
       try {
         await this.#applyLog();
         for (const job of jobs) job.conflicts = (job.conflicts ?? 0) + 1;
-        const exhausted = jobs.filter((job) => job.conflicts! >= MAX_APPEND_ATTEMPTS);
-        this.#mailbox.unshift(...jobs.filter((job) => job.conflicts! < MAX_APPEND_ATTEMPTS));
-        if (exhausted.length === 0) return;
-        jobs = exhausted;
-        error = new ConflictRetriesExhaustedError(this.companyId, MAX_APPEND_ATTEMPTS, error);
+        const exhausted = jobs.filter((job) => job.conflicts! >= attempts);
+        this.#mailbox.unshift(...jobs.filter((job) => job.conflicts! < attempts));
+        if (exhausted.length === 0) return await this.#backOff(jobs);
+        // Contention, not a failing store: readiness is left alone, and the senders may retry.
+        const exhaustedError = new ConflictRetriesExhaustedError(this.companyId, attempts, error);
+        this.deps.log?.error("actor.contended", {
+          company: this.companyId,
+          error: String(exhaustedError),
+        });
+        for (const job of exhausted) job.resolve({ ok: false, error: CONTENDED });
+        return;
       } catch (readError) {
         error = readError;
       }

@@ -433,9 +433,17 @@ Deno.test("ActorSystem: a command that loses every append to another writer is a
     ...silentLogger,
     error: (_: string, f: Record<string, unknown> = {}) => logged.push(f),
   };
-  const actors = new ActorSystem({ store, publisher: new RecordingPublisher(), clock, log });
+  const health = new StoreHealth();
+  const actors = new ActorSystem({
+    store,
+    publisher: new RecordingPublisher(),
+    clock,
+    log,
+    health,
+  });
   const outcome = await actors.dispatch("acme", userMessage("alice", "hi"));
   assert.deepEqual(outcome.ok ? null : outcome.error.code, "unavailable");
+  assert.equal(health.writable, true, "contention is not a failing store: readiness is unchanged");
   assert.equal(store.appends, MAX_APPEND_ATTEMPTS, "one append per attempt, then no more");
   assert.ok(
     logged.some((f) => String(f.error).startsWith("ConflictRetriesExhaustedError")),
