@@ -35,7 +35,7 @@ export async function startMain(env: Record<string, string>): Promise<MainProces
     cwd: root,
     env: { LOG_LEVEL: "warn", ...env },
     stdout: "piped",
-    stderr: "null",
+    stderr: Deno.env.get("E2E_DEBUG") ? "inherit" : "null",
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let out = "";
