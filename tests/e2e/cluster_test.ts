@@ -14,7 +14,7 @@ import { decode } from "../../src/codec.ts";
 import { webhookBody, webhookId } from "../../src/webhooks.ts";
 import { Client } from "../adapters/socketio/_harness.ts";
 import { startPostgres, startRedis } from "../_services.ts";
-import { type MainProcess, startMain, stopMain } from "./_main_process.ts";
+import { MAIN_ARGS, type MainProcess, startMain, stopMain } from "./_main_process.ts";
 import { webhookReceiver } from "./_webhook_receiver.ts";
 
 const SECRET = "cluster-test-secret-0123456789";
@@ -42,7 +42,7 @@ function freePort(): number {
 }
 
 /** Three nodes on a fresh database and the shared Redis, and nginx in front of them. */
-async function startCluster(env: Record<string, string> = {}) {
+async function startCluster(env: Record<string, string> = {}, args = MAIN_ARGS) {
   const database = await pg!.freshDatabase();
   const nodes: MainProcess[] = [];
   const ended = new Set<MainProcess>();
@@ -63,7 +63,7 @@ async function startCluster(env: Record<string, string> = {}) {
         RATE_LIMIT_CONNECT: "0",
         RATE_LIMIT_HTTP: "0",
         ...env,
-      }),
+      }, args),
     );
     const node = nodes.at(-1)!;
     node.child.status.then(() => ended.add(node));
@@ -416,6 +416,98 @@ Deno.test({
       for (const client of everyone) client.socket.disconnect();
       await cluster.stop();
       await hooks.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "cluster e2e, Deploy-shaped: nodes allowed to write only /tmp, evicted under load (SIGINT, SIGKILL 5 s later), lose no acked message",
+  ignore,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    // Deno Deploy lets a process write /tmp only.
+    const args = MAIN_ARGS.map((a) => a === "--allow-write" ? "--allow-write=/tmp" : a);
+    const cluster = await startCluster({}, args);
+    const company = "acme-c";
+    const acked = new Map<string, Ack>();
+    const evictions: (number | null)[] = [];
+    let stopped = false;
+    const clients: Client[] = [];
+    /** Sends until acked, reconnecting through nginx when the node goes away. */
+    const loader = async (user: string) => {
+      let client = await connect(cluster.url, company, user, "user");
+      clients.push(client);
+      for (let n = 1; !stopped; n++) {
+        const cid = `${user}:${n}`;
+        for (;;) {
+          const ack = await client.socket.timeout(5000).emitWithAck("message", {
+            to: "admin",
+            content: cid,
+            client_id: cid,
+          }).catch(() => null) as Ack | null;
+          if (ack?.ok) {
+            acked.set(cid, ack);
+            break;
+          }
+          if (ack && (ack.error as { code?: string })?.code !== "unavailable") {
+            assert.fail(JSON.stringify(ack));
+          }
+          if (!client.socket.connected) {
+            client.socket.disconnect();
+            client = await connect(cluster.url, company, user, "user").catch(() => client);
+            clients.push(client);
+          }
+        }
+      }
+    };
+    try {
+      const loaders = ["v1", "v2", "v3", "v4"].map((u) =>
+        loader(u).catch((error) => {
+          stopped = true;
+          return error;
+        })
+      );
+      const progress = async (count: number) => {
+        while (acked.size < count && !stopped) await new Promise((r) => setTimeout(r, 50));
+      };
+      // Two evictions, one after the other, as Deploy does them: SIGINT, then SIGKILL at 5 s.
+      for (const node of cluster.nodes.slice(0, 2)) {
+        await within(20_000, "load before an eviction", progress(acked.size + 40));
+        node.child.kill("SIGINT");
+        const kill = setTimeout(() => node.child.kill("SIGKILL"), 5000);
+        evictions.push((await node.child.status).code);
+        clearTimeout(kill);
+      }
+      await within(20_000, "load after the evictions", progress(acked.size + 40));
+      stopped = true;
+      for (const error of await Promise.all(loaders)) if (error) throw error;
+
+      const store = await PostgresEventStore.open(cluster.database, { applicationName: "check" });
+      const logged = new Map<string, string[]>();
+      try {
+        for await (const e of store.read(company)) {
+          const event = decode(e);
+          if (event.type !== "MessageSent" || !event.data.clientId) continue;
+          logged.set(event.data.clientId, [
+            ...logged.get(event.data.clientId) ?? [],
+            event.data.messageId,
+          ]);
+        }
+      } finally {
+        await store.close();
+      }
+      for (const [cid, ack] of acked) {
+        assert.deepEqual(logged.get(cid), [ack.id], `${cid} logged once`);
+      }
+      // Each evicted node drained and exited by itself (0) before the SIGKILL.
+      assert.deepEqual(evictions, [0, 0]);
+      console.log(`${acked.size} acked across two evictions`);
+    } finally {
+      stopped = true;
+      for (const client of clients) client.socket.disconnect();
+      await cluster.stop();
     }
   },
 });
