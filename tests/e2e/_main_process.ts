@@ -28,14 +28,20 @@ export interface MainProcess {
   readonly rest: Promise<string>;
 }
 
-/** Starts `main.ts` with `env` and resolves once it prints the port it listens on. */
-export async function startMain(env: Record<string, string>): Promise<MainProcess> {
+/**
+ * Starts `main.ts` with `env` (and `args`, `deno task start`'s by default) and resolves once it
+ * prints the port it listens on.
+ */
+export async function startMain(
+  env: Record<string, string>,
+  args: string[] = MAIN_ARGS,
+): Promise<MainProcess> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: MAIN_ARGS,
+    args,
     cwd: root,
     env: { LOG_LEVEL: "warn", ...env },
     stdout: "piped",
-    stderr: "null",
+    stderr: Deno.env.get("E2E_DEBUG") ? "inherit" : "null",
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let out = "";
