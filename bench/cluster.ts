@@ -12,12 +12,13 @@
  * killed node's user reconnects through another node and resends its pending message: the
  * seconds from the kill to that ack, and how many acked messages the log lacks (must be 0).
  */
-import { io, type Socket } from "socket.io-client";
+import type { Socket } from "socket.io-client";
 import { PostgresEventStore } from "../adapters/store/mod.ts";
 import { decode } from "../src/codec.ts";
 import { startPostgres, startRedis } from "../tests/_services.ts";
 import { SECRET, tokenFor } from "../tests/_tokens.ts";
 import { type MainProcess, startMain, stopMain } from "../tests/e2e/_main_process.ts";
+import { openSocket } from "./socket.ts";
 
 /** One row of the bench table. */
 export interface ClusterRow {
@@ -85,18 +86,8 @@ function p99(xs: number[]): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? 0;
 }
 
-async function connect(url: string, company: string, user: string, role: string, extra = {}) {
-  const socket = io(url, {
-    transports: ["websocket"],
-    auth: { token: await tokenFor(company, user, role), ...extra },
-    reconnection: false,
-    forceNew: true,
-  });
-  await new Promise<void>((resolve, reject) => {
-    socket.once("connect", () => resolve());
-    socket.once("connect_error", reject);
-  });
-  return socket;
+function connect(url: string, company: string, user: string, role: string) {
+  return tokenFor(company, user, role).then((token) => openSocket(url, { token }));
 }
 
 /** `count` nodes on a fresh database and the shared Redis, started one after the other. */
