@@ -6,9 +6,10 @@
  * bytes each agent receives per handoff, p99 of the handoff route, p99 of the quiet company's
  * message delivery, and any agent socket the server dropped.
  */
-import { io, type Socket } from "socket.io-client";
+import type { Socket } from "socket.io-client";
 import { signToken } from "../src/auth.ts";
 import type { BenchHelpers } from "./resume_presence.ts";
+import { openSocket } from "./socket.ts";
 
 /** One row of the bench table. */
 export interface StormRow {
@@ -36,17 +37,7 @@ export async function queueStorm(h: BenchHelpers) {
   const url = `http://127.0.0.1:${server.port}`;
   const connect = async (company: string, user: string, role: string) => {
     const token = await signToken(key, { company_id: company, user_id: user, role }, 3600);
-    const socket = io(url, {
-      transports: ["websocket"],
-      auth: { token },
-      reconnection: false,
-      forceNew: true,
-    });
-    await new Promise<void>((resolve, reject) => {
-      socket.once("connect", () => resolve());
-      socket.once("connect_error", reject);
-    });
-    return socket;
+    return openSocket(url, { token });
   };
 
   // The watching agents: what each receives, and whether the server drops any.

@@ -7,6 +7,8 @@
  * (resume cost and presence writes); `--only f`, scenario (f) (an old company against a fresh one);
  * `--only h`, scenario (h) (start-up with 100,000 companies in the store; 10,000 with `--quick`).
  * `--only g`, scenario (g) (a handoff storm into a growing queue while 50 agents watch).
+ * `--only i`, scenario (i) (1 node against 2 on PostgreSQL and Redis: all server CPU per message);
+ * `--only j`, scenario (j) (failover after a SIGKILL): both in cluster.ts, run only when asked.
  *
  * Over 400 lines: the load scenarios (a)–(c) and (f) share this file's server and load-generator
  * plumbing; scenarios that stand alone live beside it (growth.ts, queue_storm.ts,
@@ -28,6 +30,7 @@ import {
   step,
   toSnapshot,
 } from "../domain/mod.ts";
+import { nodeFailover, severalNodes } from "./cluster.ts";
 import { pastConversations } from "./growth.ts";
 import { queueStorm } from "./queue_storm.ts";
 import { resumeAndPresence } from "./resume_presence.ts";
@@ -266,6 +269,18 @@ async function scenarioStorm() {
 
 if (values.only === "g") {
   await scenarioStorm();
+  await report();
+  Deno.exit(0);
+}
+
+if (values.only === "i" || values.only === "j") {
+  const [label, run] = values.only === "i"
+    ? ["(i) 1 node against 2 (PostgreSQL, Redis)", severalNodes]
+    : ["(j) failover: SIGKILL of 1 of 3 nodes", nodeFailover];
+  log(label);
+  const scenario = await run(quick);
+  results[values.only] = scenario.raw;
+  rows.push(...scenario.rows);
   await report();
   Deno.exit(0);
 }
