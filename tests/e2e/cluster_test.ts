@@ -344,10 +344,12 @@ Deno.test({
       const idleGone = ["idle1", "idle2", "idle3"].filter((u) => dropped.has(first.get(u)!));
       const survivors = ["boss1", "boss2", "boss3"].filter((b) => !dropped.has(first.get(b)!));
       assert.ok(idleGone.length >= 1, "an idle user was on the killed node");
-      // The killed node's idle users are shown disconnected to a surviving boss in time.
+      // The killed node's idle users are shown disconnected to a surviving boss in time: the
+      // node timeout, then a sweep (every third of it), then the Disconnect's append. The slack
+      // is for a loaded CI machine, where this file's nodes share two cores with the load.
       const watcher = sockets.get(survivors[0] ?? "boss1")!;
       for (const idle of idleGone) {
-        const left = Math.max(0, killedAt + (NODE_TIMEOUT_SECONDS + 6) * 1000 - Date.now());
+        const left = Math.max(0, killedAt + (NODE_TIMEOUT_SECONDS + 10) * 1000 - Date.now());
         await within(
           left,
           `${idle} shown disconnected`,
