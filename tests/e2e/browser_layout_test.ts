@@ -160,6 +160,14 @@ browserTest(
         await log.focus();
         const before = await log.evaluate((l) => l.scrollTop);
         await page.keyboard.press("Home");
+        // The browser scrolls after the key event is handled: wait for it (or time out).
+        await page.waitForFunction(
+          `(document.querySelector(${
+            JSON.stringify(selector)
+          })?.scrollTop ?? ${before}) < ${before}`,
+          undefined,
+          { timeout: 5000 },
+        ).catch(() => {});
         const after = await log.evaluate((l) => l.scrollTop);
         assert.ok(after < before, `${selector} scrolls with the keyboard (${before} → ${after})`);
       }
